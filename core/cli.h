@@ -1,0 +1,79 @@
+/* core/cli.h: the parsed command line, shared by main.c and the commands. */
+#ifndef FAHR_CLI_H
+#define FAHR_CLI_H
+
+#include <stdio.h>
+
+#include "fahr.h"
+
+/* Options a command may take, declared per command in main.c's table. */
+enum cli_option {
+    OPT_BUILD_DRIVER = 1u << 0,
+    OPT_TRAIN_DRIVER = 1u << 1,
+    OPT_CONFIG = 1u << 2,
+    OPT_OVERWRITE = 1u << 3,
+    OPT_NO_WAIT = 1u << 4
+};
+
+struct cli {
+    const struct command *command;
+    char **args;                 /* positional arguments after the command */
+    size_t arg_count;
+    char **plugin_dirs;          /* --plugin-dir, in order */
+    size_t plugin_dir_count;
+    const char *build_driver;
+    const char *train_driver;
+    struct fahr_config *config;  /* raw --config.KEY values */
+    bool overwrite;
+    bool no_wait;
+    bool help;
+    enum verbosity verbosity;
+};
+
+struct command {
+    const char *name;
+    int (*run)(struct cli *cli);
+    const char *usage;       /* after "fahr NAME " */
+    const char *summary;     /* one line */
+    unsigned options;        /* enum cli_option bits */
+    size_t min_args, max_args;
+};
+
+int cmd_init(struct cli *cli);
+int cmd_build(struct cli *cli);
+int cmd_fit(struct cli *cli);
+int cmd_plugins(struct cli *cli);
+int cmd_help(struct cli *cli);
+
+/* main.c */
+void print_main_help(FILE *out);
+void print_command_help(const struct command *command, FILE *out);
+const struct command *find_command(const char *name);
+
+/* drivers.c: what the commands share */
+struct drivers {
+    struct plugin_set set;
+    struct plugin *build;   /* NULL when the command takes none */
+    struct plugin *train;
+};
+/* Load plugins, pick the named drivers of the right kinds, check the config
+ * against their keys and open them. Prints the error and returns an exit
+ * code on failure. */
+int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train);
+void drivers_release(struct drivers *drivers);
+/* Resolve PATH to an absolute artifact path (.py or .ipynb) and its
+ * directory and image name. Prints the error and returns an exit code. */
+struct artifact {
+    char path[4096];
+    char dir[4096];
+    char image_name[256];
+};
+int artifact_resolve(const char *path, struct artifact *artifact);
+/* Print "fahr: <driver>: <message>" and map a FAHR_E* status to an exit code. */
+int report_driver_error(const struct plugin *plugin, int status, const struct fahr_error *err);
+void print_driver_keys(const struct plugin *plugin, FILE *out);
+/* cmd_build.c: build with the chosen build driver (used by build and fit). */
+int build_image(struct cli *cli, struct drivers *drivers, const struct artifact *artifact,
+                char *image_ref, size_t image_ref_size);
+
+#endif

@@ -1,0 +1,339 @@
+/* core/config.c: --config.KEY=VALUE values, checked against the keys the
+ * chosen drivers declare. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "fahr.h"
+
+struct config_entry {
+    char *key;
+    char *value;
+};
+
+struct fahr_config {
+    struct config_entry *entries;
+    size_t count;
+};
+
+static char *xstrdup(const char *s)
+{
+    char *copy = strdup(s);
+    if (copy == NULL)
+        abort();
+    return copy;
+}
+
+struct fahr_config *config_new(void)
+{
+    struct fahr_config *config = calloc(1, sizeof *config);
+    if (config == NULL)
+        abort();
+    return config;
+}
+
+void config_free(struct fahr_config *config)
+{
+    if (config == NULL)
+        return;
+    for (size_t i = 0; i < config->count; i++) {
+        free(config->entries[i].key);
+        free(config->entries[i].value);
+    }
+    free(config->entries);
+    free(config);
+}
+
+static struct config_entry *find_entry(const struct fahr_config *config, const char *key)
+{
+    for (size_t i = 0; i < config->count; i++)
+        if (strcmp(config->entries[i].key, key) == 0)
+            return &config->entries[i];
+    return NULL;
+}
+
+void config_set(struct fahr_config *config, const char *key, const char *value)
+{
+    struct config_entry *entry = find_entry(config, key);
+    if (entry != NULL) {
+        free(entry->value);
+        entry->value = xstrdup(value);
+        return;
+    }
+    struct config_entry *grown = realloc(config->entries, (config->count + 1) * sizeof *grown);
+    if (grown == NULL)
+        abort();
+    config->entries = grown;
+    config->entries[config->count].key = xstrdup(key);
+    config->entries[config->count].value = xstrdup(value);
+    config->count++;
+}
+
+const char *config_get(const struct fahr_config *config, const char *key)
+{
+    if (config == NULL || key == NULL)
+        return NULL;
+    const struct config_entry *entry = find_entry(config, key);
+    return entry ? entry->value : NULL;
+}
+
+/* A path component of an image reference, from the distribution spec:
+ * [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
+static bool path_component_is_valid(const char *s, size_t len)
+{
+    if (len == 0 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+        return false;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (islower(c) || isdigit(c)) {
+            i++;
+            continue;
+        }
+        size_t sep = i;
+        if (c == '.')
+            i++;
+        else if (c == '_')
+            i += (i + 1 < len && s[i + 1] == '_') ? 2 : 1;
+        else if (c == '-')
+            while (i < len && s[i] == '-')
+                i++;
+        else
+            return false;
+        if (i >= len || sep == i || !(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i])))
+            return false;
+    }
+    return true;
+}
+
+static bool host_component_is_valid(const char *s, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(isalnum(c) || c == '.' || c == '-' || c == ':'))
+            return false;
+    }
+    return s[0] != '-' && s[0] != '.' && s[0] != ':';
+}
+
+/* [host[:port]/]path[/path...][:tag][@digest] */
+bool image_ref_is_valid(const char *ref)
+{
+    size_t len = strlen(ref);
+    if (len == 0 || len > 255 + 128 + 80)
+        return false;
+    const char *at = strchr(ref, '@');
+    size_t name_end = at ? (size_t)(at - ref) : len;
+    if (at != NULL) {
+        const char *digest = at + 1;
+        const char *colon = strchr(digest, ':');
+        if (colon == NULL || colon == digest || colon[1] == '\0')
+            return false;
+        for (const char *p = colon + 1; *p; p++)
+            if (!isxdigit((unsigned char)*p))
+                return false;
+    }
+    /* A tag is after the last ':' that follows the last '/'. */
+    const char *last_slash = NULL;
+    for (size_t i = 0; i < name_end; i++)
+        if (ref[i] == '/')
+            last_slash = ref + i;
+    const char *search_from = last_slash ? last_slash + 1 : ref;
+    const char *tag = NULL;
+    for (const char *p = search_from; p < ref + name_end; p++)
+        if (*p == ':')
+            tag = p;
+    if (tag != NULL) {
+        size_t tag_len = (size_t)(ref + name_end - tag - 1);
+        if (tag_len == 0 || tag_len > 128)
+            return false;
+        if (!(isalnum((unsigned char)tag[1]) || tag[1] == '_'))
+            return false;
+        for (const char *p = tag + 1; p < ref + name_end; p++)
+            if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-'))
+                return false;
+        name_end = (size_t)(tag - ref);
+    }
+    /* The first component is a registry host if it has '.', ':' or is
+     * "localhost" and more components follow. */
+    size_t start = 0;
+    const char *first_slash = memchr(ref, '/', name_end);
+    if (first_slash != NULL) {
+        size_t first_len = (size_t)(first_slash - ref);
+        bool is_host = memchr(ref, '.', first_len) || memchr(ref, ':', first_len) ||
+                       (first_len == 9 && strncmp(ref, "localhost", 9) == 0);
+        if (is_host) {
+            if (!host_component_is_valid(ref, first_len))
+                return false;
+            start = first_len + 1;
+        }
+    }
+    if (start >= name_end)
+        return false;
+    while (start <= name_end) {
+        const char *slash = memchr(ref + start, '/', name_end - start);
+        size_t end = slash ? (size_t)(slash - ref) : name_end;
+        if (!path_component_is_valid(ref + start, end - start))
+            return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+static bool s3_uri_is_valid(const char *uri)
+{
+    if (strncmp(uri, "s3://", 5) != 0)
+        return false;
+    const char *bucket = uri + 5;
+    size_t len = strcspn(bucket, "/");
+    if (len < 3 || len > 63)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)bucket[i];
+        if (!(islower(c) || isdigit(c) || c == '.' || c == '-'))
+            return false;
+    }
+    return isalnum((unsigned char)bucket[0]) && isalnum((unsigned char)bucket[len - 1]);
+}
+
+static int copy_out(const char *value, char *out, size_t out_size, struct fahr_error *err)
+{
+    if (strlen(value) >= out_size)
+        return fahr_error_set(err, FAHR_EINVAL, "value is too long");
+    memcpy(out, value, strlen(value) + 1);
+    return FAHR_OK;
+}
+
+int config_check_value(enum fahr_config_type type, const char *value, char *out,
+                       size_t out_size, struct fahr_error *err)
+{
+    switch (type) {
+    case FAHR_CONFIG_STRING:
+        return copy_out(value, out, out_size, err);
+    case FAHR_CONFIG_INT: {
+        if (value[0] == '\0')
+            return fahr_error_set(err, FAHR_EINVAL, "expected an integer, got an empty value");
+        for (const char *p = value; *p; p++)
+            if (!isdigit((unsigned char)*p))
+                return fahr_error_set(err, FAHR_EINVAL, "expected a whole number >= 0, got '%s'",
+                                      value);
+        errno = 0;
+        unsigned long long n = strtoull(value, NULL, 10);
+        if (errno == ERANGE || n > (unsigned long long)INT64_MAX)
+            return fahr_error_set(err, FAHR_EINVAL, "'%s' is too large", value);
+        char digits[32];
+        snprintf(digits, sizeof digits, "%llu", n);
+        return copy_out(digits, out, out_size, err);
+    }
+    case FAHR_CONFIG_BOOL: {
+        static const char *const truths[] = {"1", "true", "yes", "on"};
+        static const char *const falsities[] = {"0", "false", "no", "off"};
+        for (size_t i = 0; i < 4; i++) {
+            if (strcasecmp(value, truths[i]) == 0)
+                return copy_out("1", out, out_size, err);
+            if (strcasecmp(value, falsities[i]) == 0)
+                return copy_out("0", out, out_size, err);
+        }
+        return fahr_error_set(err, FAHR_EINVAL, "expected true or false, got '%s'", value);
+    }
+    case FAHR_CONFIG_PATH: {
+        struct stat st;
+        if (value[0] == '\0' || stat(value, &st) != 0)
+            return fahr_error_set(err, FAHR_EINVAL, "'%s': %s", value,
+                                  value[0] ? strerror(errno) : "empty path");
+        char *absolute = realpath(value, NULL);
+        if (absolute == NULL)
+            return fahr_error_set(err, FAHR_EINVAL, "'%s': %s", value, strerror(errno));
+        int rc = copy_out(absolute, out, out_size, err);
+        free(absolute);
+        return rc;
+    }
+    case FAHR_CONFIG_IMAGE_REF:
+        if (!image_ref_is_valid(value))
+            return fahr_error_set(err, FAHR_EINVAL,
+                                  "'%s' is not a valid image reference (like "
+                                  "registry.example.com/team/python:3.11)",
+                                  value);
+        return copy_out(value, out, out_size, err);
+    case FAHR_CONFIG_S3_URI:
+        if (!s3_uri_is_valid(value))
+            return fahr_error_set(err, FAHR_EINVAL,
+                                  "'%s' is not an S3 location (like s3://bucket/prefix)", value);
+        return copy_out(value, out, out_size, err);
+    }
+    return fahr_error_set(err, FAHR_EINVAL, "unknown value type %d", (int)type);
+}
+
+static const struct fahr_config_key *find_key(const struct fahr_config_key *const *keys,
+                                              size_t ntables, const char *name)
+{
+    for (size_t t = 0; t < ntables; t++)
+        for (const struct fahr_config_key *k = keys[t]; k && k->name; k++)
+            if (strcmp(k->name, name) == 0)
+                return k;
+    return NULL;
+}
+
+static void list_keys(const struct fahr_config_key *const *keys, const char *const *owners,
+                      size_t ntables, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t t = 0; t < ntables; t++) {
+        for (const struct fahr_config_key *k = keys[t]; k && k->name; k++) {
+            /* A key two drivers share is listed once. */
+            if (find_key(keys, t, k->name) != NULL)
+                continue;
+            int n = snprintf(out + used, size - used, "%s%s", used ? ", " : "", k->name);
+            if (n < 0 || (size_t)n >= size - used)
+                return;
+            used += (size_t)n;
+        }
+    }
+    if (used == 0) {
+        const char *who = ntables > 0 ? owners[0] : "the chosen drivers";
+        snprintf(out, size, "none (%s take%s no keys)", ntables > 1 ? "the chosen drivers" : who,
+                 ntables > 1 ? "" : "s");
+    }
+}
+
+int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
+                    const char *const *owners, size_t ntables, struct fahr_error *err)
+{
+    for (size_t i = 0; i < config->count; i++) {
+        struct config_entry *entry = &config->entries[i];
+        const struct fahr_config_key *key = find_key(keys, ntables, entry->key);
+        if (key == NULL) {
+            char accepted[900];
+            list_keys(keys, owners, ntables, accepted, sizeof accepted);
+            return fahr_error_set(err, FAHR_EINVAL, "unknown config key '%s'; accepted: %s",
+                                  entry->key, accepted);
+        }
+        char normalised[4096];
+        struct fahr_error value_err;
+        if (config_check_value(key->type, entry->value, normalised, sizeof normalised,
+                               &value_err) != FAHR_OK)
+            return fahr_error_set(err, FAHR_EINVAL, "--config.%s: %s", entry->key,
+                                  value_err.message);
+        free(entry->value);
+        entry->value = xstrdup(normalised);
+    }
+    for (size_t t = 0; t < ntables; t++) {
+        for (const struct fahr_config_key *k = keys[t]; k && k->name; k++) {
+            if (find_entry(config, k->name) != NULL)
+                continue;
+            if (k->default_value != NULL)
+                config_set(config, k->name, k->default_value);
+            else if (k->flags & FAHR_CONFIG_REQUIRED)
+                return fahr_error_set(err, FAHR_EINVAL, "%s needs --config.%s=VALUE (%s)",
+                                      owners[t], k->name, k->help ? k->help : "");
+        }
+    }
+    return FAHR_OK;
+}

@@ -1,0 +1,156 @@
+/* core/drivers.c: what init, build and fit share: the artifact, the chosen
+ * drivers and their checked configuration. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+int report_driver_error(const struct plugin *plugin, int status, const struct fahr_error *err)
+{
+    const char *message = err->message[0] ? err->message : "failed";
+    if (plugin != NULL)
+        host_error("%s: %s", plugin->desc.name, message);
+    else
+        host_error("%s", message);
+    switch (status) {
+    case FAHR_EINVAL:
+        return FAHR_EXIT_USAGE;
+    case FAHR_EINTERRUPTED:
+        return FAHR_EXIT_INTERRUPTED;
+    default:
+        return FAHR_EXIT_FAILED;
+    }
+}
+
+int artifact_resolve(const char *path, struct artifact *artifact)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        host_error("'%s': %s", path, strerror(errno));
+        return FAHR_EXIT_USAGE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        host_error("'%s' is not a file; give the .py or .ipynb to train", path);
+        return FAHR_EXIT_USAGE;
+    }
+    const char *dot = strrchr(path, '.');
+    if (dot == NULL || (strcmp(dot, ".py") != 0 && strcmp(dot, ".ipynb") != 0)) {
+        host_error("'%s' is neither a .py script nor an .ipynb notebook", path);
+        return FAHR_EXIT_USAGE;
+    }
+    char *absolute = realpath(path, NULL);
+    if (absolute == NULL || strlen(absolute) >= sizeof artifact->path) {
+        host_error("'%s': %s", path, absolute ? "path too long" : strerror(errno));
+        free(absolute);
+        return FAHR_EXIT_USAGE;
+    }
+    strcpy(artifact->path, absolute);
+    free(absolute);
+    strcpy(artifact->dir, artifact->path);
+    *strrchr(artifact->dir, '/') = '\0';
+    if (artifact->dir[0] == '\0')
+        strcpy(artifact->dir, "/");
+    if (image_name_from_path(artifact->path, artifact->image_name, sizeof artifact->image_name) !=
+        FAHR_OK) {
+        host_error("'%s': cannot derive an image name from this file name", path);
+        return FAHR_EXIT_USAGE;
+    }
+    return FAHR_EXIT_OK;
+}
+
+static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind kind,
+                const char *option, struct plugin **out)
+{
+    if (name == NULL) {
+        host_error("%s=NAME is required; 'fahr plugins' lists the drivers", option);
+        return FAHR_EXIT_USAGE;
+    }
+    struct plugin *plugin = plugins_find(set, name);
+    if (plugin == NULL) {
+        char known[512] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < set->count && used < sizeof known; i++)
+            if (set->items[i].desc.kind == kind)
+                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
+                                         used ? ", " : "", set->items[i].desc.name);
+        host_error("no %s driver named '%s'; found: %s", driver_kind_name(kind), name,
+                   known[0] ? known : "none (see 'fahr plugins')");
+        return FAHR_EXIT_USAGE;
+    }
+    if (plugin->desc.kind != kind) {
+        host_error("'%s' is a %s driver; %s needs a %s driver", name,
+                   driver_kind_name(plugin->desc.kind), option, driver_kind_name(kind));
+        return FAHR_EXIT_USAGE;
+    }
+    *out = plugin;
+    return FAHR_EXIT_OK;
+}
+
+int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train)
+{
+    memset(drivers, 0, sizeof *drivers);
+    plugins_search_path(&drivers->set, cli->plugin_dirs, cli->plugin_dir_count);
+    plugins_load(&drivers->set);
+
+    int rc;
+    if (need_build || cli->build_driver != NULL)
+        if ((rc = pick(&drivers->set, cli->build_driver, FAHR_DRIVER_BUILD, "--build-driver",
+                       &drivers->build)) != FAHR_EXIT_OK)
+            return rc;
+    if (need_train || cli->train_driver != NULL)
+        if ((rc = pick(&drivers->set, cli->train_driver, FAHR_DRIVER_TRAIN, "--train-driver",
+                       &drivers->train)) != FAHR_EXIT_OK)
+            return rc;
+
+    const struct fahr_config_key *tables[2];
+    const char *owners[2];
+    size_t ntables = 0;
+    struct plugin *chosen[2] = {drivers->build, drivers->train};
+    for (size_t i = 0; i < 2; i++) {
+        if (chosen[i] == NULL)
+            continue;
+        tables[ntables] = chosen[i]->desc.config_keys;
+        owners[ntables++] = chosen[i]->desc.name;
+    }
+    struct fahr_error err = {{0}};
+    if (config_validate(cli->config, tables, owners, ntables, &err) != FAHR_OK) {
+        host_error("%s", err.message);
+        return FAHR_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        if (chosen[i] == NULL)
+            continue;
+        int status = plugin_open(chosen[i], &err);
+        if (status != FAHR_OK)
+            return report_driver_error(NULL, status, &err);
+    }
+    return FAHR_EXIT_OK;
+}
+
+void drivers_release(struct drivers *drivers)
+{
+    plugins_unload(&drivers->set);
+}
+
+void print_driver_keys(const struct plugin *plugin, FILE *out)
+{
+    static const char *const type_names[] = {"",     "string", "integer",     "true|false",
+                                             "path", "image",  "s3://bucket/prefix"};
+    const struct fahr_config_key *key = plugin->desc.config_keys;
+    if (key == NULL || key->name == NULL) {
+        fputs("    (no config keys)\n", out);
+        return;
+    }
+    for (; key->name != NULL; key++) {
+        unsigned type = (unsigned)key->type;
+        fprintf(out, "    --config.%s=<%s>%s\n        %s", key->name,
+                type < sizeof type_names / sizeof type_names[0] ? type_names[type] : "value",
+                (key->flags & FAHR_CONFIG_REQUIRED) ? "  (required)" : "",
+                key->help ? key->help : "");
+        if (key->default_value != NULL)
+            fprintf(out, " [default: %s]", key->default_value);
+        fputc('\n', out);
+    }
+}

@@ -1,0 +1,112 @@
+/*
+ * core/fahr.h: the host's private interface. Drivers see only
+ * include/fahr/plugin.h; this header is for core/ and its tests.
+ *
+ * Ownership follows the rule in plugin.h: borrowed in, copied out. Functions
+ * that return a heap string say so ("caller frees"); everything else a
+ * function returns is borrowed from the object it was read from.
+ */
+#ifndef FAHR_CORE_H
+#define FAHR_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fahr/plugin.h"
+
+/* Exit codes, documented in `fahr --help` and the README. */
+enum fahr_exit {
+    FAHR_EXIT_OK = 0,
+    FAHR_EXIT_FAILED = 1,   /* the work failed: a build, a service, the engine */
+    FAHR_EXIT_USAGE = 2,      /* bad command line, config or driver name */
+    FAHR_EXIT_JOB_FAILED = 3, /* the training job ended Failed or Stopped */
+    FAHR_EXIT_INTERRUPTED = 130
+};
+
+/* ---- host.c: output and host services ---------------------------------- */
+
+enum verbosity { VERBOSITY_QUIET = 0, VERBOSITY_NORMAL = 1, VERBOSITY_VERBOSE = 2 };
+
+void host_init(enum verbosity verbosity);
+const struct fahr_host *host_services(void);
+/* Error line on stderr: "fahr: <message>". */
+void host_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void host_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void host_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Install SIGINT/SIGTERM handlers that set the interrupted flag. */
+void host_catch_signals(void);
+int host_interrupted(void);
+
+/* ---- config.c: --config.KEY=VALUE --------------------------------------- */
+
+struct fahr_config; /* opaque in plugin.h, defined in config.c */
+
+struct fahr_config *config_new(void);
+void config_free(struct fahr_config *config);
+/* Record a raw value from the command line (last one wins). */
+void config_set(struct fahr_config *config, const char *key, const char *value);
+/* Check every raw value against the drivers' declared keys, normalise it,
+ * fill in defaults and check required keys. On failure writes one line into
+ * err and returns FAHR_EINVAL. `keys` is an array of key tables, each ended by
+ * a NULL name; `owners` names the driver of each table. */
+int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
+                    const char *const *owners, size_t ntables, struct fahr_error *err);
+/* The value of a key or NULL; borrowed from config. */
+const char *config_get(const struct fahr_config *config, const char *key);
+/* Normalise one value of a type; writes the result into out. Exposed for
+ * tests. */
+int config_check_value(enum fahr_config_type type, const char *value, char *out,
+                       size_t out_size, struct fahr_error *err);
+bool image_ref_is_valid(const char *ref);
+
+/* ---- naming.c: image names from artifact paths --------------------------- */
+
+/* ".../foo/model.py" -> "foo/model", made valid for registries. Writes into
+ * out; returns FAHR_EINVAL if the path has no usable name. */
+int image_name_from_path(const char *artifact_path, char *out, size_t out_size);
+
+/* ---- plugins.c: discovery and loading ------------------------------------ */
+
+struct plugin {
+    struct fahr_plugin desc;   /* copied, zero-extended to the host's size */
+    struct fahr_build_ops build;
+    struct fahr_train_ops train;
+    char *path;                /* the .so it came from */
+    void *handle;              /* dlopen handle */
+    void *state;               /* from desc.open() */
+    bool opened;
+};
+
+struct plugin_note {           /* a plugin not used: skipped or shadowed */
+    char *path;
+    char *reason;
+};
+
+struct plugin_set {
+    struct plugin *items;
+    size_t count;
+    struct plugin_note *skipped;  /* refused, with a warning */
+    size_t skipped_count;
+    struct plugin_note *shadowed; /* same name found earlier in the path */
+    size_t shadowed_count;
+    char **dirs;                  /* the search path, in order */
+    size_t dir_count;
+};
+
+/* The search path: extra dirs (from --plugin-dir), FAHR_PLUGIN_PATH,
+ * $XDG_DATA_HOME/fahr/plugins, then the built-in directory. */
+void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t extra_count);
+/* Load every plugin on the search path; refused ones are warned about on
+ * stderr and recorded, never fatal. */
+void plugins_load(struct plugin_set *set);
+void plugins_unload(struct plugin_set *set);
+struct plugin *plugins_find(struct plugin_set *set, const char *name);
+/* Open a plugin once (calls its open()). */
+int plugin_open(struct plugin *plugin, struct fahr_error *err);
+const char *driver_kind_name(enum fahr_driver_kind kind);
+
+/* ---- commands ----------------------------------------------------------- */
+
+struct cli; /* parsed command line, see cli.h */
+
+#endif

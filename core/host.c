@@ -1,0 +1,199 @@
+/* core/host.c: what the host offers drivers (struct fahr_host) and its own
+ * output. stdout carries only a command's result; everything else goes to
+ * stderr, and progress only when stderr is a terminal. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fahr.h"
+#include "version.h"
+
+static enum verbosity host_verbosity = VERBOSITY_NORMAL;
+static bool stderr_is_terminal;
+static volatile sig_atomic_t interrupted_flag;
+
+/* Progress line state: a line is open while progress is drawn on it. */
+static struct {
+    bool line_open;
+    struct timespec started;
+    char what[128];
+} progress_state;
+
+static void end_progress_line(void)
+{
+    if (progress_state.line_open) {
+        fputs("\r\033[K", stderr);
+        progress_state.line_open = false;
+    }
+}
+
+static void vprint_line(const char *prefix, const char *fmt, va_list ap)
+{
+    end_progress_line();
+    fputs("fahr: ", stderr);
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void host_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_line("", fmt, ap);
+    va_end(ap);
+}
+
+void host_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_line("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void host_info(const char *fmt, ...)
+{
+    if (host_verbosity == VERBOSITY_QUIET)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_line("", fmt, ap);
+    va_end(ap);
+}
+
+static void service_log(enum fahr_log_level level, const char *fmt, ...)
+{
+    static const char *const prefixes[] = {"", "warning: ", "", "debug: "};
+    if (level == FAHR_LOG_INFO && host_verbosity == VERBOSITY_QUIET)
+        return;
+    if (level == FAHR_LOG_DEBUG && host_verbosity != VERBOSITY_VERBOSE)
+        return;
+    if ((unsigned)level > FAHR_LOG_DEBUG)
+        level = FAHR_LOG_DEBUG;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_line(prefixes[level], fmt, ap);
+    va_end(ap);
+}
+
+static bool live_output_shown(void)
+{
+    return host_verbosity == VERBOSITY_VERBOSE ||
+           (host_verbosity == VERBOSITY_NORMAL && stderr_is_terminal);
+}
+
+static void service_stream(const char *text, size_t len)
+{
+    if (!live_output_shown() || len == 0)
+        return;
+    end_progress_line();
+    fwrite(text, 1, len, stderr);
+    fflush(stderr);
+}
+
+static void format_bytes(double bytes, char *out, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    size_t unit = 0;
+    while (bytes >= 1024 && unit + 1 < sizeof units / sizeof units[0]) {
+        bytes /= 1024;
+        unit++;
+    }
+    snprintf(out, size, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+}
+
+static void service_progress(const char *what, uint64_t done, uint64_t total, const char *unit)
+{
+    if (!stderr_is_terminal || host_verbosity == VERBOSITY_QUIET)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!progress_state.line_open || strcmp(progress_state.what, what) != 0) {
+        end_progress_line();
+        snprintf(progress_state.what, sizeof progress_state.what, "%s", what);
+        progress_state.started = now;
+    }
+    double elapsed = (double)(now.tv_sec - progress_state.started.tv_sec) +
+                     (double)(now.tv_nsec - progress_state.started.tv_nsec) / 1e9;
+    char line[256];
+    if (unit != NULL && strcmp(unit, "B") == 0) {
+        char done_s[32], total_s[32], rate_s[32];
+        format_bytes((double)done, done_s, sizeof done_s);
+        format_bytes((double)total, total_s, sizeof total_s);
+        double rate = elapsed > 0.05 ? (double)done / elapsed : 0;
+        format_bytes(rate, rate_s, sizeof rate_s);
+        if (total > 0 && rate > 0) {
+            double left = (double)(total - (done < total ? done : total)) / rate;
+            snprintf(line, sizeof line, "%s: %s of %s (%3.0f%%), %s/s, %.0f s left", what,
+                     done_s, total_s, 100.0 * (double)done / (double)total, rate_s, left);
+        } else {
+            snprintf(line, sizeof line, "%s: %s, %s/s", what, done_s, rate_s);
+        }
+    } else if (total > 0) {
+        snprintf(line, sizeof line, "%s: %llu of %llu %s", what, (unsigned long long)done,
+                 (unsigned long long)total, unit ? unit : "");
+    } else {
+        snprintf(line, sizeof line, "%s: %llu %s", what, (unsigned long long)done,
+                 unit ? unit : "");
+    }
+    fprintf(stderr, "\r\033[K%s", line);
+    progress_state.line_open = true;
+    if (total > 0 && done >= total) {
+        fputc('\n', stderr);
+        progress_state.line_open = false;
+    }
+    fflush(stderr);
+}
+
+int host_interrupted(void)
+{
+    return interrupted_flag != 0;
+}
+
+static const char *service_config_get(const struct fahr_config *config, const char *key)
+{
+    return config_get(config, key);
+}
+
+static const struct fahr_host host_table = {
+    .size = sizeof(struct fahr_host),
+    .abi_version = FAHR_ABI_VERSION,
+    .version = FAHR_VERSION,
+    .log = service_log,
+    .stream = service_stream,
+    .progress = service_progress,
+    .interrupted = host_interrupted,
+    .config_get = service_config_get,
+};
+
+const struct fahr_host *host_services(void)
+{
+    return &host_table;
+}
+
+void host_init(enum verbosity verbosity)
+{
+    host_verbosity = verbosity;
+    stderr_is_terminal = isatty(STDERR_FILENO) != 0;
+}
+
+static void on_signal(int signo)
+{
+    (void)signo;
+    interrupted_flag = 1;
+}
+
+void host_catch_signals(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    /* No SA_RESTART: a blocking call returns EINTR so loops notice at once. */
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}

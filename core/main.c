@@ -1,0 +1,258 @@
+/* core/main.c: fahr's entry point: the command table and option parsing.
+ *
+ * fahr finds its drivers at run time (core/plugins.c), checks the
+ * --config.KEY values against the keys they declare (core/config.c), and hands
+ * them the host services of include/fahr/plugin.h (core/host.c). Each command
+ * lives in its own file (core/cmd_*.c). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "version.h"
+
+static const struct command commands[] = {
+    {"init", cmd_init, "PATH --build-driver=NAME [--train-driver=NAME] [--config.KEY=VALUE ...] [--overwrite]",
+     "write Dockerfile and run.sh beside the artifact; build nothing",
+     OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 1, 1},
+    {"build", cmd_build, "PATH --build-driver=NAME [--config.KEY=VALUE ...] [--overwrite]",
+     "write the build files and build the image in the local Docker engine",
+     OPT_BUILD_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 1, 1},
+    {"fit", cmd_fit, "PATH --build-driver=NAME --train-driver=NAME [--config.KEY=VALUE ...] [--no-wait]",
+     "build the image, run it with a train driver and follow the job",
+     OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT, 1, 1},
+    {"plugins", cmd_plugins, "[--verbose]",
+     "list the drivers found, where, and the plugins skipped and why", 0, 0, 0},
+    {"help", cmd_help, "[COMMAND|DRIVER]", "show help for a command or a driver's config keys", 0,
+     0, 1},
+};
+
+static const char exit_codes_help[] =
+    "Exit codes:\n"
+    "  0    success\n"
+    "  1    the work failed (a build, the Docker engine, a service)\n"
+    "  2    usage error: bad command line, config value or driver name\n"
+    "  3    the training job ended Failed or Stopped\n"
+    "  130  interrupted\n";
+
+static const char global_options_help[] =
+    "Options for every command:\n"
+    "  --plugin-dir DIR   look for driver plugins in DIR first (repeatable)\n"
+    "  -q, --quiet        print only results and errors\n"
+    "  -v, --verbose      also print debug lines and all live output\n"
+    "  -h, --help         show help\n";
+
+const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+void print_main_help(FILE *out)
+{
+    fputs("usage: fahr [--plugin-dir DIR] [-q|-v] COMMAND [ARGS]\n\n"
+          "Build a training artifact (.py or .ipynb) into a container image, run it\n"
+          "on a training service and bring the model home.\n\nCommands:\n",
+          out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n", out);
+    fputs(global_options_help, out);
+    fputs("  --version          print the version and plugin ABI\n\n", out);
+    fputs(exit_codes_help, out);
+    fputs("\nRun 'fahr help COMMAND' for a command, 'fahr help DRIVER' for a driver's keys.\n",
+          out);
+}
+
+void print_command_help(const struct command *command, FILE *out)
+{
+    fprintf(out, "usage: fahr %s %s\n\n%s\n\n", command->name, command->usage,
+            command->summary);
+    if (command->options) {
+        fputs("Options:\n", out);
+        if (command->options & OPT_BUILD_DRIVER)
+            fputs("  --build-driver=NAME     the build driver (see 'fahr plugins')\n", out);
+        if (command->options & OPT_TRAIN_DRIVER)
+            fputs("  --train-driver=NAME     the train driver (see 'fahr plugins')\n", out);
+        if (command->options & OPT_CONFIG)
+            fputs("  --config.KEY=VALUE      a driver setting, also --config.KEY VALUE;\n"
+                  "                          'fahr help DRIVER' lists a driver's keys\n",
+                  out);
+        if (command->options & OPT_OVERWRITE)
+            fputs("  --overwrite             replace an existing Dockerfile and run.sh\n", out);
+        if (command->options & OPT_NO_WAIT)
+            fputs("  --no-wait               return once the job is submitted\n", out);
+        fputs("\n", out);
+    }
+    fputs(global_options_help, out);
+    fputs("\n", out);
+    fputs(exit_codes_help, out);
+}
+
+static int usage_error(const struct command *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const struct command *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("fahr: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (command != NULL)
+        fprintf(stderr, " (see 'fahr %s --help')\n", command->name);
+    else
+        fputs(" (see 'fahr --help')\n", stderr);
+    return FAHR_EXIT_USAGE;
+}
+
+static bool config_key_is_valid(const char *key, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') ||
+              key[i] == '_'))
+            return false;
+    return true;
+}
+
+/* "--name=value" or "--name value": the value, advancing *i for the second. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t len = strlen(name);
+    if (strncmp(argv[*i], name, len) == 0 && argv[*i][len] == '=')
+        return argv[*i] + len + 1;
+    if (strcmp(argv[*i], name) == 0 && *i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+static bool option_is(const char *arg, const char *name)
+{
+    size_t len = strlen(name);
+    return strncmp(arg, name, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+}
+
+static void push_string(char ***array, size_t *count, char *value)
+{
+    char **grown = realloc(*array, (*count + 1) * sizeof *grown);
+    if (grown == NULL)
+        abort();
+    grown[(*count)++] = value;
+    *array = grown;
+}
+
+/* Returns -1 on success, or the exit code to end with. */
+static int parse(int argc, char **argv, struct cli *cli)
+{
+    bool options_done = false;
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        const struct command *cmd = cli->command;
+        unsigned allowed = cmd ? cmd->options : 0;
+        if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
+            if (cli->command == NULL) {
+                cli->command = find_command(arg);
+                if (cli->command == NULL)
+                    return usage_error(NULL, "'%s' is not a fahr command", arg);
+            } else {
+                push_string(&cli->args, &cli->arg_count, arg);
+            }
+            continue;
+        }
+        const char *value;
+        if (strcmp(arg, "--") == 0) {
+            options_done = true;
+        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            cli->help = true;
+        } else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
+            cli->verbosity = VERBOSITY_QUIET;
+        } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+            cli->verbosity = VERBOSITY_VERBOSE;
+        } else if (strcmp(arg, "--version") == 0) {
+            printf("fahr %s (plugin ABI %d.%d)\n", FAHR_VERSION, FAHR_ABI_MAJOR, FAHR_ABI_MINOR);
+            return FAHR_EXIT_OK;
+        } else if (option_is(arg, "--plugin-dir")) {
+            if ((value = option_value(argc, argv, &i, "--plugin-dir")) == NULL || !value[0])
+                return usage_error(cmd, "%s needs a directory", "--plugin-dir");
+            push_string(&cli->plugin_dirs, &cli->plugin_dir_count, (char *)value);
+        } else if (option_is(arg, "--build-driver") && (allowed & OPT_BUILD_DRIVER)) {
+            if ((value = option_value(argc, argv, &i, "--build-driver")) == NULL || !value[0])
+                return usage_error(cmd, "%s needs a driver name", "--build-driver");
+            cli->build_driver = value;
+        } else if (option_is(arg, "--train-driver") && (allowed & OPT_TRAIN_DRIVER)) {
+            if ((value = option_value(argc, argv, &i, "--train-driver")) == NULL || !value[0])
+                return usage_error(cmd, "%s needs a driver name", "--train-driver");
+            cli->train_driver = value;
+        } else if (strncmp(arg, "--config.", 9) == 0 && (allowed & OPT_CONFIG)) {
+            const char *key = arg + 9;
+            const char *eq = strchr(key, '=');
+            size_t key_len = eq ? (size_t)(eq - key) : strlen(key);
+            if (!config_key_is_valid(key, key_len))
+                return usage_error(cmd, "'%s': a config key is lower case letters, digits and _",
+                                   arg);
+            if (eq != NULL) {
+                value = eq + 1;
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                return usage_error(cmd, "%s needs a value", arg);
+            }
+            char name[256];
+            snprintf(name, sizeof name, "%.*s", (int)key_len, key);
+            config_set(cli->config, name, value);
+        } else if (strcmp(arg, "--overwrite") == 0 && (allowed & OPT_OVERWRITE)) {
+            cli->overwrite = true;
+        } else if (strcmp(arg, "--no-wait") == 0 && (allowed & OPT_NO_WAIT)) {
+            cli->no_wait = true;
+        } else {
+            return usage_error(cmd, "unknown option '%s'", arg);
+        }
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli;
+    memset(&cli, 0, sizeof cli);
+    cli.verbosity = VERBOSITY_NORMAL;
+    cli.config = config_new();
+
+    int rc = parse(argc, argv, &cli);
+    if (rc < 0) {
+        host_init(cli.verbosity);
+        if (cli.command == NULL) {
+            if (cli.help) {
+                print_main_help(stdout);
+                rc = FAHR_EXIT_OK;
+            } else {
+                print_main_help(stderr);
+                rc = FAHR_EXIT_USAGE;
+            }
+        } else if (cli.help) {
+            print_command_help(cli.command, stdout);
+            rc = FAHR_EXIT_OK;
+        } else if (cli.arg_count < cli.command->min_args) {
+            rc = usage_error(cli.command, "'%s' needs more arguments", cli.command->name);
+        } else if (cli.arg_count > cli.command->max_args) {
+            rc = usage_error(cli.command, "too many arguments, starting at '%s'",
+                             cli.args[cli.command->max_args]);
+        } else {
+            host_catch_signals();
+            rc = cli.command->run(&cli);
+        }
+    }
+    free(cli.args);
+    free(cli.plugin_dirs);
+    config_free(cli.config);
+    if (fflush(stdout) != 0 && rc == FAHR_EXIT_OK) {
+        perror("fahr: cannot write the result");
+        rc = FAHR_EXIT_FAILED;
+    }
+    return rc;
+}

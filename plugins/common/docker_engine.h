@@ -1,0 +1,26 @@
+/* plugins/common/docker_engine.h: the Docker Engine API over libcurl, for
+ * every driver that talks to a local engine. DOCKER_HOST selects it:
+ * unix:///path/docker.sock (default /var/run/docker.sock) or tcp://host:port. */
+#ifndef FAHR_DOCKER_ENGINE_H
+#define FAHR_DOCKER_ENGINE_H
+
+#include <stddef.h>
+
+#include "fahr/plugin.h"
+
+struct docker_engine {
+    char socket_path[1024]; /* empty for tcp:// */
+    char base_url[1100];    /* "http://localhost" for a socket */
+    char display[1100];     /* what the user set, for messages */
+};
+
+/* Read DOCKER_HOST. Returns FAHR_EINVAL for a form fahr cannot use. */
+int docker_engine_from_env(struct docker_engine *engine, struct fahr_error *err);
+
+/* Build CONTEXT_DIR (its Dockerfile) into an image tagged TAG, streaming the
+ * context as it is read and the engine's output to host->stream as it comes.
+ * A failed step fails with the step's own message. */
+int docker_engine_build(const struct fahr_host *host, const struct docker_engine *engine,
+                        const char *context_dir, const char *tag, struct fahr_error *err);
+
+#endif
