@@ -328,8 +328,14 @@ int config_validate(struct fahr_config *config, const struct fahr_config_key *co
         for (const struct fahr_config_key *k = keys[t]; k && k->name; k++) {
             if (find_entry(config, k->name) != NULL)
                 continue;
-            if (k->default_value != NULL)
-                config_set(config, k->name, k->default_value);
+            if (k->default_value != NULL) {
+                /* Defaults read like given values ("false" reads "0"). */
+                char normalised[4096];
+                struct fahr_error ignored;
+                bool ok = config_check_value(k->type, k->default_value, normalised,
+                                             sizeof normalised, &ignored) == FAHR_OK;
+                config_set(config, k->name, ok ? normalised : k->default_value);
+            }
             else if (k->flags & FAHR_CONFIG_REQUIRED)
                 return fahr_error_set(err, FAHR_EINVAL, "%s needs --config.%s=VALUE (%s)",
                                       owners[t], k->name, k->help ? k->help : "");

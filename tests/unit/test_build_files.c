@@ -1,0 +1,317 @@
+/* The build drivers' shared code: templates, .dockerignore, and the build
+ * context stream. */
+#define _GNU_SOURCE
+#include <archive.h>
+#include <archive_entry.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build_context.h"
+#include "build_driver.h"
+#include "dockerignore.h"
+
+static const struct build_variant cpu = {
+    .name = "local",
+    .python_base_image = "python:3.11-slim",
+    .conda_base_image = "continuumio/miniconda3:latest",
+};
+static const char *const gpu_env[] = {"NVIDIA_VISIBLE_DEVICES=all", NULL};
+static const struct build_variant gpu = {
+    .name = "local-gpu",
+    .python_base_image = "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04",
+    .conda_base_image = "continuumio/miniconda3:latest",
+    .environment = gpu_env,
+};
+
+static char scratch[256];
+
+static void write_file(const char *relative, const char *content)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", scratch, relative);
+    FILE *file = fopen(path, "w");
+    ck_assert_ptr_nonnull(file);
+    fputs(content, file);
+    fclose(file);
+}
+
+static void make_scratch(void)
+{
+    snprintf(scratch, sizeof scratch, "/tmp/fahr-test-build.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(scratch));
+}
+
+static void remove_scratch(void)
+{
+    char command[512];
+    snprintf(command, sizeof command, "rm -rf '%s'", scratch);
+    ck_assert_int_eq(system(command), 0);
+}
+
+START_TEST(dockerfile_for_a_plain_script)
+{
+    make_scratch();
+    write_file("model.py", "print(1)\n");
+    char artifact[512];
+    snprintf(artifact, sizeof artifact, "%s/model.py", scratch);
+    struct build_inputs inputs;
+    build_inputs_detect(&cpu, artifact, NULL, &inputs);
+    ck_assert_str_eq(inputs.artifact_name, "model.py");
+    ck_assert(!inputs.notebook && !inputs.requirements);
+    ck_assert_ptr_null(inputs.conda_file);
+    ck_assert_str_eq(inputs.base_image, "python:3.11-slim");
+    char out[8192];
+    ck_assert_int_eq(build_render_dockerfile(&cpu, &inputs, out, sizeof out), FAHR_OK);
+    ck_assert_ptr_nonnull(strstr(out, "\nFROM python:3.11-slim\n"));
+    ck_assert_ptr_nonnull(strstr(out, "ENTRYPOINT [\"/opt/program/run.sh\"]\nCMD [\"train\"]\n"));
+    ck_assert_ptr_null(strstr(out, "requirements.txt"));
+    ck_assert_ptr_null(strstr(out, "NVIDIA"));
+    ck_assert_ptr_null(strstr(out, "conda"));
+    ck_assert_int_eq(build_render_dockerfile(&cpu, &inputs, out, 64), FAHR_EFAIL);
+    remove_scratch();
+}
+END_TEST
+
+START_TEST(dockerfile_installs_requirements_and_conda_environments)
+{
+    make_scratch();
+    write_file("train.py", "");
+    write_file("requirements.txt", "numpy\n");
+    write_file("environment.yaml", "dependencies: [numpy]\n");
+    char artifact[512], out[8192];
+    snprintf(artifact, sizeof artifact, "%s/train.py", scratch);
+    struct build_inputs inputs;
+    build_inputs_detect(&cpu, artifact, NULL, &inputs);
+    ck_assert(inputs.requirements);
+    ck_assert_str_eq(inputs.conda_file, "environment.yaml");
+    ck_assert_str_eq(inputs.base_image, "continuumio/miniconda3:latest");
+    ck_assert_int_eq(build_render_dockerfile(&cpu, &inputs, out, sizeof out), FAHR_OK);
+    ck_assert_ptr_nonnull(strstr(out, "FROM continuumio/miniconda3:latest\n"));
+    ck_assert_ptr_nonnull(strstr(out, "RUN python3 -m pip install --no-cache-dir -r "
+                                      "/opt/program/requirements.txt\n"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "conda env update --name base --file /opt/program/environment.yaml"));
+    /* --config.base_image wins over both defaults. */
+    build_inputs_detect(&cpu, artifact, "fahr-bench/python:3", &inputs);
+    ck_assert_str_eq(inputs.base_image, "fahr-bench/python:3");
+    remove_scratch();
+}
+END_TEST
+
+START_TEST(gpu_variant_sets_the_nvidia_environment)
+{
+    make_scratch();
+    write_file("model.py", "");
+    char artifact[512], out[8192];
+    snprintf(artifact, sizeof artifact, "%s/model.py", scratch);
+    struct build_inputs inputs;
+    build_inputs_detect(&gpu, artifact, NULL, &inputs);
+    ck_assert_int_eq(build_render_dockerfile(&gpu, &inputs, out, sizeof out), FAHR_OK);
+    ck_assert_ptr_nonnull(strstr(out, "FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\nENV NVIDIA_VISIBLE_DEVICES=all\n"));
+    /* The CUDA image has no Python: the Dockerfile installs it. */
+    ck_assert_ptr_nonnull(strstr(out, "apt-get install -y --no-install-recommends python3"));
+    remove_scratch();
+}
+END_TEST
+
+START_TEST(run_sh_runs_scripts_and_notebooks_under_the_train_contract)
+{
+    struct build_inputs inputs = {.artifact_name = "model.py", .base_image = "x"};
+    char out[8192];
+    ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
+    ck_assert_ptr_nonnull(strstr(out, "#!/bin/sh\n"));
+    ck_assert_ptr_nonnull(strstr(out, "    \"$PYTHON\" 'model.py'\n"));
+    ck_assert_ptr_nonnull(strstr(out, "case \"${1:-train}\" in\ntrain)\n"));
+    ck_assert_ptr_nonnull(strstr(out, ">/opt/ml/output/failure"));
+
+    inputs.artifact_name = "it's \"my\" $model.ipynb";
+    inputs.notebook = true;
+    ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
+    ck_assert_ptr_nonnull(strstr(out, "-m nbconvert --to notebook --execute"));
+    ck_assert_ptr_nonnull(strstr(out, "--output-dir /opt/ml/model 'it'\\''s \"my\" $model.ipynb'\n"));
+    ck_assert_ptr_nonnull(strstr(out, "echo \"it's \\\"my\\\" \\$model.ipynb exited with status"));
+}
+END_TEST
+
+START_TEST(run_sh_quoting_survives_a_real_shell)
+{
+    /* Render for a hostile name and let sh parse the train() line. */
+    struct build_inputs inputs = {.artifact_name = "a'b\"c$(touch /tmp/fahr-pwned)`x`.py"};
+    char out[8192];
+    ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
+    make_scratch();
+    char script[512];
+    snprintf(script, sizeof script, "%s/run.sh", scratch);
+    FILE *file = fopen(script, "w");
+    ck_assert_ptr_nonnull(file);
+    /* Replace the shell's view of python with echo of the argument. */
+    fputs(out, file);
+    fclose(file);
+    unlink("/tmp/fahr-pwned");
+    char command[1024];
+    snprintf(command, sizeof command,
+             "cd '%s' && sed -e 's#^cd /opt/program#cd .#' -e 's#/opt/ml/#./ml/#g' "
+             "-e 's#^PYTHON=.*#PYTHON=echo#' run.sh > run2.sh && sh run2.sh train > out.txt",
+             scratch);
+    ck_assert_int_eq(system(command), 0);
+    char out_path[512], line[512] = "";
+    snprintf(out_path, sizeof out_path, "%s/out.txt", scratch);
+    file = fopen(out_path, "r");
+    ck_assert_ptr_nonnull(file);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, file));
+    fclose(file);
+    ck_assert_str_eq(line, "a'b\"c$(touch /tmp/fahr-pwned)`x`.py\n");
+    ck_assert_int_ne(access("/tmp/fahr-pwned", F_OK), 0);
+    remove_scratch();
+}
+END_TEST
+
+START_TEST(dockerignore_globs)
+{
+    ck_assert(dockerignore_glob("*.csv", "data.csv"));
+    ck_assert(!dockerignore_glob("*.csv", "data/x.csv"));
+    ck_assert(dockerignore_glob("**/*.csv", "data/x.csv"));
+    ck_assert(dockerignore_glob("**/*.csv", "x.csv"));
+    ck_assert(dockerignore_glob("data/**", "data/a/b/c"));
+    ck_assert(dockerignore_glob("data/**/c", "data/a/b/c"));
+    ck_assert(dockerignore_glob("data/**/c", "data/c"));
+    ck_assert(dockerignore_glob("model?.py", "model2.py"));
+    ck_assert(!dockerignore_glob("model?.py", "model.py"));
+    ck_assert(dockerignore_glob("[a-c]at", "bat"));
+    ck_assert(!dockerignore_glob("[a-c]at", "rat"));
+    ck_assert(dockerignore_glob("[^a-c]at", "rat"));
+    ck_assert(dockerignore_glob("\\*star", "*star"));
+    ck_assert(!dockerignore_glob("\\*star", "xstar"));
+}
+END_TEST
+
+START_TEST(dockerignore_rules_in_order)
+{
+    const char text[] = "# comment\n"
+                        "\n"
+                        "  *.log  \n"
+                        "/data\n"
+                        "!data/keep.csv\n"
+                        "./secrets/\n"
+                        "**/__pycache__\n";
+    struct dockerignore *ignore = dockerignore_parse(text, sizeof text - 1);
+    ck_assert(dockerignore_excludes(ignore, "train.log"));
+    ck_assert(!dockerignore_excludes(ignore, "dir/train.log")); /* '*' stays in its dir */
+    ck_assert(dockerignore_excludes(ignore, "data"));
+    ck_assert(dockerignore_excludes(ignore, "data/big.csv"));   /* under an excluded dir */
+    ck_assert(!dockerignore_excludes(ignore, "data/keep.csv")); /* '!' brings it back */
+    ck_assert(dockerignore_excludes(ignore, "secrets/key"));
+    ck_assert(dockerignore_excludes(ignore, "pkg/__pycache__/x.pyc"));
+    ck_assert(!dockerignore_excludes(ignore, "model.py"));
+    ck_assert(!dockerignore_excludes(ignore, "# comment"));
+    ck_assert(dockerignore_may_reinclude(ignore));
+    dockerignore_free(ignore);
+}
+END_TEST
+
+/* Read the whole stream in small pieces and list its entries. */
+static void read_stream(const char *dir, char entries[][128], size_t *count, char *model_content)
+{
+    struct build_context *context;
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(build_context_open(dir, &context, &err), FAHR_OK);
+    size_t capacity = 1 << 20, length = 0;
+    char *tar = malloc(capacity);
+    ssize_t n;
+    while ((n = build_context_read(context, tar + length, 1000, &err)) > 0) {
+        length += (size_t)n;
+        ck_assert_uint_lt(length + 1000, capacity);
+    }
+    ck_assert_int_eq(n, 0);
+    ck_assert_uint_eq(build_context_content_sent(context), build_context_content_bytes(context));
+    build_context_close(context);
+
+    struct archive *archive = archive_read_new();
+    archive_read_support_format_tar(archive);
+    ck_assert_int_eq(archive_read_open_memory(archive, tar, length), ARCHIVE_OK);
+    struct archive_entry *entry;
+    *count = 0;
+    while (archive_read_next_header(archive, &entry) == ARCHIVE_OK) {
+        snprintf(entries[*count], 128, "%s", archive_entry_pathname(entry));
+        ck_assert_int_eq(archive_entry_uid(entry), 0);
+        if (strcmp(archive_entry_pathname(entry), "model.py") == 0) {
+            la_ssize_t got = archive_read_data(archive, model_content, 4096);
+            ck_assert_int_ge(got, 0);
+            model_content[got] = '\0';
+        }
+        (*count)++;
+    }
+    archive_read_free(archive);
+    free(tar);
+}
+
+static bool listed(char entries[][128], size_t count, const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(entries[i], name) == 0 || (strncmp(entries[i], name, strlen(name)) == 0 &&
+                                               strcmp(entries[i] + strlen(name), "/") == 0))
+            return true;
+    return false;
+}
+
+START_TEST(build_context_streams_what_dockerignore_keeps)
+{
+    make_scratch();
+    char path[512];
+    snprintf(path, sizeof path, "%s/data", scratch);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/venv", scratch);
+    mkdir(path, 0755);
+    write_file("model.py", "print('hello')\n");
+    write_file("Dockerfile", "FROM x\n");
+    write_file("data/keep.csv", "1,2\n");
+    write_file("data/drop.csv", "3,4\n");
+    write_file("venv/lib.py", "");
+    write_file("notes.log", "");
+    write_file(".dockerignore", "venv\n*.log\ndata/*.csv\n!data/keep.csv\nDockerfile\n");
+    snprintf(path, sizeof path, "%s/link", scratch);
+    ck_assert_int_eq(symlink("model.py", path), 0);
+
+    char entries[32][128], model[4096];
+    size_t count = 0;
+    read_stream(scratch, entries, &count, model);
+    ck_assert(listed(entries, count, "model.py"));
+    ck_assert(listed(entries, count, "data/keep.csv"));
+    ck_assert(listed(entries, count, "link"));
+    ck_assert(listed(entries, count, "Dockerfile"));    /* always sent */
+    ck_assert(listed(entries, count, ".dockerignore")); /* always sent */
+    ck_assert(!listed(entries, count, "data/drop.csv"));
+    ck_assert(!listed(entries, count, "venv"));
+    ck_assert(!listed(entries, count, "venv/lib.py"));
+    ck_assert(!listed(entries, count, "notes.log"));
+    ck_assert_str_eq(model, "print('hello')\n");
+    remove_scratch();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("build-files");
+    TCase *templates = tcase_create("templates");
+    tcase_add_test(templates, dockerfile_for_a_plain_script);
+    tcase_add_test(templates, dockerfile_installs_requirements_and_conda_environments);
+    tcase_add_test(templates, gpu_variant_sets_the_nvidia_environment);
+    tcase_add_test(templates, run_sh_runs_scripts_and_notebooks_under_the_train_contract);
+    tcase_add_test(templates, run_sh_quoting_survives_a_real_shell);
+    suite_add_tcase(suite, templates);
+    TCase *context = tcase_create("context");
+    tcase_add_test(context, dockerignore_globs);
+    tcase_add_test(context, dockerignore_rules_in_order);
+    tcase_add_test(context, build_context_streams_what_dockerignore_keeps);
+    suite_add_tcase(suite, context);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,224 @@
+/* --config.KEY=VALUE checking and image names from artifact paths. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fahr.h"
+
+static const struct fahr_config_key build_keys[] = {
+    {"base_image", FAHR_CONFIG_IMAGE_REF, NULL, "the base image", 0},
+    {"region", FAHR_CONFIG_STRING, "eu-west-1", "the region", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
+static const struct fahr_config_key train_keys[] = {
+    {"region", FAHR_CONFIG_STRING, "us-east-1", "the region, shared", 0},
+    {"train_instance_count", FAHR_CONFIG_INT, "1", "machines", 0},
+    {"output_path", FAHR_CONFIG_S3_URI, NULL, "where models go", FAHR_CONFIG_REQUIRED},
+    {"spot", FAHR_CONFIG_BOOL, "false", "use spot capacity", 0},
+    {"data", FAHR_CONFIG_PATH, NULL, "a local directory", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
+static const struct fahr_config_key *const tables[] = {build_keys, train_keys};
+static const char *const owners[] = {"local", "sagemaker"};
+
+static int validate(struct fahr_config *config, struct fahr_error *err)
+{
+    return config_validate(config, tables, owners, 2, err);
+}
+
+START_TEST(fills_defaults_and_keeps_given_values)
+{
+    struct fahr_config *config = config_new();
+    config_set(config, "output_path", "s3://my-bucket/models");
+    config_set(config, "train_instance_count", "4");
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(validate(config, &err), FAHR_OK);
+    ck_assert_str_eq(config_get(config, "output_path"), "s3://my-bucket/models");
+    ck_assert_str_eq(config_get(config, "train_instance_count"), "4");
+    ck_assert_str_eq(config_get(config, "region"), "eu-west-1"); /* first driver's default */
+    ck_assert_str_eq(config_get(config, "spot"), "0");
+    ck_assert_ptr_null(config_get(config, "base_image"));
+    ck_assert_ptr_null(config_get(config, "nonexistent"));
+    config_free(config);
+}
+END_TEST
+
+START_TEST(last_value_wins)
+{
+    struct fahr_config *config = config_new();
+    config_set(config, "region", "a");
+    config_set(config, "region", "b");
+    ck_assert_str_eq(config_get(config, "region"), "b");
+    config_free(config);
+}
+END_TEST
+
+START_TEST(unknown_key_lists_the_accepted_ones)
+{
+    struct fahr_config *config = config_new();
+    config_set(config, "output_path", "s3://bucket/x");
+    config_set(config, "instance_typo", "ml.m5.large");
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(validate(config, &err), FAHR_EINVAL);
+    ck_assert_str_eq(err.message, "unknown config key 'instance_typo'; accepted: base_image, "
+                                  "region, train_instance_count, output_path, spot, data");
+    config_free(config);
+}
+END_TEST
+
+START_TEST(missing_required_key_names_driver_and_key)
+{
+    struct fahr_config *config = config_new();
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(validate(config, &err), FAHR_EINVAL);
+    ck_assert_str_eq(err.message,
+                     "sagemaker needs --config.output_path=VALUE (where models go)");
+    config_free(config);
+}
+END_TEST
+
+START_TEST(integers_must_be_integers)
+{
+    struct fahr_config *config = config_new();
+    config_set(config, "output_path", "s3://bucket/x");
+    config_set(config, "train_instance_count", "two");
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(validate(config, &err), FAHR_EINVAL);
+    ck_assert_str_eq(err.message,
+                     "--config.train_instance_count: expected a whole number >= 0, got 'two'");
+    config_free(config);
+
+    char out[64];
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_INT, "007", out, sizeof out, &err), FAHR_OK);
+    ck_assert_str_eq(out, "7");
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_INT, "-1", out, sizeof out, &err),
+                     FAHR_EINVAL);
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_INT, "", out, sizeof out, &err), FAHR_EINVAL);
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_INT, "99999999999999999999", out, sizeof out,
+                                        &err),
+                     FAHR_EINVAL);
+}
+END_TEST
+
+START_TEST(booleans_normalise)
+{
+    char out[8];
+    struct fahr_error err;
+    const char *yes[] = {"true", "YES", "1", "on"}, *no[] = {"false", "No", "0", "off"};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(config_check_value(FAHR_CONFIG_BOOL, yes[i], out, sizeof out, &err),
+                         FAHR_OK);
+        ck_assert_str_eq(out, "1");
+        ck_assert_int_eq(config_check_value(FAHR_CONFIG_BOOL, no[i], out, sizeof out, &err),
+                         FAHR_OK);
+        ck_assert_str_eq(out, "0");
+    }
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_BOOL, "maybe", out, sizeof out, &err),
+                     FAHR_EINVAL);
+}
+END_TEST
+
+START_TEST(paths_must_exist_and_become_absolute)
+{
+    char out[4096];
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_PATH, "/", out, sizeof out, &err), FAHR_OK);
+    ck_assert_str_eq(out, "/");
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_PATH, ".", out, sizeof out, &err), FAHR_OK);
+    ck_assert_int_eq(out[0], '/');
+    ck_assert_int_eq(
+        config_check_value(FAHR_CONFIG_PATH, "/no/such/dir/here", out, sizeof out, &err),
+        FAHR_EINVAL);
+    ck_assert_str_eq(err.message, "'/no/such/dir/here': No such file or directory");
+}
+END_TEST
+
+START_TEST(image_references)
+{
+    const char *good[] = {"python",
+                          "python:3.11-slim",
+                          "fahr-bench/python:3",
+                          "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04",
+                          "127.0.0.1:5000/foo/model:latest",
+                          "localhost/foo",
+                          "registry.example.com/team/my_model__v2",
+                          "python@sha256:0123456789abcdef",
+                          "a.b-c/d--e/f.g"};
+    const char *bad[] = {"",        "Python",      "python:",      ":tag",          "foo//bar",
+                         "foo/-bar", "foo/bar_",   "has space",    "python@sha256:", "foo/bar:ta/g",
+                         "python@nodigest", "-foo", "foo/.bar"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        ck_assert_msg(image_ref_is_valid(good[i]), "'%s' should be valid", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(!image_ref_is_valid(bad[i]), "'%s' should be invalid", bad[i]);
+}
+END_TEST
+
+START_TEST(s3_uris)
+{
+    char out[256];
+    struct fahr_error err;
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_S3_URI, "s3://my-bucket/a/b", out, sizeof out,
+                                        &err),
+                     FAHR_OK);
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_S3_URI, "s3://ab", out, sizeof out, &err),
+                     FAHR_EINVAL);
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_S3_URI, "https://bucket/x", out, sizeof out,
+                                        &err),
+                     FAHR_EINVAL);
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_S3_URI, "s3://Bucket/x", out, sizeof out,
+                                        &err),
+                     FAHR_EINVAL);
+}
+END_TEST
+
+static void assert_name(const char *path, const char *expected)
+{
+    char out[256];
+    ck_assert_int_eq(image_name_from_path(path, out, sizeof out), FAHR_OK);
+    ck_assert_msg(strcmp(out, expected) == 0, "%s gave '%s', expected '%s'", path, out, expected);
+}
+
+START_TEST(image_name_from_artifact_path)
+{
+    assert_name("/home/ada/projects/foo/model.py", "foo/model");
+    assert_name("/work/foo/model.ipynb", "foo/model");
+    assert_name("/work/My Project/Train Model.PY", "my-project/train-model");
+    assert_name("/work/__weird__/--model--.py", "weird/model");
+    assert_name("/work/a.b.c/model.v2.py", "a-b-c/model-v2");
+    assert_name("/work/données/modèle.py", "donn-es/mod-le");
+    assert_name("/model.py", "model");
+    assert_name("/work/___/model.py", "model");
+    char out[256];
+    ck_assert_int_eq(image_name_from_path("/work/foo/___.py", out, sizeof out), FAHR_EINVAL);
+    ck_assert_int_eq(image_name_from_path("/work/foo/model.py", out, 5), FAHR_EINVAL);
+    /* Every derived name is a valid reference. */
+    ck_assert(image_ref_is_valid("my-project/train-model:latest"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("config");
+    TCase *config = tcase_create("config");
+    tcase_add_test(config, fills_defaults_and_keeps_given_values);
+    tcase_add_test(config, last_value_wins);
+    tcase_add_test(config, unknown_key_lists_the_accepted_ones);
+    tcase_add_test(config, missing_required_key_names_driver_and_key);
+    tcase_add_test(config, integers_must_be_integers);
+    tcase_add_test(config, booleans_normalise);
+    tcase_add_test(config, paths_must_exist_and_become_absolute);
+    tcase_add_test(config, image_references);
+    tcase_add_test(config, s3_uris);
+    suite_add_tcase(suite, config);
+    TCase *naming = tcase_create("naming");
+    tcase_add_test(naming, image_name_from_artifact_path);
+    suite_add_tcase(suite, naming);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}
