@@ -1,3 +1,152 @@
 #!/usr/bin/env bash
+# Every bad plugin is skipped with one warning line naming its file and the
+# reason, and the host goes on working: `fahr plugins` still lists the
+# built-in drivers and `fahr init` still runs. Needs no Docker engine.
 set -euo pipefail
-echo 1..0
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# A plugin directory holding one bad plugin; prints its path.
+bad_dir() { # NAME [FIXTURE]
+    local dir="$TEST_TMP/$1"
+    mkdir -p "$dir"
+    chmod 0755 "$dir"
+    if [ -n "${2:-}" ]; then
+        cp "$FAHR_FIXTURE_DIR/$2" "$dir/$1.so"
+        chmod 0755 "$dir/$1.so"
+    fi
+    echo "$dir"
+}
+
+# The host warns once about PATH with REASON, lists it as skipped, and still
+# lists and uses the built-in drivers.
+expect_skipped_and_host_works() { # PLUGIN_DIR PATH REASON
+    run_fahr --plugin-dir "$1" plugins
+    expect_eq "$RC" 0 "fahr plugins exit code"
+    local warnings
+    warnings=$(printf '%s\n' "$ERR" | grep -c '^fahr: warning: skipping plugin ' || true)
+    expect_eq "$warnings" 1 "warning lines in: $ERR"
+    expect_contains "$ERR" "fahr: warning: skipping plugin $2: $3" "warning"
+    expect_contains "$OUT" "skipped:" "fahr plugins"
+    expect_contains "$OUT" "  $2: $3" "fahr plugins"
+    printf '%s\n' "$OUT" | grep -qE '^local +build ' || fail "built-in local missing: $OUT"
+
+    local work
+    work=$(fixture_copy foo)
+    run_fahr --plugin-dir "$1" init "$work/model.py" --build-driver=local
+    expect_eq "$RC" 0 "init beside a bad plugin"
+    [ -f "$work/Dockerfile" ] || fail "init wrote no Dockerfile"
+}
+
+wrong_major() {
+    local dir
+    dir=$(bad_dir wrong_major abi_wrong_major.so)
+    expect_skipped_and_host_works "$dir" "$dir/wrong_major.so" \
+        "built for plugin ABI 2.0; this fahr speaks 1.0"
+}
+
+newer_minor() {
+    local dir
+    dir=$(bad_dir newer_minor abi_newer_minor.so)
+    expect_skipped_and_host_works "$dir" "$dir/newer_minor.so" \
+        "built for plugin ABI 1.1, newer than this fahr's 1.0"
+}
+
+no_entry_symbol() {
+    local dir
+    dir=$(bad_dir no_entry no_entry_symbol.so)
+    expect_skipped_and_host_works "$dir" "$dir/no_entry.so" \
+        "no 'fahr_plugin' symbol, not a fahr plugin"
+}
+
+not_a_shared_object() {
+    local dir
+    dir=$(bad_dir junk)
+    echo "just text" >"$dir/junk.so"
+    expect_skipped_and_host_works "$dir" "$dir/junk.so" "cannot load: $dir/junk.so:"
+}
+
+world_writable_file() {
+    local dir
+    dir=$(bad_dir writable train_ok.so)
+    chmod 0777 "$dir/writable.so"
+    expect_skipped_and_host_works "$dir" "$dir/writable.so" \
+        "world-writable, anyone could replace it"
+}
+
+world_writable_directory() {
+    local dir
+    dir=$(bad_dir opendir train_ok.so)
+    chmod 0777 "$dir"
+    expect_skipped_and_host_works "$dir" "$dir" \
+        "directory is world-writable, anyone could plant a plugin in it"
+}
+
+duplicate_name() {
+    local dir
+    dir=$(bad_dir dup train_ok.so)
+    cp "$dir/dup.so" "$dir/dup2.so"
+    expect_skipped_and_host_works "$dir" "$dir/dup2.so" \
+        "duplicate driver name 'fixture-train', already loaded from $dir/dup.so"
+}
+
+short_descriptor() {
+    local dir
+    dir=$(bad_dir short short_descriptor.so)
+    expect_skipped_and_host_works "$dir" "$dir/short.so" \
+        "train driver 'short-descriptor' has no train operations"
+}
+
+missing_operations() {
+    local dir
+    dir=$(bad_dir missing missing_ops.so)
+    expect_skipped_and_host_works "$dir" "$dir/missing.so" \
+        "train driver 'missing-ops' lacks submit or poll"
+}
+
+bad_name() {
+    local dir
+    dir=$(bad_dir badname bad_name.so)
+    expect_skipped_and_host_works "$dir" "$dir/badname.so" \
+        "driver name is missing or not [a-z0-9-]+"
+}
+
+failing_open_is_a_clear_error() {
+    local dir work
+    dir=$(bad_dir failing failing_open.so)
+    work=$(fixture_copy foo)
+    run_fahr --plugin-dir "$dir" init "$work/model.py" --build-driver=failing-open
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$ERR" "fahr: failing-open: cannot start: no credentials found" "stderr"
+    [ ! -e "$work/Dockerfile" ] || fail "a failed driver wrote files"
+}
+
+shadowing_is_reported_not_warned() {
+    local first second
+    first=$(bad_dir first train_ok.so)
+    second=$(bad_dir second train_ok.so)
+    run_fahr --plugin-dir "$first" --plugin-dir "$second" plugins
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$ERR" "" "stderr"
+    expect_contains "$OUT" "$second/second.so: 'fixture-train' is shadowed by $first/first.so" \
+        "fahr plugins"
+    # FAHR_PLUGIN_PATH comes after --plugin-dir.
+    RC=0
+    OUT=$(FAHR_PLUGIN_PATH="$second:$FAHR_PLUGIN_PATH" "$FAHR" --plugin-dir "$first" plugins)
+    printf '%s\n' "$OUT" | grep -qE "^fixture-train +train .* $first/first.so\$" ||
+        fail "--plugin-dir should win: $OUT"
+}
+
+run_test wrong_major
+run_test newer_minor
+run_test no_entry_symbol
+run_test not_a_shared_object
+run_test world_writable_file
+run_test world_writable_directory
+run_test duplicate_name
+run_test short_descriptor
+run_test missing_operations
+run_test bad_name
+run_test failing_open_is_a_clear_error
+run_test shadowing_is_reported_not_warned
+finish

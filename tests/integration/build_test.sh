@@ -1,3 +1,142 @@
 #!/usr/bin/env bash
+# fahr build against the bench's real Docker engine: the image runs the
+# artifact under the train contract and writes the model to /opt/ml/model.
 set -euo pipefail
-echo 1..0
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+use_docker_bench
+
+# Run IMAGE with ARGS, /opt/ml/model bound to MODEL_DIR.
+run_image() { # IMAGE MODEL_DIR ARGS...
+    local image=$1 model_dir=$2
+    shift 2
+    mkdir -p "$model_dir"
+    docker run --rm -v "$model_dir:/opt/ml/model" "$image" "$@"
+}
+
+script_image_trains() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr build "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" "foo/model:latest" "stdout is the image reference"
+    local logs
+    logs=$(run_image foo/model:latest "$TEST_TMP/model-script" train)
+    expect_contains "$logs" "fitted a=3.000 b=2.000" "training output"
+    expect_eq "$(cat "$TEST_TMP/model-script/model.json")" '{"a": 3.0, "b": 2.0}' "model.json"
+    [ -s "$TEST_TMP/model-script/model.pkl" ] || fail "model.pkl missing"
+    # The image starts as `IMAGE train` by default too (CMD ["train"]).
+    run_image foo/model:latest "$TEST_TMP/model-default" >/dev/null
+    [ -s "$TEST_TMP/model-default/model.json" ] || fail "no model without an explicit train"
+}
+
+notebook_image_executes_the_notebook() {
+    local dir
+    dir=$(fixture_copy notebook)
+    run_fahr build "$dir/train.ipynb" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" "notebook/train:latest" "stdout"
+    run_image notebook/train:latest "$TEST_TMP/model-nb" train >/dev/null 2>&1
+    expect_eq "$(cat "$TEST_TMP/model-nb/model.json")" '{"total": 30}' "model.json"
+    # The executed notebook comes back with its outputs kept.
+    python3 - "$TEST_TMP/model-nb/train.ipynb" <<'PY' || fail "executed notebook lacks outputs"
+import json, sys
+nb = json.load(open(sys.argv[1]))
+texts = ["".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+assert any("sum of squares 30" in t for t in texts), texts
+PY
+}
+
+failing_script_reports_through_the_contract() {
+    local dir
+    dir=$(fixture_copy foo)
+    printf 'import sys\nprint("about to fail")\nsys.exit(4)\n' >"$dir/model.py"
+    run_fahr build "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code"
+    mkdir -p "$TEST_TMP/out-fail"
+    local rc=0
+    docker run --rm -v "$TEST_TMP/out-fail:/opt/ml/output" foo/model:latest train >/dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 4 "container exit code"
+    expect_eq "$(cat "$TEST_TMP/out-fail/failure")" "model.py exited with status 4" "failure file"
+}
+
+failed_step_fails_with_its_message() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    # The user edits the Dockerfile; fahr keeps it, and the step fails.
+    sed -i 's|^WORKDIR /opt/program$|WORKDIR /opt/program\nRUN echo broken-step \&\& exit 7|' "$dir/Dockerfile"
+    run_fahr build "$dir/model.py" --build-driver=local
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$OUT" "" "stdout"
+    expect_contains "$ERR" "fahr: local: build failed at Step" "stderr"
+    expect_contains "$ERR" "RUN echo broken-step && exit 7: The command '/bin/sh -c echo broken-step && exit 7' returned a non-zero code: 7" "stderr"
+}
+
+dockerignore_keeps_files_out_of_the_image() {
+    local dir
+    dir=$(fixture_copy foo)
+    echo "token" >"$dir/secret.txt"
+    mkdir "$dir/data"
+    echo "1,2" >"$dir/data/train.csv"
+    printf 'secret.txt\n' >"$dir/.dockerignore"
+    run_fahr build "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    docker run --rm foo/model:latest test -e /opt/program/data/train.csv ||
+        fail "data/train.csv should be in the image"
+    if docker run --rm foo/model:latest test -e /opt/program/secret.txt; then
+        fail "secret.txt is in the image despite .dockerignore"
+    fi
+}
+
+build_output_streams_only_when_asked() {
+    local dir
+    dir=$(fixture_copy foo)
+    # stderr is not a terminal here: no build output, only fahr's own lines.
+    run_fahr build "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code"
+    expect_lacks "$ERR" "Step 1/" "stderr when not a terminal"
+    run_fahr --verbose build "$dir/model.py" --build-driver=local
+    expect_contains "$ERR" "Step 1/" "stderr with --verbose"
+    expect_contains "$ERR" "Successfully tagged foo/model:latest" "stderr with --verbose"
+    run_fahr --quiet build "$dir/model.py" --build-driver=local
+    expect_eq "$ERR" "" "stderr with --quiet"
+    expect_eq "$OUT" "foo/model:latest" "stdout with --quiet"
+}
+
+gpu_variant_builds_with_the_nvidia_environment() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr build "$dir/model.py" --build-driver=local-gpu --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local env
+    env=$(docker image inspect --format '{{json .Config.Env}}' foo/model:latest)
+    expect_contains "$env" "NVIDIA_VISIBLE_DEVICES=all" "image environment"
+    expect_contains "$env" "NVIDIA_DRIVER_CAPABILITIES=compute,utility" "image environment"
+    run_image foo/model:latest "$TEST_TMP/model-gpu" train >/dev/null
+    [ -s "$TEST_TMP/model-gpu/model.json" ] || fail "the GPU image did not train"
+}
+
+unreachable_engine_is_a_clear_error() {
+    local dir
+    dir=$(fixture_copy foo)
+    RC=0
+    ERR=$(DOCKER_HOST=unix:///nonexistent/docker.sock "$FAHR" -q build "$dir/model.py" \
+        --build-driver=local --config.base_image="$BENCH_IMAGE" 2>&1 >/dev/null) || RC=$?
+    expect_eq "$RC" 1 "exit code"
+    expect_contains "$ERR" "fahr: local: cannot reach the Docker engine at unix:///nonexistent/docker.sock:" "stderr"
+    expect_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "error lines"
+    ERR=$(DOCKER_HOST=ssh://somewhere "$FAHR" -q build "$dir/model.py" --build-driver=local 2>&1) || RC=$?
+    expect_contains "$ERR" "fahr speaks to unix:// and tcp:// engines" "stderr"
+}
+
+run_test script_image_trains
+run_test notebook_image_executes_the_notebook
+run_test failing_script_reports_through_the_contract
+run_test failed_step_fails_with_its_message
+run_test dockerignore_keeps_files_out_of_the_image
+run_test build_output_streams_only_when_asked
+run_test gpu_variant_builds_with_the_nvidia_environment
+run_test unreachable_engine_is_a_clear_error
+finish

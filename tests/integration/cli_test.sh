@@ -1,3 +1,202 @@
 #!/usr/bin/env bash
+# The command line: help, version, exit codes, option and config errors,
+# init's files. Needs no Docker engine.
 set -euo pipefail
-echo 1..0
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+version_names_the_abi() {
+    run_fahr --version
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$OUT" "fahr 0.1.0 (plugin ABI 1.0)" "version line"
+}
+
+help_lists_commands_and_exit_codes() {
+    run_fahr --help
+    expect_eq "$RC" 0 "exit code"
+    for command in init build fit plugins help; do
+        expect_contains "$OUT" "  $command " "help"
+    done
+    expect_contains "$OUT" "Exit codes:" "help"
+    expect_eq "$ERR" "" "stderr"
+}
+
+exit_codes_in_help_match_the_readme() {
+    run_fahr --help
+    local codes
+    codes=$(printf '%s\n' "$OUT" | sed -n '/^Exit codes:/,/^$/p' | grep -E '^  [0-9]+ ')
+    [ -n "$codes" ] || fail "no exit codes in help"
+    while IFS= read -r line; do
+        grep -qF -- "$line" "$FAHR_SOURCE_ROOT/README.md" || fail "README lacks the line '$line'"
+    done <<<"$codes"
+}
+
+every_command_has_help() {
+    for command in init build fit plugins help; do
+        run_fahr "$command" --help
+        expect_eq "$RC" 0 "$command --help exit code"
+        expect_contains "$OUT" "usage: fahr $command" "$command --help"
+    done
+}
+
+no_command_is_a_usage_error() {
+    run_fahr
+    expect_eq "$RC" 2 "exit code"
+    expect_eq "$OUT" "" "stdout"
+    expect_contains "$ERR" "usage: fahr" "stderr"
+}
+
+unknown_command_is_one_line() {
+    run_fahr frobnicate
+    expect_eq "$RC" 2 "exit code"
+    expect_eq "$ERR" "fahr: 'frobnicate' is not a fahr command (see 'fahr --help')" "stderr"
+}
+
+unknown_option_is_one_line() {
+    run_fahr build x.py --build-driver=local --frobnicate
+    expect_eq "$RC" 2 "exit code"
+    expect_eq "$ERR" "fahr: unknown option '--frobnicate' (see 'fahr build --help')" "stderr"
+    # Options belong to their commands: build takes no train driver.
+    run_fahr build x.py --train-driver=sagemaker
+    expect_eq "$RC" 2 "exit code"
+    expect_contains "$ERR" "unknown option '--train-driver=sagemaker'" "stderr"
+}
+
+unknown_config_key_lists_accepted_keys() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_imag=python:3
+    expect_eq "$RC" 2 "exit code"
+    expect_eq "$ERR" "fahr: unknown config key 'base_imag'; accepted: base_image" "stderr"
+    [ ! -e "$dir/Dockerfile" ] || fail "a rejected command wrote a Dockerfile"
+}
+
+invalid_config_values_are_rejected() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image=Not:A:Ref
+    expect_eq "$RC" 2 "exit code"
+    expect_contains "$ERR" "--config.base_image: 'Not:A:Ref' is not a valid image reference" "stderr"
+    expect_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "error lines"
+    run_fahr init "$dir/model.py" --build-driver=local --config.BadKey=1
+    expect_eq "$RC" 2 "exit code"
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image
+    expect_eq "$RC" 2 "exit code"
+    expect_contains "$ERR" "--config.base_image needs a value" "stderr"
+    [ ! -e "$dir/Dockerfile" ] || fail "a rejected command wrote a Dockerfile"
+}
+
+unknown_driver_lists_the_found_ones() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr init "$dir/model.py" --build-driver=nope
+    expect_eq "$RC" 2 "exit code"
+    expect_eq "$ERR" "fahr: no build driver named 'nope'; found: local, local-gpu" "stderr"
+    run_fahr init "$dir/model.py" --build-driver=fixture-train --plugin-dir "$(fixture_plugin_dir)"
+    expect_eq "$RC" 2 "exit code"
+    expect_eq "$ERR" "fahr: 'fixture-train' is a train driver; --build-driver needs a build driver" "stderr"
+    run_fahr init "$dir/model.py"
+    expect_eq "$RC" 2 "exit code"
+    expect_contains "$ERR" "--build-driver=NAME is required" "stderr"
+}
+
+fixture_plugin_dir() {
+    local dir="$TEST_TMP/fixture-plugins"
+    mkdir -p "$dir"
+    cp "$FAHR_FIXTURE_DIR/train_ok.so" "$dir/"
+    echo "$dir"
+}
+
+bad_artifacts_are_rejected() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr init "$dir/missing.py" --build-driver=local
+    expect_eq "$RC" 2 "exit code"
+    expect_contains "$ERR" "missing.py': No such file or directory" "stderr"
+    touch "$dir/data.csv"
+    run_fahr init "$dir/data.csv" --build-driver=local
+    expect_eq "$RC" 2 "exit code"
+    expect_contains "$ERR" "is neither a .py script nor an .ipynb notebook" "stderr"
+    run_fahr init "$dir" --build-driver=local
+    expect_eq "$RC" 2 "exit code"
+    expect_contains "$ERR" "is not a file" "stderr"
+}
+
+init_writes_files_and_builds_nothing() {
+    local dir
+    dir=$(fixture_copy foo)
+    # Any DOCKER_HOST would do: init must not talk to an engine.
+    RC=0
+    DOCKER_HOST=unix:///nonexistent/docker.sock run_fahr init "$dir/model.py" \
+        --build-driver=local --config.base_image python:3.12-slim
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$OUT" "$dir" "stdout (the directory written to)"
+    grep -qx 'FROM python:3.12-slim' "$dir/Dockerfile" || fail "FROM line: $(cat "$dir/Dockerfile")"
+    [ -x "$dir/run.sh" ] || fail "run.sh is not executable"
+    grep -q "\"\$PYTHON\" 'model.py'" "$dir/run.sh" || fail "run.sh does not run model.py"
+    sh -n "$dir/run.sh" || fail "run.sh is not valid sh"
+    expect_eq "$(find "$dir" -name '.*fahr-*' | wc -l)" 0 "temporary files left"
+}
+
+init_keeps_user_edits_unless_overwrite() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr init "$dir/model.py" --build-driver=local
+    echo "# my edit" >>"$dir/Dockerfile"
+    echo "# my edit" >>"$dir/run.sh"
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image=python:3.12
+    expect_eq "$RC" 0 "exit code"
+    grep -q "# my edit" "$dir/Dockerfile" || fail "the user's Dockerfile was replaced"
+    grep -q "# my edit" "$dir/run.sh" || fail "the user's run.sh was replaced"
+    expect_contains "$ERR" "exists and is kept, so --config.base_image has no effect" "stderr"
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image=python:3.12 --overwrite
+    expect_eq "$RC" 0 "exit code"
+    ! grep -q "# my edit" "$dir/Dockerfile" || fail "--overwrite kept the old Dockerfile"
+    grep -qx 'FROM python:3.12' "$dir/Dockerfile" || fail "FROM line after --overwrite"
+}
+
+quiet_prints_only_the_result() {
+    local dir
+    dir=$(fixture_copy foo)
+    run_fahr --quiet init "$dir/model.py" --build-driver=local
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$ERR" "" "stderr with --quiet"
+    expect_eq "$OUT" "$dir" "stdout"
+}
+
+help_for_a_driver_shows_its_keys() {
+    run_fahr help local
+    expect_eq "$RC" 0 "exit code"
+    expect_contains "$OUT" "--config.base_image=<image>" "help local"
+    run_fahr plugins --verbose
+    expect_contains "$OUT" "--config.base_image=<image>" "plugins --verbose"
+    run_fahr help no-such-thing
+    expect_eq "$RC" 2 "exit code"
+}
+
+plugins_lists_the_builtin_build_drivers() {
+    run_fahr plugins
+    expect_eq "$RC" 0 "exit code"
+    printf '%s\n' "$OUT" | grep -qE '^local +build +0\.1\.0 +1\.0 +/.*build-local\.so$' ||
+        fail "local missing: $OUT"
+    printf '%s\n' "$OUT" | grep -qE '^local-gpu +build +0\.1\.0 +1\.0 +/.*build-local-gpu\.so$' ||
+        fail "local-gpu missing: $OUT"
+}
+
+run_test version_names_the_abi
+run_test help_lists_commands_and_exit_codes
+run_test exit_codes_in_help_match_the_readme
+run_test every_command_has_help
+run_test no_command_is_a_usage_error
+run_test unknown_command_is_one_line
+run_test unknown_option_is_one_line
+run_test unknown_config_key_lists_accepted_keys
+run_test invalid_config_values_are_rejected
+run_test unknown_driver_lists_the_found_ones
+run_test bad_artifacts_are_rejected
+run_test init_writes_files_and_builds_nothing
+run_test init_keeps_user_edits_unless_overwrite
+run_test quiet_prints_only_the_result
+run_test help_for_a_driver_shows_its_keys
+run_test plugins_lists_the_builtin_build_drivers
+finish
