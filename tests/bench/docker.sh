@@ -25,6 +25,12 @@ start() {
         echo "export DOCKER_HOST=$DOCKER_HOST"
         return
     fi
+    # An engine already running on this machine will do.
+    if [ -z "${DOCKER_HOST:-}" ] && [ -S /var/run/docker.sock ] &&
+        DOCKER_HOST=unix:///var/run/docker.sock engine_answers; then
+        echo "export DOCKER_HOST=unix:///var/run/docker.sock"
+        return
+    fi
     export DOCKER_HOST="unix://$SOCK"
     if engine_answers; then
         echo "export DOCKER_HOST=$DOCKER_HOST"

@@ -32,7 +32,7 @@ expect_skipped_and_host_works() { # PLUGIN_DIR PATH REASON
     printf '%s\n' "$OUT" | grep -qE '^local +build ' || fail "built-in local missing: $OUT"
 
     local work
-    work=$(fixture_copy foo)
+    work=$(fixture_copy examples/foo)
     run_fahr --plugin-dir "$1" init "$work/model.py" --build-driver=local
     expect_eq "$RC" 0 "init beside a bad plugin"
     [ -f "$work/Dockerfile" ] || fail "init wrote no Dockerfile"
@@ -114,7 +114,7 @@ bad_name() {
 failing_open_is_a_clear_error() {
     local dir work
     dir=$(bad_dir failing failing_open.so)
-    work=$(fixture_copy foo)
+    work=$(fixture_copy examples/foo)
     run_fahr --plugin-dir "$dir" init "$work/model.py" --build-driver=failing-open
     expect_eq "$RC" 1 "exit code"
     expect_eq "$ERR" "fahr: failing-open: cannot start: no credentials found" "stderr"

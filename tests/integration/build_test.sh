@@ -17,7 +17,7 @@ run_image() { # IMAGE MODEL_DIR ARGS...
 
 script_image_trains() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr build "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
     expect_eq "$OUT" "foo/model:latest" "stdout is the image reference"
@@ -33,7 +33,7 @@ script_image_trains() {
 
 notebook_image_executes_the_notebook() {
     local dir
-    dir=$(fixture_copy notebook)
+    dir=$(fixture_copy tests/fixtures/notebook)
     run_fahr build "$dir/train.ipynb" --build-driver=local --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
     expect_eq "$OUT" "notebook/train:latest" "stdout"
@@ -50,7 +50,7 @@ PY
 
 failing_script_reports_through_the_contract() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     printf 'import sys\nprint("about to fail")\nsys.exit(4)\n' >"$dir/model.py"
     run_fahr build "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 0 "exit code"
@@ -63,7 +63,7 @@ failing_script_reports_through_the_contract() {
 
 failed_step_fails_with_its_message() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr init "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
     # The user edits the Dockerfile; fahr keeps it, and the step fails.
     sed -i 's|^WORKDIR /opt/program$|WORKDIR /opt/program\nRUN echo broken-step \&\& exit 7|' "$dir/Dockerfile"
@@ -76,7 +76,7 @@ failed_step_fails_with_its_message() {
 
 dockerignore_keeps_files_out_of_the_image() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     echo "token" >"$dir/secret.txt"
     mkdir "$dir/data"
     echo "1,2" >"$dir/data/train.csv"
@@ -92,7 +92,7 @@ dockerignore_keeps_files_out_of_the_image() {
 
 build_output_streams_only_when_asked() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     # stderr is not a terminal here: no build output, only fahr's own lines.
     run_fahr build "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 0 "exit code"
@@ -107,7 +107,7 @@ build_output_streams_only_when_asked() {
 
 gpu_variant_builds_with_the_nvidia_environment() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr build "$dir/model.py" --build-driver=local-gpu --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
     local env
@@ -120,7 +120,7 @@ gpu_variant_builds_with_the_nvidia_environment() {
 
 unreachable_engine_is_a_clear_error() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     RC=0
     ERR=$(DOCKER_HOST=unix:///nonexistent/docker.sock "$FAHR" -q build "$dir/model.py" \
         --build-driver=local --config.base_image="$BENCH_IMAGE" 2>&1 >/dev/null) || RC=$?

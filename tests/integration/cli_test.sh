@@ -64,7 +64,7 @@ unknown_option_is_one_line() {
 
 unknown_config_key_lists_accepted_keys() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr init "$dir/model.py" --build-driver=local --config.base_imag=python:3
     expect_eq "$RC" 2 "exit code"
     expect_eq "$ERR" "fahr: unknown config key 'base_imag'; accepted: base_image" "stderr"
@@ -73,7 +73,7 @@ unknown_config_key_lists_accepted_keys() {
 
 invalid_config_values_are_rejected() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr init "$dir/model.py" --build-driver=local --config.base_image=Not:A:Ref
     expect_eq "$RC" 2 "exit code"
     expect_contains "$ERR" "--config.base_image: 'Not:A:Ref' is not a valid image reference" "stderr"
@@ -88,7 +88,7 @@ invalid_config_values_are_rejected() {
 
 unknown_driver_lists_the_found_ones() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr init "$dir/model.py" --build-driver=nope
     expect_eq "$RC" 2 "exit code"
     expect_eq "$ERR" "fahr: no build driver named 'nope'; found: local, local-gpu" "stderr"
@@ -109,7 +109,7 @@ fixture_plugin_dir() {
 
 bad_artifacts_are_rejected() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr init "$dir/missing.py" --build-driver=local
     expect_eq "$RC" 2 "exit code"
     expect_contains "$ERR" "missing.py': No such file or directory" "stderr"
@@ -124,7 +124,7 @@ bad_artifacts_are_rejected() {
 
 init_writes_files_and_builds_nothing() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     # Any DOCKER_HOST would do: init must not talk to an engine.
     RC=0
     DOCKER_HOST=unix:///nonexistent/docker.sock run_fahr init "$dir/model.py" \
@@ -140,7 +140,7 @@ init_writes_files_and_builds_nothing() {
 
 init_keeps_user_edits_unless_overwrite() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr init "$dir/model.py" --build-driver=local
     echo "# my edit" >>"$dir/Dockerfile"
     echo "# my edit" >>"$dir/run.sh"
@@ -157,7 +157,7 @@ init_keeps_user_edits_unless_overwrite() {
 
 quiet_prints_only_the_result() {
     local dir
-    dir=$(fixture_copy foo)
+    dir=$(fixture_copy examples/foo)
     run_fahr --quiet init "$dir/model.py" --build-driver=local
     expect_eq "$RC" 0 "exit code"
     expect_eq "$ERR" "" "stderr with --quiet"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # RC, OUT, ERR and BENCH_IMAGE are for the tests that source this
 # A small TAP harness for fahr's integration tests. Each test is a function
 # run in its own subshell with `set -e`; its output shows only on failure.
 #   run_test NAME        run the function NAME as one test
@@ -50,11 +51,12 @@ use_docker_bench() {
     BENCH_IMAGE=${FAHR_BENCH_IMAGE:-fahr-bench/python:3}
 }
 
-# A fresh copy of a fixture directory; prints its path.
+# A fresh copy of a directory of the source tree (examples/foo,
+# tests/fixtures/notebook); prints its path.
 fixture_copy() {
     local dest
     dest=$(mktemp -d "$TEST_TMP/fixture.XXXXXX")
-    cp -R "$FAHR_SOURCE_ROOT/tests/fixtures/$1" "$dest/"
+    cp -R "$FAHR_SOURCE_ROOT/$1" "$dest/"
     echo "$dest/$(basename "$1")"
 }
 

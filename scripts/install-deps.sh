@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what fahr needs to build, run and test on Debian 12, if missing.
+set -euo pipefail
+
+packages=(
+    build-essential meson ninja-build pkg-config
+    libcurl4-openssl-dev libssl-dev libjansson-dev libarchive-dev libexpat1-dev check
+    docker.io debootstrap shellcheck python3
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install fahr on this machine and run the main job on the example:
+# build examples/foo/model.py into an image and train it as a training
+# service would (`IMAGE train`), leaving the model in examples/foo/model-output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+meson setup build-release --buildtype=release -Dtests=false --reconfigure >/dev/null 2>&1 ||
+    meson setup build-release --buildtype=release -Dtests=false >/dev/null
+meson compile -C build-release >/dev/null
+meson install -C build-release --quiet >/dev/null
+echo "setup: installed $(command -v fahr): $(fahr --version)" >&2
+
+# A Docker engine: the one running, or one of the bench's own.
+eval "$(tests/bench/docker.sh start)"
+base_image=${FAHR_BASE_IMAGE:-}
+if [ -z "$base_image" ]; then
+    # No registry on the internet may be reachable: make a Python image from
+    # the machine's Debian mirror.
+    tests/bench/docker.sh image
+    base_image=fahr-bench/python:3
+fi
+
+image=$(fahr build examples/foo/model.py --build-driver=local --config.base_image="$base_image")
+echo "setup: built $image; training it" >&2
+mkdir -p examples/foo/model-output
+docker run --rm -v "$PWD/examples/foo/model-output:/opt/ml/model" "$image" train
+echo "setup: the model:" >&2
+ls -l examples/foo/model-output
+cat examples/foo/model-output/model.json
+echo

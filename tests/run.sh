@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Run fahr's whole test suite: build, start the bench, run every test, then
+# run them all again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Ends with one line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The bench: a Docker engine (started unless one runs) and its base image.
+eval "$(tests/bench/docker.sh start)"
+tests/bench/docker.sh image
+
+configure() { # DIR ARGS...
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup "$dir" --reconfigure "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+}
+
+passed=0
+failed=0
+run_suite() { # DIR
+    local rc=0
+    meson test -C "$1" --print-errorlogs || rc=$?
+    local counts
+    counts=$(python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, sys
+ok = bad = 0
+for line in open(sys.argv[1]):
+    result = json.loads(line)["result"]
+    if result in ("OK", "EXPECTEDFAIL"):
+        ok += 1
+    elif result != "SKIP":
+        bad += 1
+print(ok, bad)
+PY
+)
+    passed=$((passed + ${counts% *}))
+    failed=$((failed + ${counts#* }))
+    return "$rc"
+}
+
+status=0
+configure build-test
+meson compile -C build-test >/dev/null
+run_suite build-test || status=1
+
+configure build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
+meson compile -C build-sanitize >/dev/null
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+    run_suite build-sanitize || status=1
+
+echo "$passed passed, $failed failed"
+exit "$status"
