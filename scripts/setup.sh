@@ -5,12 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo" # to install packages and fahr itself, as root
+fi
+
 scripts/install-deps.sh
 
 meson setup build-release --buildtype=release -Dtests=false --reconfigure >/dev/null 2>&1 ||
     meson setup build-release --buildtype=release -Dtests=false >/dev/null
 meson compile -C build-release >/dev/null
-meson install -C build-release --quiet >/dev/null
+$sudo meson install -C build-release --quiet >/dev/null
 echo "setup: installed $(command -v fahr): $(fahr --version)" >&2
 
 # A Docker engine: the one running, or one of the bench's own.
