@@ -94,7 +94,8 @@ struct plugin_set {
 };
 
 /* The search path: extra dirs (from --plugin-dir), FAHR_PLUGIN_PATH,
- * $XDG_DATA_HOME/fahr/plugins, then the built-in directory. */
+ * $XDG_DATA_HOME/fahr/plugins, then the built-in directory (or
+ * FAHR_PLUGIN_SYSTEM_PATH where set; empty: none). */
 void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t extra_count);
 /* Load every plugin on the search path; refused ones are warned about on
  * stderr and recorded, never fatal. */

@@ -61,7 +61,10 @@ void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t
         snprintf(user_dir, sizeof user_dir, "%s/.local/share/fahr/plugins", home);
         add_dir(set, user_dir);
     }
-    add_dir(set, FAHR_PLUGIN_DIR);
+    /* As GST_PLUGIN_SYSTEM_PATH does for GStreamer: lets a test (or a
+     * relocated install) replace the built-in directory; empty means none. */
+    const char *system_path = getenv("FAHR_PLUGIN_SYSTEM_PATH");
+    add_dir(set, system_path != NULL ? system_path : FAHR_PLUGIN_DIR);
 }
 
 static void note(struct plugin_note **notes, size_t *count, const char *path, const char *fmt,

@@ -57,6 +57,9 @@ fixture_copy() {
     local dest
     dest=$(mktemp -d "$TEST_TMP/fixture.XXXXXX")
     cp -R "$FAHR_SOURCE_ROOT/$1" "$dest/"
+    # Not what an earlier `fahr build` (scripts/setup.sh) left in the tree.
+    rm -rf "$dest/$(basename "$1")/Dockerfile" "$dest/$(basename "$1")/run.sh" \
+        "$dest/$(basename "$1")/model-output"
     echo "$dest/$(basename "$1")"
 }
 

@@ -19,6 +19,7 @@ static void make_scratch(void)
     snprintf(scratch, sizeof scratch, "/tmp/fahr-test-plugins.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(scratch));
     unsetenv("FAHR_PLUGIN_PATH");
+    setenv("FAHR_PLUGIN_SYSTEM_PATH", "", 1); /* not the installed drivers */
     char xdg[512];
     snprintf(xdg, sizeof xdg, "%s/xdg", scratch);
     setenv("XDG_DATA_HOME", xdg, 1);
@@ -296,12 +297,18 @@ START_TEST(search_path_order)
     memset(&set, 0, sizeof set);
     char *extra[] = {"/cli/a", "/cli/b"};
     plugins_search_path(&set, extra, 2);
-    ck_assert_uint_eq(set.dir_count, 6);
     ck_assert_str_eq(set.dirs[0], "/cli/a");
     ck_assert_str_eq(set.dirs[1], "/cli/b");
     ck_assert_str_eq(set.dirs[2], "/env/one");
     ck_assert_str_eq(set.dirs[3], "/env/two");
     ck_assert_str_eq(set.dirs[4], "/xdg/fahr/plugins");
+    ck_assert_uint_eq(set.dir_count, 5); /* FAHR_PLUGIN_SYSTEM_PATH is empty */
+    plugins_unload(&set);
+
+    unsetenv("FAHR_PLUGIN_SYSTEM_PATH");
+    memset(&set, 0, sizeof set);
+    plugins_search_path(&set, extra, 2);
+    ck_assert_uint_eq(set.dir_count, 6);
     ck_assert_str_eq(set.dirs[5], FAHR_PLUGIN_DIR);
     plugins_unload(&set);
 
