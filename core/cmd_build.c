@@ -16,28 +16,6 @@ static void fill_request(const struct cli *cli, const struct artifact *artifact,
     request->overwrite = cli->overwrite;
 }
 
-int cmd_init(struct cli *cli)
-{
-    struct artifact artifact;
-    int rc = artifact_resolve(cli->args[0], &artifact);
-    if (rc != FAHR_EXIT_OK)
-        return rc;
-    struct drivers drivers;
-    rc = drivers_prepare(cli, &drivers, true, false);
-    if (rc == FAHR_EXIT_OK) {
-        struct fahr_build_request request;
-        fill_request(cli, &artifact, &request);
-        struct fahr_error err = {{0}};
-        int status = drivers.build->build.init(drivers.build->state, &request, &err);
-        if (status != FAHR_OK)
-            rc = report_driver_error(drivers.build, status, &err);
-        else
-            printf("%s\n", artifact.dir);
-    }
-    drivers_release(&drivers);
-    return rc;
-}
-
 /* Build with the chosen build driver; on success image_ref holds the local
  * image. Used by build and fit. */
 int build_image(struct cli *cli, struct drivers *drivers, const struct artifact *artifact,
@@ -56,7 +34,8 @@ int build_image(struct cli *cli, struct drivers *drivers, const struct artifact 
     return FAHR_EXIT_OK;
 }
 
-int cmd_build(struct cli *cli)
+/* init and build: the same steps, but build also makes the image. */
+static int init_or_build(struct cli *cli, bool build)
 {
     struct artifact artifact;
     int rc = artifact_resolve(cli->args[0], &artifact);
@@ -64,12 +43,31 @@ int cmd_build(struct cli *cli)
         return rc;
     struct drivers drivers;
     rc = drivers_prepare(cli, &drivers, true, false);
-    if (rc == FAHR_EXIT_OK) {
+    if (rc == FAHR_EXIT_OK && build) {
         char image_ref[512] = "";
         rc = build_image(cli, &drivers, &artifact, image_ref, sizeof image_ref);
         if (rc == FAHR_EXIT_OK)
             printf("%s\n", image_ref);
+    } else if (rc == FAHR_EXIT_OK) {
+        struct fahr_build_request request;
+        fill_request(cli, &artifact, &request);
+        struct fahr_error err = {{0}};
+        int status = drivers.build->build.init(drivers.build->state, &request, &err);
+        if (status != FAHR_OK)
+            rc = report_driver_error(drivers.build, status, &err);
+        else
+            printf("%s\n", artifact.dir);
     }
     drivers_release(&drivers);
     return rc;
+}
+
+int cmd_init(struct cli *cli)
+{
+    return init_or_build(cli, false);
+}
+
+int cmd_build(struct cli *cli)
+{
+    return init_or_build(cli, true);
 }

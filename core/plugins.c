@@ -263,7 +263,8 @@ static void load_dir(struct plugin_set *set, size_t dir_index)
         names[count++] = xstrdup(entry->d_name);
     }
     closedir(handle);
-    qsort(names, count, sizeof *names, compare_names); /* a stable order */
+    if (count > 1)
+        qsort(names, count, sizeof *names, compare_names); /* a stable order */
     for (size_t i = 0; i < count; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -273,10 +274,21 @@ static void load_dir(struct plugin_set *set, size_t dir_index)
     free(names);
 }
 
+static int compare_drivers(const void *a, const void *b)
+{
+    const struct plugin *x = a, *y = b;
+    if (x->desc.kind != y->desc.kind)
+        return x->desc.kind < y->desc.kind ? -1 : 1;
+    return strcmp(x->desc.name, y->desc.name);
+}
+
 void plugins_load(struct plugin_set *set)
 {
     for (size_t i = 0; i < set->dir_count; i++)
         load_dir(set, i);
+    /* Listed by kind, then name, whatever the files are called. */
+    if (set->count > 1)
+        qsort(set->items, set->count, sizeof *set->items, compare_drivers);
 }
 
 struct plugin *plugins_find(struct plugin_set *set, const char *name)

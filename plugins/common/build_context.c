@@ -83,7 +83,8 @@ static int walk(struct build_context *context, const struct dockerignore *ignore
         count++;
     }
     closedir(dir);
-    qsort(names, count, sizeof *names, compare_names);
+    if (count > 1)
+        qsort(names, count, sizeof *names, compare_names);
     for (size_t i = 0; i < count; i++) {
         char relative[4096], path[8192];
         snprintf(relative, sizeof relative, "%s%s%s", relative_dir, relative_dir[0] ? "/" : "",
