@@ -242,6 +242,27 @@ struct fahr_job_status {
  * stop reading. */
 typedef int (*fahr_log_line_fn)(void *data, const char *line, size_t len);
 
+/* One job in a listing. */
+struct fahr_job_summary {
+    uint32_t size;                 /* set by the driver */
+    const char *job_id;
+    enum fahr_job_state state;
+    int64_t created;               /* Unix time; 0 if unknown */
+    const char *detail;            /* may be NULL */
+};
+
+/* Receives jobs, newest first. Return nonzero to stop the listing. */
+typedef int (*fahr_job_fn)(void *data, const struct fahr_job_summary *job);
+
+struct fahr_fetch_request {
+    uint32_t size;             /* sizeof(struct fahr_fetch_request) */
+    const char *job_id;        /* the job whose model to fetch, or NULL */
+    const char *artifact_uri;  /* or the model's location (e.g. s3://...) */
+    const char *dest_dir;      /* absolute; exists */
+    int overwrite;             /* nonzero: replace existing files */
+    const struct fahr_config *config;
+};
+
 struct fahr_train_ops {
     uint32_t size;            /* sizeof(struct fahr_train_ops) */
     enum fahr_train_input input;
@@ -272,11 +293,16 @@ struct fahr_train_ops {
     /* Optional: ask the service to stop the job. */
     int (*stop)(void *state, const struct fahr_config *config, const char *job_id,
                 struct fahr_error *err);
-    /* Optional: download the finished job's model into dest_dir (which
-     * exists) and unpack it there. Nothing may be written outside dest_dir;
-     * on failure dest_dir is left as it was. */
-    int (*fetch)(void *state, const struct fahr_config *config, const char *job_id,
-                 const char *dest_dir, struct fahr_error *err);
+    /* Optional: download a finished job's model (request->job_id, or
+     * request->artifact_uri where given) into request->dest_dir and unpack
+     * it there. Nothing may be written outside dest_dir, an existing file is
+     * replaced only with request->overwrite, and on failure dest_dir is left
+     * as it was. */
+    int (*fetch)(void *state, const struct fahr_fetch_request *request, struct fahr_error *err);
+    /* Optional: list jobs, newest first; only those of `image_name` unless it
+     * is NULL. */
+    int (*list)(void *state, const struct fahr_config *config, const char *image_name,
+                fahr_job_fn on_job, void *on_job_data, struct fahr_error *err);
 };
 
 /* ---- The plugin descriptor ---------------------------------------------- */

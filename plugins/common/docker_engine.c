@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,75 +40,38 @@ int docker_engine_from_env(struct docker_engine *engine, struct fahr_error *err)
                           "DOCKER_HOST '%s': fahr speaks to unix:// and tcp:// engines", host);
 }
 
-struct build_call {
+/* ---- One streaming call: a request whose answer is JSON messages, one a
+ * line, handed to `on_message` as they come (build and push answer so). */
+
+struct engine_call {
     const struct fahr_host *host;
-    struct build_context *context;
-    struct fahr_error *err;
-    bool context_failed;
+    CURL *curl;
+    long http_status;
     char line[16384]; /* one JSON message, split across reads */
     size_t line_length;
     bool line_overflow;
-    char current_step[512];
-    char error[2048];
-    char image_id[128];
-    char body[2048]; /* the start of a non-200 answer */
+    char body[2048];  /* the start of a non-2xx answer */
     size_t body_length;
-    long http_status;
-    CURL *curl;
+    void (*on_message)(json_t *message, void *data);
+    void *data;
+    /* Optional request body, pulled as curl sends. */
+    size_t (*read_body)(char *buffer, size_t size, size_t nitems, void *data);
+    int (*on_progress)(void *data);
 };
 
-static size_t send_context(char *buffer, size_t size, size_t nitems, void *data)
+static size_t receive_header(char *bytes, size_t size, size_t nitems, void *data)
 {
-    struct build_call *call = data;
-    ssize_t n = build_context_read(call->context, buffer, size * nitems, call->err);
-    if (n < 0) {
-        call->context_failed = true;
-        return CURL_READFUNC_ABORT;
-    }
-    return (size_t)n;
-}
-
-static void copy_trimmed(char *out, size_t size, const char *text)
-{
-    size_t len = strlen(text);
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-        len--;
-    snprintf(out, size, "%.*s", (int)len, text);
-}
-
-static void handle_message(struct build_call *call, const char *text, size_t length)
-{
-    json_t *message = json_loadb(text, length, 0, NULL);
-    if (message == NULL)
-        return;
-    const char *stream = json_string_value(json_object_get(message, "stream"));
-    if (stream != NULL) {
-        call->host->stream(stream, strlen(stream));
-        if (strncmp(stream, "Step ", 5) == 0)
-            copy_trimmed(call->current_step, sizeof call->current_step, stream);
-    }
-    const char *status = json_string_value(json_object_get(message, "status"));
-    if (status != NULL) {
-        call->host->stream(status, strlen(status));
-        call->host->stream("\n", 1);
-    }
-    json_t *detail = json_object_get(message, "errorDetail");
-    const char *error = json_string_value(json_object_get(detail, "message"));
-    if (error == NULL)
-        error = json_string_value(json_object_get(message, "error"));
-    if (error != NULL)
-        copy_trimmed(call->error, sizeof call->error, error);
-    const char *id = json_string_value(json_object_get(json_object_get(message, "aux"), "ID"));
-    if (id != NULL)
-        snprintf(call->image_id, sizeof call->image_id, "%s", id);
-    json_decref(message);
+    (void)bytes;
+    struct engine_call *call = data;
+    curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &call->http_status);
+    return size * nitems;
 }
 
 static size_t receive_output(char *bytes, size_t size, size_t nitems, void *data)
 {
-    struct build_call *call = data;
+    struct engine_call *call = data;
     size_t length = size * nitems;
-    if (call->http_status != 200) {
+    if (call->http_status < 200 || call->http_status >= 300) {
         size_t room = sizeof call->body - 1 - call->body_length;
         size_t n = length < room ? length : room;
         memcpy(call->body + call->body_length, bytes, n);
@@ -118,8 +82,13 @@ static size_t receive_output(char *bytes, size_t size, size_t nitems, void *data
     for (size_t i = 0; i < length; i++) {
         char c = bytes[i];
         if (c == '\n') {
-            if (!call->line_overflow && call->line_length > 0)
-                handle_message(call, call->line, call->line_length);
+            if (!call->line_overflow && call->line_length > 0 && call->on_message != NULL) {
+                json_t *message = json_loadb(call->line, call->line_length, 0, NULL);
+                if (message != NULL) {
+                    call->on_message(message, call->data);
+                    json_decref(message);
+                }
+            }
             call->line_length = 0;
             call->line_overflow = false;
         } else if (call->line_length + 1 < sizeof call->line) {
@@ -131,67 +100,48 @@ static size_t receive_output(char *bytes, size_t size, size_t nitems, void *data
     return length;
 }
 
-static int watch(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                 curl_off_t ulnow)
+static int watch(void *data, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    struct build_call *call = data;
+    (void)a, (void)b, (void)c, (void)d;
+    struct engine_call *call = data;
     if (call->host->interrupted())
         return 1;
-    uint64_t total = build_context_content_bytes(call->context);
-    uint64_t sent = build_context_content_sent(call->context);
-    if (total > 0 && sent < total)
-        call->host->progress("sending build context", sent, total, "B");
-    return 0;
+    return call->on_progress ? call->on_progress(call->data) : 0;
 }
 
-/* The status is known once headers arrive, before the body is parsed. */
-static size_t receive_header(char *bytes, size_t size, size_t nitems, void *data)
+static void copy_trimmed(char *out, size_t size, const char *text)
 {
-    (void)bytes;
-    struct build_call *call = data;
-    curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &call->http_status);
-    return size * nitems;
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        len--;
+    snprintf(out, size, "%.*s", (int)len, text);
 }
 
-int docker_engine_build(const struct fahr_host *host, const struct docker_engine *engine,
-                        const char *context_dir, const char *tag, struct fahr_error *err)
+/* POST `path` (with its query) to the engine. Returns FAHR_OK on a 2xx
+ * answer; else writes "<what>: ..." into err. */
+static int engine_post(const struct docker_engine *engine, struct engine_call *call,
+                       const char *path, struct curl_slist *headers, const char *what,
+                       struct fahr_error *err)
 {
-    struct build_call *call = calloc(1, sizeof *call);
-    if (call == NULL)
-        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-    call->host = host;
-    call->err = err;
-    int rc = build_context_open(context_dir, &call->context, err);
-    if (rc != FAHR_OK) {
-        free(call);
-        return rc;
-    }
     CURL *curl = curl_easy_init();
-    char *escaped_tag = curl ? curl_easy_escape(curl, tag, 0) : NULL;
-    if (curl == NULL || escaped_tag == NULL) {
-        build_context_close(call->context);
-        free(call);
-        if (curl)
-            curl_easy_cleanup(curl);
+    if (curl == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
-    }
-    char url[2048];
-    snprintf(url, sizeof url, "%s/build?t=%s&dockerfile=Dockerfile&rm=1&forcerm=1",
-             engine->base_url, escaped_tag);
-    curl_free(escaped_tag);
-    struct curl_slist *headers = NULL;
-    headers = curl_slist_append(headers, "Content-Type: application/x-tar");
-    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
-    headers = curl_slist_append(headers, "Expect:");
     call->curl = curl;
+    char url[4096];
+    snprintf(url, sizeof url, "%s%s", engine->base_url, path);
+    headers = curl_slist_append(headers, "Expect:");
     curl_easy_setopt(curl, CURLOPT_URL, url);
     if (engine->socket_path[0])
         curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, engine->socket_path);
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    if (call->read_body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, call->read_body);
+        curl_easy_setopt(curl, CURLOPT_READDATA, call->data);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+    }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, send_context);
-    curl_easy_setopt(curl, CURLOPT_READDATA, call);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, receive_output);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, receive_header);
@@ -201,42 +151,285 @@ int docker_engine_build(const struct fahr_host *host, const struct docker_engine
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, call);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     CURLcode result = curl_easy_perform(curl);
-    uint64_t total = build_context_content_bytes(call->context);
-    if (total > 0 && build_context_content_sent(call->context) == total)
-        host->progress("sending build context", total, total, "B");
-
-    if (call->context_failed) {
-        rc = FAHR_EFAIL; /* err already holds the context's own message */
-    } else if (result == CURLE_ABORTED_BY_CALLBACK || host->interrupted()) {
-        rc = fahr_error_set(err, FAHR_EINTERRUPTED, "build interrupted");
-    } else if (result != CURLE_OK) {
-        rc = fahr_error_set(err, FAHR_EFAIL,
-                            "cannot reach the Docker engine at %s: %s (is it running? "
-                            "DOCKER_HOST selects another)",
-                            engine->display, curl_easy_strerror(result));
-    } else if (call->http_status != 200) {
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    call->curl = NULL;
+    if (result == CURLE_ABORTED_BY_CALLBACK || call->host->interrupted())
+        return fahr_error_set(err, FAHR_EINTERRUPTED, "%s interrupted", what);
+    if (result == CURLE_READ_ERROR)
+        return FAHR_EFAIL; /* the body's reader wrote err */
+    if (result != CURLE_OK)
+        return fahr_error_set(err, FAHR_EFAIL,
+                              "cannot reach the Docker engine at %s: %s (is it running? "
+                              "DOCKER_HOST selects another)",
+                              engine->display, curl_easy_strerror(result));
+    if (call->http_status < 200 || call->http_status >= 300) {
         json_t *answer = json_loads(call->body, 0, NULL);
         const char *message = json_string_value(json_object_get(answer, "message"));
         char text[1024];
         copy_trimmed(text, sizeof text, message ? message : call->body);
-        rc = fahr_error_set(err, FAHR_EFAIL, "the Docker engine refused the build (HTTP %ld): %s",
-                            call->http_status, text);
+        int rc = fahr_error_set(err, call->http_status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
+                                "the Docker engine refused the %s (HTTP %ld): %s", what,
+                                call->http_status, text);
         json_decref(answer);
-    } else if (call->error[0]) {
-        if (call->current_step[0])
-            rc = fahr_error_set(err, FAHR_EFAIL, "build failed at %s: %s", call->current_step,
-                                call->error);
-        else
-            rc = fahr_error_set(err, FAHR_EFAIL, "build failed: %s", call->error);
-    } else if (call->image_id[0] == '\0') {
-        rc = fahr_error_set(err, FAHR_EFAIL, "the Docker engine ended the build without an image");
-    } else {
-        host->log(FAHR_LOG_DEBUG, "built %s (%s)", tag, call->image_id);
-        rc = FAHR_OK;
+        return rc;
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    build_context_close(call->context);
+    return FAHR_OK;
+}
+
+/* ---- Build ---------------------------------------------------------------- */
+
+struct build_state {
+    const struct fahr_host *host;
+    struct build_context *context;
+    struct fahr_error *err;
+    bool context_failed;
+    char current_step[512];
+    char error[2048];
+    char image_id[128];
+};
+
+static size_t send_context(char *buffer, size_t size, size_t nitems, void *data)
+{
+    struct build_state *build = data;
+    ssize_t n = build_context_read(build->context, buffer, size * nitems, build->err);
+    if (n < 0) {
+        build->context_failed = true;
+        return CURL_READFUNC_ABORT;
+    }
+    return (size_t)n;
+}
+
+static int build_progress(void *data)
+{
+    struct build_state *build = data;
+    uint64_t total = build_context_content_bytes(build->context);
+    uint64_t sent = build_context_content_sent(build->context);
+    if (total > 0 && sent < total)
+        build->host->progress("sending build context", sent, total, "B");
+    return 0;
+}
+
+static void build_message(json_t *message, void *data)
+{
+    struct build_state *build = data;
+    const char *stream = json_string_value(json_object_get(message, "stream"));
+    if (stream != NULL) {
+        build->host->stream(stream, strlen(stream));
+        if (strncmp(stream, "Step ", 5) == 0)
+            copy_trimmed(build->current_step, sizeof build->current_step, stream);
+    }
+    const char *status = json_string_value(json_object_get(message, "status"));
+    if (status != NULL) {
+        build->host->stream(status, strlen(status));
+        build->host->stream("\n", 1);
+    }
+    const char *error =
+        json_string_value(json_object_get(json_object_get(message, "errorDetail"), "message"));
+    if (error == NULL)
+        error = json_string_value(json_object_get(message, "error"));
+    if (error != NULL)
+        copy_trimmed(build->error, sizeof build->error, error);
+    const char *id = json_string_value(json_object_get(json_object_get(message, "aux"), "ID"));
+    if (id != NULL)
+        snprintf(build->image_id, sizeof build->image_id, "%s", id);
+}
+
+int docker_engine_build(const struct fahr_host *host, const struct docker_engine *engine,
+                        const char *context_dir, const char *tag, struct fahr_error *err)
+{
+    struct build_state build = {.host = host, .err = err};
+    int rc = build_context_open(context_dir, &build.context, err);
+    if (rc != FAHR_OK)
+        return rc;
+    char *escaped_tag = curl_easy_escape(NULL, tag, 0);
+    if (escaped_tag == NULL) {
+        build_context_close(build.context);
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    }
+    char path[2048];
+    snprintf(path, sizeof path, "/build?t=%s&dockerfile=Dockerfile&rm=1&forcerm=1", escaped_tag);
+    curl_free(escaped_tag);
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/x-tar");
+    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    struct engine_call *call = calloc(1, sizeof *call);
+    if (call == NULL) {
+        curl_slist_free_all(headers);
+        build_context_close(build.context);
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    }
+    call->host = host;
+    call->on_message = build_message;
+    call->data = &build;
+    call->read_body = send_context;
+    call->on_progress = build_progress;
+    rc = engine_post(engine, call, path, headers, "build", err);
+    uint64_t total = build_context_content_bytes(build.context);
+    if (total > 0 && build_context_content_sent(build.context) == total)
+        host->progress("sending build context", total, total, "B");
+    if (build.context_failed)
+        rc = FAHR_EFAIL; /* err holds the context's own message */
+    else if (rc != FAHR_OK)
+        ; /* err is written */
+    else if (build.error[0] && build.current_step[0])
+        rc = fahr_error_set(err, FAHR_EFAIL, "build failed at %s: %s", build.current_step,
+                            build.error);
+    else if (build.error[0])
+        rc = fahr_error_set(err, FAHR_EFAIL, "build failed: %s", build.error);
+    else if (build.image_id[0] == '\0')
+        rc = fahr_error_set(err, FAHR_EFAIL, "the Docker engine ended the build without an image");
+    else
+        host->log(FAHR_LOG_DEBUG, "built %s (%s)", tag, build.image_id);
     free(call);
+    build_context_close(build.context);
+    return rc;
+}
+
+/* ---- Tag and push ----------------------------------------------------- */
+
+/* "host:port/a/b:tag" -> repository "host:port/a/b" and tag "tag". */
+static void split_reference(const char *ref, char *repository, size_t repository_size, char *tag,
+                            size_t tag_size)
+{
+    const char *slash = strrchr(ref, '/');
+    const char *colon = strrchr(slash ? slash : ref, ':');
+    if (colon != NULL) {
+        snprintf(repository, repository_size, "%.*s", (int)(colon - ref), ref);
+        snprintf(tag, tag_size, "%s", colon + 1);
+    } else {
+        snprintf(repository, repository_size, "%s", ref);
+        snprintf(tag, tag_size, "latest");
+    }
+}
+
+int docker_engine_tag(const struct fahr_host *host, const struct docker_engine *engine,
+                      const char *source, const char *target, struct fahr_error *err)
+{
+    char repository[1024], tag[256], path[4096];
+    split_reference(target, repository, sizeof repository, tag, sizeof tag);
+    char *escaped_repository = curl_easy_escape(NULL, repository, 0);
+    char *escaped_tag = curl_easy_escape(NULL, tag, 0);
+    snprintf(path, sizeof path, "/images/%s/tag?repo=%s&tag=%s", source,
+             escaped_repository ? escaped_repository : "", escaped_tag ? escaped_tag : "");
+    curl_free(escaped_repository);
+    curl_free(escaped_tag);
+    struct engine_call call = {.host = host};
+    return engine_post(engine, &call, path, NULL, "tag", err);
+}
+
+enum { MAX_LAYERS = 128 };
+
+struct push_state {
+    const struct fahr_host *host;
+    char error[2048];
+    char digest[160];
+    struct {
+        char id[80];
+        uint64_t current, total;
+    } layers[MAX_LAYERS];
+    size_t layer_count;
+};
+
+static void push_message(json_t *message, void *data)
+{
+    struct push_state *push = data;
+    const char *error =
+        json_string_value(json_object_get(json_object_get(message, "errorDetail"), "message"));
+    if (error == NULL)
+        error = json_string_value(json_object_get(message, "error"));
+    if (error != NULL)
+        copy_trimmed(push->error, sizeof push->error, error);
+    const char *digest =
+        json_string_value(json_object_get(json_object_get(message, "aux"), "Digest"));
+    if (digest != NULL)
+        snprintf(push->digest, sizeof push->digest, "%s", digest);
+    const char *id = json_string_value(json_object_get(message, "id"));
+    json_t *detail = json_object_get(message, "progressDetail");
+    const char *status = json_string_value(json_object_get(message, "status"));
+    if (id == NULL || status == NULL)
+        return;
+    size_t i = 0;
+    while (i < push->layer_count && strcmp(push->layers[i].id, id) != 0)
+        i++;
+    if (i == push->layer_count) {
+        if (push->layer_count == MAX_LAYERS)
+            return;
+        snprintf(push->layers[i].id, sizeof push->layers[i].id, "%s", id);
+        push->layer_count++;
+    }
+    json_int_t current = json_integer_value(json_object_get(detail, "current"));
+    json_int_t total = json_integer_value(json_object_get(detail, "total"));
+    if (total > 0) {
+        push->layers[i].total = (uint64_t)total;
+        push->layers[i].current = (uint64_t)current;
+    }
+    if ((strcmp(status, "Pushed") == 0 || strcmp(status, "Layer already exists") == 0) &&
+        push->layers[i].total > 0)
+        push->layers[i].current = push->layers[i].total;
+    uint64_t done = 0, all = 0;
+    for (size_t j = 0; j < push->layer_count; j++) {
+        done += push->layers[j].current;
+        all += push->layers[j].total;
+    }
+    if (all > 0 && done < all)
+        push->host->progress("pushing", done, all, "B");
+}
+
+int docker_engine_push(const struct fahr_host *host, const struct docker_engine *engine,
+                       const char *reference, const char *registry_auth_json,
+                       char *digest, size_t digest_size, struct fahr_error *err)
+{
+    char repository[1024], tag[256], path[4096];
+    split_reference(reference, repository, sizeof repository, tag, sizeof tag);
+    char *escaped_tag = curl_easy_escape(NULL, tag, 0);
+    snprintf(path, sizeof path, "/images/%s/push?tag=%s", repository,
+             escaped_tag ? escaped_tag : "latest");
+    curl_free(escaped_tag);
+
+    /* X-Registry-Auth: the credentials as base64url JSON. */
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *json = registry_auth_json ? registry_auth_json : "{}";
+    size_t length = strlen(json);
+    char *header = malloc(length * 4 / 3 + 64);
+    if (header == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    size_t used = (size_t)sprintf(header, "X-Registry-Auth: ");
+    for (size_t i = 0; i < length; i += 3) {
+        uint32_t chunk = (uint32_t)(unsigned char)json[i] << 16;
+        if (i + 1 < length)
+            chunk |= (uint32_t)(unsigned char)json[i + 1] << 8;
+        if (i + 2 < length)
+            chunk |= (uint32_t)(unsigned char)json[i + 2];
+        header[used++] = alphabet[(chunk >> 18) & 63];
+        header[used++] = alphabet[(chunk >> 12) & 63];
+        header[used++] = i + 1 < length ? alphabet[(chunk >> 6) & 63] : '=';
+        header[used++] = i + 2 < length ? alphabet[chunk & 63] : '=';
+    }
+    header[used] = '\0';
+    struct curl_slist *headers = curl_slist_append(NULL, header);
+    OPENSSL_cleanse(header, used); /* it carries the registry password */
+    free(header);
+
+    struct push_state *push = calloc(1, sizeof *push);
+    if (push == NULL) {
+        curl_slist_free_all(headers);
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    }
+    push->host = host;
+    struct engine_call call = {.host = host, .on_message = push_message, .data = push};
+    int rc = engine_post(engine, &call, path, headers, "push", err);
+    if (rc == FAHR_OK && push->error[0])
+        rc = fahr_error_set(err, FAHR_EFAIL, "push of %s failed: %s", reference, push->error);
+    if (rc == FAHR_OK) {
+        uint64_t all = 0;
+        for (size_t j = 0; j < push->layer_count; j++)
+            all += push->layers[j].total;
+        if (all > 0)
+            host->progress("pushing", all, all, "B");
+        if (digest != NULL)
+            snprintf(digest, digest_size, "%s", push->digest);
+    }
+    free(push);
     return rc;
 }

@@ -23,4 +23,16 @@ int docker_engine_from_env(struct docker_engine *engine, struct fahr_error *err)
 int docker_engine_build(const struct fahr_host *host, const struct docker_engine *engine,
                         const char *context_dir, const char *tag, struct fahr_error *err);
 
+/* Tag the local image SOURCE as TARGET ("registry/name:tag"). */
+int docker_engine_tag(const struct fahr_host *host, const struct docker_engine *engine,
+                      const char *source, const char *target, struct fahr_error *err);
+
+/* Push REFERENCE to its registry, with `registry_auth_json` (the engine's
+ * {"username","password","serveraddress"} object; NULL: anonymous), showing
+ * the bytes pushed as progress. On success the manifest's digest is written
+ * into `digest` (may be empty if the engine did not say). */
+int docker_engine_push(const struct fahr_host *host, const struct docker_engine *engine,
+                       const char *reference, const char *registry_auth_json, char *digest,
+                       size_t digest_size, struct fahr_error *err);
+
 #endif

@@ -1,0 +1,631 @@
+/* plugins/common/aws_http.c: see aws_http.h. */
+#include "aws_http.h"
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <expat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+const struct aws_service aws_sts = {"STS", "sts", "sts.{region}.amazonaws.com", NULL,
+                                    "2011-06-15"};
+const struct aws_service aws_iam = {"IAM", "iam", "iam.amazonaws.com", NULL, "2010-05-08"};
+const struct aws_service aws_ecr = {"ECR", "ecr", "api.ecr.{region}.amazonaws.com",
+                                    "AmazonEC2ContainerRegistry_V20150921", NULL};
+const struct aws_service aws_sagemaker = {"SAGEMAKER", "sagemaker",
+                                          "api.sagemaker.{region}.amazonaws.com", "SageMaker",
+                                          NULL};
+const struct aws_service aws_logs = {"CLOUDWATCH_LOGS", "logs", "logs.{region}.amazonaws.com",
+                                     "Logs_20140328", NULL};
+const struct aws_service aws_s3 = {"S3", "s3", "s3.{region}.amazonaws.com", NULL, NULL};
+
+/* ---- XML ---------------------------------------------------------------- */
+
+struct xml_builder {
+    struct xml_node *root;
+    struct xml_node *stack[64];
+    int depth;
+    bool failed;
+};
+
+static void xml_start(void *data, const char *name, const char **attributes)
+{
+    (void)attributes;
+    struct xml_builder *b = data;
+    struct xml_node *node = calloc(1, sizeof *node);
+    const char *colon = strchr(name, ':');
+    if (node == NULL || (node->name = strdup(colon ? colon + 1 : name)) == NULL ||
+        b->depth >= 63) {
+        if (node)
+            free(node->name);
+        free(node);
+        b->failed = true;
+        return;
+    }
+    if (b->depth == 0) {
+        if (b->root == NULL)
+            b->root = node;
+        else {
+            free(node->name);
+            free(node);
+            b->failed = true;
+            return;
+        }
+    } else {
+        struct xml_node *parent = b->stack[b->depth - 1];
+        struct xml_node **slot = &parent->children;
+        while (*slot)
+            slot = &(*slot)->next;
+        *slot = node;
+    }
+    b->stack[b->depth++] = node;
+}
+
+static void xml_end(void *data, const char *name)
+{
+    (void)name;
+    struct xml_builder *b = data;
+    if (b->depth > 0)
+        b->depth--;
+}
+
+static void xml_chars(void *data, const char *text, int length)
+{
+    struct xml_builder *b = data;
+    if (b->depth == 0 || b->failed)
+        return;
+    struct xml_node *node = b->stack[b->depth - 1];
+    size_t old = node->text ? strlen(node->text) : 0;
+    char *grown = realloc(node->text, old + (size_t)length + 1);
+    if (grown == NULL) {
+        b->failed = true;
+        return;
+    }
+    memcpy(grown + old, text, (size_t)length);
+    grown[old + (size_t)length] = '\0';
+    node->text = grown;
+}
+
+struct xml_node *xml_parse(const char *text, size_t length)
+{
+    XML_Parser parser = XML_ParserCreate("UTF-8");
+    if (parser == NULL)
+        return NULL;
+    struct xml_builder builder = {0};
+    XML_SetUserData(parser, &builder);
+    XML_SetElementHandler(parser, xml_start, xml_end);
+    XML_SetCharacterDataHandler(parser, xml_chars);
+    bool ok = XML_Parse(parser, text, (int)length, 1) == XML_STATUS_OK;
+    XML_ParserFree(parser);
+    if (!ok || builder.failed) {
+        xml_free(builder.root);
+        return NULL;
+    }
+    return builder.root;
+}
+
+void xml_free(struct xml_node *node)
+{
+    while (node != NULL) {
+        struct xml_node *next = node->next;
+        xml_free(node->children);
+        free(node->name);
+        free(node->text);
+        free(node);
+        node = next;
+    }
+}
+
+static const struct xml_node *find_descendant(const struct xml_node *node, const char *name,
+                                              size_t length)
+{
+    for (const struct xml_node *child = node ? node->children : NULL; child; child = child->next) {
+        if (strlen(child->name) == length && strncmp(child->name, name, length) == 0)
+            return child;
+        const struct xml_node *deeper = find_descendant(child, name, length);
+        if (deeper != NULL)
+            return deeper;
+    }
+    return NULL;
+}
+
+const struct xml_node *xml_find(const struct xml_node *node, const char *path)
+{
+    while (node != NULL && *path) {
+        size_t length = strcspn(path, "/");
+        node = find_descendant(node, path, length);
+        path += length;
+        if (*path == '/')
+            path++;
+    }
+    return node;
+}
+
+const char *xml_text(const struct xml_node *node, const char *path)
+{
+    const struct xml_node *found = xml_find(node, path);
+    return found && found->text ? found->text : NULL;
+}
+
+/* ---- Sending ------------------------------------------------------------ */
+
+int aws_client_open(struct aws_client *client, const struct fahr_host *host,
+                    const char *region_override, struct fahr_error *err)
+{
+    memset(client, 0, sizeof *client);
+    client->host = host;
+    int rc = aws_region(region_override, client->region, sizeof client->region, err);
+    if (rc != FAHR_OK)
+        return rc;
+    rc = aws_credentials_resolve(host, client->region, &client->credentials, err);
+    if (rc != FAHR_OK)
+        return rc;
+    client->curl = curl_easy_init();
+    if (client->curl == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
+    host->log(FAHR_LOG_DEBUG, "AWS region %s, credentials from %s", client->region,
+              client->credentials.source);
+    return FAHR_OK;
+}
+
+void aws_client_close(struct aws_client *client)
+{
+    if (client->curl != NULL)
+        curl_easy_cleanup(client->curl);
+    OPENSSL_cleanse(&client->credentials, sizeof client->credentials);
+    client->curl = NULL;
+}
+
+void aws_response_free(struct aws_response *response)
+{
+    free(response->body);
+    memset(response, 0, sizeof *response);
+}
+
+struct transfer {
+    struct aws_response *response;
+    const struct aws_request *request;
+    CURL *curl;
+    long status;
+    bool streamed_any;
+    const struct fahr_host *host;
+};
+
+static size_t on_header(char *bytes, size_t size, size_t count, void *data)
+{
+    (void)bytes;
+    struct transfer *t = data;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
+    return size * count;
+}
+
+static size_t on_data(char *bytes, size_t size, size_t count, void *data)
+{
+    struct transfer *t = data;
+    size_t length = size * count;
+    if (t->status >= 200 && t->status < 300 && t->request->on_body != NULL) {
+        t->streamed_any = true;
+        return t->request->on_body(bytes, length, t->request->on_body_data);
+    }
+    struct aws_response *r = t->response;
+    char *grown = realloc(r->body, r->length + length + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + r->length, bytes, length);
+    r->body = grown;
+    r->length += length;
+    r->body[r->length] = '\0';
+    return length;
+}
+
+static int on_progress(void *data, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    (void)a, (void)b, (void)c, (void)d;
+    struct transfer *t = data;
+    return t->host->interrupted() ? 1 : 0;
+}
+
+/* The service's error code and message from a JSON or XML error body. */
+static void parse_error(struct aws_response *r)
+{
+    if (r->body == NULL)
+        return;
+    json_t *doc = json_loadb(r->body, r->length, 0, NULL);
+    if (doc != NULL) {
+        const char *type = json_string_value(json_object_get(doc, "__type"));
+        if (type == NULL)
+            type = json_string_value(json_object_get(doc, "code"));
+        const char *message = json_string_value(json_object_get(doc, "message"));
+        if (message == NULL)
+            message = json_string_value(json_object_get(doc, "Message"));
+        if (type != NULL) {
+            const char *hash = strrchr(type, '#');
+            snprintf(r->error_code, sizeof r->error_code, "%.*s",
+                     (int)strcspn(hash ? hash + 1 : type, ":"), hash ? hash + 1 : type);
+        }
+        if (message != NULL)
+            snprintf(r->error_message, sizeof r->error_message, "%s", message);
+        json_decref(doc);
+        return;
+    }
+    struct xml_node *root = xml_parse(r->body, r->length);
+    if (root != NULL) {
+        const struct xml_node *error = strcmp(root->name, "Error") == 0 ? root : xml_find(root, "Error");
+        const char *code = error ? xml_text(error, "Code") : NULL;
+        const char *message = error ? xml_text(error, "Message") : NULL;
+        if (code != NULL)
+            snprintf(r->error_code, sizeof r->error_code, "%s", code);
+        if (message != NULL)
+            snprintf(r->error_message, sizeof r->error_message, "%s", message);
+        xml_free(root);
+    }
+}
+
+static bool is_retryable(const struct aws_response *r, CURLcode result)
+{
+    static const char *const codes[] = {
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException",
+        "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+        "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "EC2ThrottledException", "RequestTimeout", "RequestTimeoutException", "InternalError",
+    };
+    if (result != CURLE_OK)
+        return result == CURLE_COULDNT_CONNECT || result == CURLE_RECV_ERROR ||
+               result == CURLE_SEND_ERROR || result == CURLE_GOT_NOTHING ||
+               result == CURLE_PARTIAL_FILE || result == CURLE_OPERATION_TIMEDOUT;
+    if (r->status == 500 || r->status == 502 || r->status == 503 || r->status == 504)
+        return true;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(r->error_code, codes[i]) == 0)
+            return true;
+    return false;
+}
+
+static int max_attempts(void)
+{
+    const char *env = getenv("AWS_MAX_ATTEMPTS");
+    int n = env ? atoi(env) : 0;
+    return n > 0 ? n : 3;
+}
+
+/* Standard mode: a random share of min(2^attempt, 20) seconds. */
+static void back_off(const struct fahr_host *host, int attempt)
+{
+    double cap = 1.0;
+    for (int i = 0; i < attempt && cap < 20; i++)
+        cap *= 2;
+    if (cap > 20)
+        cap = 20;
+    const char *scale_env = getenv("FAHR_RETRY_SCALE"); /* tests make it quick */
+    double scale = scale_env ? atof(scale_env) : 1.0;
+    double seconds = ((double)rand() / RAND_MAX) * cap * scale;
+    long ms = (long)(seconds * 1000);
+    while (ms > 0 && !host->interrupted()) {
+        long step = ms > 100 ? 100 : ms;
+        usleep((useconds_t)step * 1000);
+        ms -= step;
+    }
+}
+
+static void host_of(const char *endpoint, char *out, size_t size)
+{
+    const char *start = strstr(endpoint, "://");
+    start = start ? start + 3 : endpoint;
+    size_t length = strcspn(start, "/");
+    snprintf(out, size, "%.*s", (int)length, start);
+}
+
+static CURLcode send_once(struct aws_client *client, const struct aws_request *request,
+                          const char *endpoint, struct transfer *t, char *curl_error)
+{
+    CURL *curl = client->curl;
+    curl_easy_reset(curl);
+    char host_header[512], amz_date[17], payload_hash[65];
+    host_of(endpoint, host_header, sizeof host_header);
+    sigv4_amz_date((long long)time(NULL), amz_date);
+    sigv4_sha256_hex(request->body ? request->body : "", request->body_length, payload_hash);
+
+    struct sigv4_pair headers[24];
+    size_t count = 0;
+    headers[count++] = (struct sigv4_pair){"Host", host_header};
+    for (size_t i = 0; i < request->header_count && count < 23; i++)
+        headers[count++] = request->headers[i];
+    bool s3 = request->service == &aws_s3;
+    struct sigv4_request sign_request = {request->method, request->path, request->query,
+                                         request->query_count, headers, count, payload_hash};
+    struct sigv4_credentials credentials = {client->credentials.access_key_id,
+                                            client->credentials.secret_access_key,
+                                            client->credentials.session_token};
+    struct sigv4_options options = {client->region, request->service->signing_name, amz_date,
+                                    !s3, !s3, s3, false};
+    if (request->service == &aws_iam)
+        options.region = "us-east-1"; /* IAM is global, signed for us-east-1 */
+    struct sigv4_result signature;
+    if (sigv4_sign(&sign_request, &credentials, &options, &signature) != 0)
+        return CURLE_OUT_OF_MEMORY;
+
+    size_t url_size = strlen(endpoint) + strlen(signature.encoded_path) +
+                      strlen(signature.encoded_query) + 2;
+    char *url = malloc(url_size);
+    struct curl_slist *list = NULL;
+    char line[8192];
+    CURLcode result = CURLE_OUT_OF_MEMORY;
+    if (url == NULL)
+        goto out;
+    snprintf(url, url_size, "%s%s%s%s", endpoint, signature.encoded_path,
+             signature.encoded_query[0] ? "?" : "", signature.encoded_query);
+    for (size_t i = 0; i < count; i++) {
+        snprintf(line, sizeof line, "%s: %s", headers[i].name, headers[i].value);
+        list = curl_slist_append(list, line);
+    }
+    for (size_t i = 0; i < 4 && signature.added_headers[i]; i++)
+        list = curl_slist_append(list, signature.added_headers[i]);
+    snprintf(line, sizeof line, "Authorization: %s", signature.authorization);
+    list = curl_slist_append(list, line);
+    OPENSSL_cleanse(line, sizeof line);
+    list = curl_slist_append(list, "Expect:");
+
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method);
+    if (strcmp(request->method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    if (request->body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "fahr/" FAHR_DRIVER_VERSION);
+    client->host->log(FAHR_LOG_DEBUG, "%s %s", request->method, url);
+    result = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t->status);
+out:
+    curl_slist_free_all(list);
+    free(url);
+    sigv4_result_free(&signature);
+    return result;
+}
+
+int aws_send(struct aws_client *client, const struct aws_request *request,
+             struct aws_response *response, struct fahr_error *err)
+{
+    memset(response, 0, sizeof *response);
+    char endpoint[1024];
+    aws_endpoint(request->service->id, request->service->default_host, client->region, endpoint,
+                 sizeof endpoint);
+    int attempts = max_attempts();
+    for (int attempt = 0;; attempt++) {
+        aws_response_free(response);
+        struct transfer t = {response, request, client->curl, 0, false, client->host};
+        char curl_error[CURL_ERROR_SIZE] = "";
+        CURLcode result = send_once(client, request, endpoint, &t, curl_error);
+        response->status = t.status;
+        if (result == CURLE_ABORTED_BY_CALLBACK || client->host->interrupted())
+            return fahr_error_set(err, FAHR_EINTERRUPTED, "%s: interrupted", request->operation);
+        if (result == CURLE_OK && t.status >= 200 && t.status < 300)
+            return FAHR_OK;
+        if (result == CURLE_OK)
+            parse_error(response);
+        /* A body already handed on cannot be taken back: no retry then. */
+        bool retry = is_retryable(response, result) && !t.streamed_any && attempt + 1 < attempts;
+        if (!retry) {
+            if (result != CURLE_OK)
+                return fahr_error_set(err, FAHR_EFAIL, "%s: cannot reach %s: %s",
+                                      request->operation, endpoint,
+                                      curl_error[0] ? curl_error : curl_easy_strerror(result));
+            if (response->error_code[0])
+                return fahr_error_set(err, t.status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
+                                      "%s: %s: %s", request->operation, response->error_code,
+                                      response->error_message[0] ? response->error_message
+                                                                 : "(no message)");
+            return fahr_error_set(err, t.status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
+                                  "%s: HTTP %ld from %s", request->operation, t.status, endpoint);
+        }
+        client->host->log(FAHR_LOG_DEBUG, "%s: %s, retrying", request->operation,
+                          result != CURLE_OK ? curl_easy_strerror(result)
+                          : response->error_code[0] ? response->error_code
+                                                    : "server error");
+        back_off(client->host, attempt);
+    }
+}
+
+int aws_json_call(struct aws_client *client, const struct aws_service *service,
+                  const char *operation, json_t *input, json_t **output, struct fahr_error *err)
+{
+    char *body = json_dumps(input, JSON_COMPACT);
+    if (body == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "%s: cannot encode the request", operation);
+    char target[256];
+    snprintf(target, sizeof target, "%s.%s", service->json_target_prefix, operation);
+    struct sigv4_pair headers[] = {
+        {"Content-Type", "application/x-amz-json-1.1"},
+        {"X-Amz-Target", target},
+    };
+    struct aws_request request = {service, operation, "POST", "/", NULL, 0, headers, 2, body,
+                                  strlen(body), NULL, NULL};
+    struct aws_response response;
+    int rc = aws_send(client, &request, &response, err);
+    free(body);
+    if (rc == FAHR_OK && output != NULL) {
+        *output = json_loadb(response.body ? response.body : "{}", response.length ? response.length : 2, 0, NULL);
+        if (*output == NULL)
+            rc = fahr_error_set(err, FAHR_EFAIL, "%s: the answer is not JSON", operation);
+    }
+    aws_response_free(&response);
+    return rc;
+}
+
+int aws_query_call(struct aws_client *client, const struct aws_service *service,
+                   const char *action, const struct sigv4_pair *params, size_t param_count,
+                   struct xml_node **output, struct fahr_error *err)
+{
+    char *body = NULL;
+    size_t length = 0;
+    FILE *form = open_memstream(&body, &length);
+    if (form == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    fprintf(form, "Action=%s&Version=%s", action, service->query_version);
+    for (size_t i = 0; i < param_count; i++) {
+        char *name = sigv4_uri_encode(params[i].name, strlen(params[i].name), false);
+        char *value = sigv4_uri_encode(params[i].value, strlen(params[i].value), false);
+        fprintf(form, "&%s=%s", name ? name : "", value ? value : "");
+        free(name);
+        free(value);
+    }
+    fclose(form);
+    struct sigv4_pair headers[] = {
+        {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
+    };
+    struct aws_request request = {service, action, "POST", "/", NULL, 0, headers, 1, body,
+                                  length, NULL, NULL};
+    struct aws_response response;
+    int rc = aws_send(client, &request, &response, err);
+    free(body);
+    if (rc == FAHR_OK && output != NULL) {
+        *output = xml_parse(response.body ? response.body : "", response.length);
+        if (*output == NULL)
+            rc = fahr_error_set(err, FAHR_EFAIL, "%s: the answer is not XML", action);
+    }
+    aws_response_free(&response);
+    return rc;
+}
+
+int aws_sts_assume_role(const struct fahr_host *host, const char *region,
+                        const struct aws_credentials *base, const char *role_arn,
+                        const char *session_name, const char *external_id,
+                        struct aws_credentials *out, struct fahr_error *err)
+{
+    struct aws_client client = {.host = host, .credentials = *base};
+    snprintf(client.region, sizeof client.region, "%s", region);
+    client.curl = curl_easy_init();
+    if (client.curl == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
+    struct sigv4_pair params[3] = {{"RoleArn", role_arn}, {"RoleSessionName", session_name}};
+    size_t count = 2;
+    if (external_id != NULL)
+        params[count++] = (struct sigv4_pair){"ExternalId", external_id};
+    struct xml_node *answer = NULL;
+    int rc = aws_query_call(&client, &aws_sts, "AssumeRole", params, count, &answer, err);
+    if (rc == FAHR_OK) {
+        const struct xml_node *creds = xml_find(answer, "AssumeRoleResult/Credentials");
+        const char *id = xml_text(creds, "AccessKeyId");
+        const char *secret = xml_text(creds, "SecretAccessKey");
+        const char *token = xml_text(creds, "SessionToken");
+        memset(out, 0, sizeof *out);
+        if (id == NULL || secret == NULL) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "AssumeRole: the answer has no credentials");
+        } else {
+            snprintf(out->access_key_id, sizeof out->access_key_id, "%s", id);
+            snprintf(out->secret_access_key, sizeof out->secret_access_key, "%s", secret);
+            snprintf(out->session_token, sizeof out->session_token, "%s", token ? token : "");
+        }
+    }
+    xml_free(answer);
+    aws_client_close(&client);
+    return rc;
+}
+
+/* A small unsigned request for the credential endpoints. */
+static int plain_request(const char *method, const char *url, const char *header,
+                         char *body, size_t size)
+{
+    CURL *curl = curl_easy_init();
+    if (curl == NULL)
+        return FAHR_EFAIL;
+    struct aws_response response = {0};
+    struct aws_request none = {0};
+    struct transfer t = {&response, &none, curl, 0, false, NULL};
+    struct curl_slist *list = header ? curl_slist_append(NULL, header) : NULL;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 5L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    CURLcode result = curl_easy_perform(curl);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(curl);
+    int rc = (result == CURLE_OK && t.status == 200 && response.body) ? FAHR_OK : FAHR_ENOTFOUND;
+    if (rc == FAHR_OK)
+        snprintf(body, size, "%s", response.body);
+    aws_response_free(&response);
+    return rc;
+}
+
+int aws_container_credentials(const struct fahr_host *host, char *body, size_t size)
+{
+    (void)host;
+    char url[2048], header[4200] = "";
+    const char *relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    if (relative != NULL && relative[0])
+        snprintf(url, sizeof url, "http://169.254.170.2%s", relative);
+    else if (full != NULL && full[0])
+        snprintf(url, sizeof url, "%s", full);
+    else
+        return FAHR_ENOTFOUND;
+    const char *token = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    char token_buffer[4096] = "";
+    const char *token_file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    if ((token == NULL || !token[0]) && token_file != NULL) {
+        FILE *file = fopen(token_file, "r");
+        if (file != NULL) {
+            if (fgets(token_buffer, sizeof token_buffer, file) != NULL)
+                token_buffer[strcspn(token_buffer, "\r\n")] = '\0';
+            fclose(file);
+            token = token_buffer;
+        }
+    }
+    if (token != NULL && token[0])
+        snprintf(header, sizeof header, "Authorization: %s", token);
+    int rc = plain_request("GET", url, header[0] ? header : NULL, body, size);
+    OPENSSL_cleanse(header, sizeof header);
+    OPENSSL_cleanse(token_buffer, sizeof token_buffer);
+    return rc;
+}
+
+int aws_instance_credentials(const struct fahr_host *host, char *body, size_t size)
+{
+    (void)host;
+    const char *disabled = getenv("AWS_EC2_METADATA_DISABLED");
+    if (disabled != NULL && strcasecmp(disabled, "true") == 0)
+        return FAHR_ENOTFOUND;
+    const char *endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    if (endpoint == NULL || !endpoint[0])
+        endpoint = "http://169.254.169.254";
+    char url[1024], token[1024], header[1200], role[256];
+    size_t base = strlen(endpoint);
+    while (base > 0 && endpoint[base - 1] == '/')
+        base--;
+    snprintf(url, sizeof url, "%.*s/latest/api/token", (int)base, endpoint);
+    if (plain_request("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", token,
+                      sizeof token) != FAHR_OK)
+        return FAHR_ENOTFOUND;
+    snprintf(header, sizeof header, "X-aws-ec2-metadata-token: %s", token);
+    snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/", (int)base,
+             endpoint);
+    if (plain_request("GET", url, header, role, sizeof role) != FAHR_OK)
+        return FAHR_ENOTFOUND;
+    role[strcspn(role, "\r\n")] = '\0';
+    snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/%s", (int)base,
+             endpoint, role);
+    return plain_request("GET", url, header, body, size);
+}

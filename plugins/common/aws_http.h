@@ -1,0 +1,109 @@
+/* plugins/common/aws_http.h: signed AWS requests over libcurl, with the
+ * AWS SDKs' "standard" retry mode (throttling, 5xx and dropped connections
+ * retried with exponential backoff and jitter), the JSON 1.1 and query
+ * protocols, and AWS's XML answers read with expat.
+ *
+ * Errors reach the user as one line: "<Operation>: <Code>: <Message>".
+ * Secrets never appear in messages or debug output. */
+#ifndef FAHR_AWS_HTTP_H
+#define FAHR_AWS_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aws_config.h"
+#include "fahr/plugin.h"
+#include "sigv4.h"
+
+/* A service: its AWS_ENDPOINT_URL_<ID> suffix, signing name and public
+ * host ("{region}" is replaced). */
+struct aws_service {
+    const char *id;
+    const char *signing_name;
+    const char *default_host;
+    const char *json_target_prefix; /* JSON 1.1: "SageMaker" -> X-Amz-Target */
+    const char *query_version;      /* query protocol: "2011-06-15" */
+};
+
+extern const struct aws_service aws_sts, aws_iam, aws_ecr, aws_sagemaker, aws_logs, aws_s3;
+
+struct aws_client {
+    const struct fahr_host *host;
+    char region[64];
+    struct aws_credentials credentials;
+    void *curl; /* one connection, reused */
+};
+
+/* Region from `region_override` or the environment/profile, then
+ * credentials. */
+int aws_client_open(struct aws_client *client, const struct fahr_host *host,
+                    const char *region_override, struct fahr_error *err);
+void aws_client_close(struct aws_client *client);
+
+struct aws_response {
+    long status;
+    char *body; /* NUL-terminated; NULL when streamed to on_body */
+    size_t length;
+    char error_code[128];
+    char error_message[1024];
+};
+void aws_response_free(struct aws_response *response);
+
+struct aws_request {
+    const struct aws_service *service;
+    const char *operation; /* for messages, e.g. "GetObject" */
+    const char *method;
+    const char *path;      /* decoded */
+    const struct sigv4_pair *query;
+    size_t query_count;
+    const struct sigv4_pair *headers; /* besides Host and the signer's own */
+    size_t header_count;
+    const char *body;
+    size_t body_length;
+    /* Optional: receive a 2xx body as it arrives instead of in memory.
+     * Return the bytes taken (less aborts). */
+    size_t (*on_body)(const char *data, size_t length, void *user);
+    void *on_body_data;
+};
+
+/* Send with retries. FAHR_OK for 2xx; otherwise `response` holds the status
+ * and the service's error code and message, and `err` one line. */
+int aws_send(struct aws_client *client, const struct aws_request *request,
+             struct aws_response *response, struct fahr_error *err);
+
+/* JSON 1.1 protocol: POST / with X-Amz-Target. `input` is borrowed;
+ * `*output` is the caller's to json_decref(). */
+int aws_json_call(struct aws_client *client, const struct aws_service *service,
+                  const char *operation, json_t *input, json_t **output, struct fahr_error *err);
+
+/* Query protocol (STS, IAM): POST / with a form body; `params` are
+ * name/value pairs besides Action and Version. The XML answer is returned
+ * parsed. */
+struct xml_node {
+    char *name;
+    char *text;
+    struct xml_node *children, *next;
+};
+int aws_query_call(struct aws_client *client, const struct aws_service *service,
+                   const char *action, const struct sigv4_pair *params, size_t param_count,
+                   struct xml_node **output, struct fahr_error *err);
+
+/* A tiny DOM for AWS's XML answers. */
+struct xml_node *xml_parse(const char *text, size_t length);
+void xml_free(struct xml_node *node);
+/* The first descendant along "A/B/C" (names without namespace). */
+const struct xml_node *xml_find(const struct xml_node *node, const char *path);
+const char *xml_text(const struct xml_node *node, const char *path);
+
+/* STS AssumeRole with `base` credentials. */
+int aws_sts_assume_role(const struct fahr_host *host, const char *region,
+                        const struct aws_credentials *base, const char *role_arn,
+                        const char *session_name, const char *external_id,
+                        struct aws_credentials *out, struct fahr_error *err);
+/* The JSON the container or instance metadata endpoint serves, or
+ * FAHR_ENOTFOUND where there is none. */
+int aws_container_credentials(const struct fahr_host *host, char *body, size_t size);
+int aws_instance_credentials(const struct fahr_host *host, char *body, size_t size);
+
+#endif
