@@ -12,7 +12,8 @@ enum cli_option {
     OPT_TRAIN_DRIVER = 1u << 1,
     OPT_CONFIG = 1u << 2,
     OPT_OVERWRITE = 1u << 3,
-    OPT_NO_WAIT = 1u << 4
+    OPT_NO_WAIT = 1u << 4,
+    OPT_FOLLOW = 1u << 5
 };
 
 struct cli {
@@ -26,6 +27,7 @@ struct cli {
     struct fahr_config *config;  /* raw --config.KEY values */
     bool overwrite;
     bool no_wait;
+    bool follow;
     bool help;
     enum verbosity verbosity;
 };
@@ -44,6 +46,16 @@ int cmd_build(struct cli *cli);
 int cmd_fit(struct cli *cli);
 int cmd_plugins(struct cli *cli);
 int cmd_help(struct cli *cli);
+int cmd_fetch(struct cli *cli);
+int cmd_status(struct cli *cli);
+int cmd_logs(struct cli *cli);
+int cmd_stop(struct cli *cli);
+int cmd_jobs(struct cli *cli);
+
+/* cmd_jobs.c: follow a job until it ends, its log lines to `log_out`, and
+ * (show_status) each state change on stderr. Returns the exit code. */
+int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *log_out,
+               bool show_status);
 
 /* main.c */
 void print_main_help(FILE *out);
@@ -59,7 +71,8 @@ struct drivers {
 /* Load plugins, pick the named drivers of the right kinds, check the config
  * against their keys and open them. Prints the error and returns an exit
  * code on failure. */
-int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train);
+int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train,
+                    bool enforce_required);
 void drivers_release(struct drivers *drivers);
 /* Resolve PATH to an absolute artifact path (.py or .ipynb) and its
  * directory and image name. Prints the error and returns an exit code. */

@@ -304,7 +304,8 @@ static void list_keys(const struct fahr_config_key *const *keys, const char *con
 }
 
 int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
-                    const char *const *owners, size_t ntables, struct fahr_error *err)
+                    const char *const *owners, size_t ntables, bool enforce_required,
+                    struct fahr_error *err)
 {
     for (size_t i = 0; i < config->count; i++) {
         struct config_entry *entry = &config->entries[i];
@@ -336,7 +337,7 @@ int config_validate(struct fahr_config *config, const struct fahr_config_key *co
                                              sizeof normalised, &ignored) == FAHR_OK;
                 config_set(config, k->name, ok ? normalised : k->default_value);
             }
-            else if (k->flags & FAHR_CONFIG_REQUIRED)
+            else if (enforce_required && (k->flags & FAHR_CONFIG_REQUIRED))
                 return fahr_error_set(err, FAHR_EINVAL, "%s needs --config.%s=VALUE (%s)",
                                       owners[t], k->name, k->help ? k->help : "");
         }

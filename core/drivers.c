@@ -88,7 +88,8 @@ static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind 
     return FAHR_EXIT_OK;
 }
 
-int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train)
+int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train,
+                    bool enforce_required)
 {
     memset(drivers, 0, sizeof *drivers);
     plugins_search_path(&drivers->set, cli->plugin_dirs, cli->plugin_dir_count);
@@ -115,7 +116,7 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
         owners[ntables++] = chosen[i]->desc.name;
     }
     struct fahr_error err = {{0}};
-    if (config_validate(cli->config, tables, owners, ntables, &err) != FAHR_OK) {
+    if (config_validate(cli->config, tables, owners, ntables, enforce_required, &err) != FAHR_OK) {
         host_error("%s", err.message);
         return FAHR_EXIT_USAGE;
     }

@@ -46,11 +46,13 @@ void config_free(struct fahr_config *config);
 /* Record a raw value from the command line (last one wins). */
 void config_set(struct fahr_config *config, const char *key, const char *value);
 /* Check every raw value against the drivers' declared keys, normalise it,
- * fill in defaults and check required keys. On failure writes one line into
- * err and returns FAHR_EINVAL. `keys` is an array of key tables, each ended by
- * a NULL name; `owners` names the driver of each table. */
+ * fill in defaults and (if enforce_required) check required keys. On failure
+ * writes one line into err and returns FAHR_EINVAL. `keys` is an array of key
+ * tables, each ended by a NULL name; `owners` names the driver of each
+ * table. */
 int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
-                    const char *const *owners, size_t ntables, struct fahr_error *err);
+                    const char *const *owners, size_t ntables, bool enforce_required,
+                    struct fahr_error *err);
 /* The value of a key or NULL; borrowed from config. */
 const char *config_get(const struct fahr_config *config, const char *key);
 /* Normalise one value of a type; writes the result into out. Exposed for

@@ -22,6 +22,18 @@ static const struct command commands[] = {
     {"fit", cmd_fit, "PATH --build-driver=NAME --train-driver=NAME [--config.KEY=VALUE ...] [--no-wait]",
      "build the image, run it with a train driver and follow the job",
      OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT, 1, 1},
+    {"fetch", cmd_fetch, "LOCAL_DIR MODEL_IMAGE_TAG [ARTIFACT] [--train-driver=NAME] [--overwrite]",
+     "download a model into LOCAL_DIR and unpack it (default: the tag's newest completed job)",
+     OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 2, 3},
+    {"status", cmd_status, "JOB [--train-driver=NAME]", "show a job's state",
+     OPT_TRAIN_DRIVER | OPT_CONFIG, 1, 1},
+    {"logs", cmd_logs, "JOB [--follow] [--train-driver=NAME]",
+     "print a job's log lines; --follow waits for more until the job ends",
+     OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_FOLLOW, 1, 1},
+    {"stop", cmd_stop, "JOB [--train-driver=NAME]", "ask the training service to stop a job",
+     OPT_TRAIN_DRIVER | OPT_CONFIG, 1, 1},
+    {"jobs", cmd_jobs, "[MODEL_IMAGE_TAG] [--train-driver=NAME]",
+     "list jobs, most recent first, of one image or all", OPT_TRAIN_DRIVER | OPT_CONFIG, 0, 1},
     {"plugins", cmd_plugins, "[--verbose]",
      "list the drivers found, where, and the plugins skipped and why", 0, 0, 0},
     {"help", cmd_help, "[COMMAND|DRIVER]", "show help for a command or a driver's config keys", 0,
@@ -76,15 +88,19 @@ void print_command_help(const struct command *command, FILE *out)
         if (command->options & OPT_BUILD_DRIVER)
             fputs("  --build-driver=NAME     the build driver (see 'fahr plugins')\n", out);
         if (command->options & OPT_TRAIN_DRIVER)
-            fputs("  --train-driver=NAME     the train driver (see 'fahr plugins')\n", out);
+            fputs("  --train-driver=NAME     the train driver (see 'fahr plugins'); job\n"
+                  "                          commands default to sagemaker\n", out);
         if (command->options & OPT_CONFIG)
             fputs("  --config.KEY=VALUE      a driver setting, also --config.KEY VALUE;\n"
                   "                          'fahr help DRIVER' lists a driver's keys\n",
                   out);
         if (command->options & OPT_OVERWRITE)
-            fputs("  --overwrite             replace an existing Dockerfile and run.sh\n", out);
+            fputs("  --overwrite             replace existing files (build files, or the\n"
+                  "                          model's files in fetch)\n", out);
         if (command->options & OPT_NO_WAIT)
             fputs("  --no-wait               return once the job is submitted\n", out);
+        if (command->options & OPT_FOLLOW)
+            fputs("  -f, --follow            keep printing until the job ends\n", out);
         fputs("\n", out);
     }
     fputs(global_options_help, out);
@@ -209,6 +225,9 @@ static int parse(int argc, char **argv, struct cli *cli)
             cli->overwrite = true;
         } else if (strcmp(arg, "--no-wait") == 0 && (allowed & OPT_NO_WAIT)) {
             cli->no_wait = true;
+        } else if ((strcmp(arg, "--follow") == 0 || strcmp(arg, "-f") == 0) &&
+                   (allowed & OPT_FOLLOW)) {
+            cli->follow = true;
         } else {
             return usage_error(cmd, "unknown option '%s'", arg);
         }

@@ -1,0 +1,392 @@
+/* plugins/common/model_fetch.c: see model_fetch.h. */
+#define _GNU_SOURCE
+#include "model_fetch.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int s3_uri_split(const char *uri, char *bucket, size_t bucket_size, char *key, size_t key_size)
+{
+    if (strncmp(uri, "s3://", 5) != 0)
+        return FAHR_EINVAL;
+    const char *start = uri + 5;
+    const char *slash = strchr(start, '/');
+    if (slash == NULL || slash == start || slash[1] == '\0')
+        return FAHR_EINVAL;
+    snprintf(bucket, bucket_size, "%.*s", (int)(slash - start), start);
+    snprintf(key, key_size, "%s", slash + 1);
+    return FAHR_OK;
+}
+
+/* ---- Checking entries ----------------------------------------------------- */
+
+/* A relative path that stays inside: no leading '/', no ".." component, no
+ * control characters. */
+static bool path_stays_inside(const char *path)
+{
+    if (path == NULL || path[0] == '\0' || path[0] == '/')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    const char *segment = path;
+    while (*segment) {
+        size_t length = strcspn(segment, "/");
+        if (length == 2 && segment[0] == '.' && segment[1] == '.')
+            return false;
+        segment += length;
+        while (*segment == '/')
+            segment++;
+    }
+    return true;
+}
+
+/* Where a symlink at `path` pointing to `target` leads must stay inside:
+ * resolved lexically against the link's directory. */
+static bool link_stays_inside(const char *path, const char *target)
+{
+    if (target == NULL || target[0] == '\0' || target[0] == '/')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)target; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    int depth = 0;
+    /* The link's own directory depth. */
+    for (const char *p = path; *p; p++)
+        if (*p == '/' && p[1] != '\0' && p[1] != '/')
+            depth++;
+    const char *segment = target;
+    while (*segment) {
+        size_t length = strcspn(segment, "/");
+        if (length == 2 && segment[0] == '.' && segment[1] == '.') {
+            if (--depth < 0)
+                return false;
+        } else if (!(length == 0 || (length == 1 && segment[0] == '.'))) {
+            depth++;
+        }
+        segment += length;
+        while (*segment == '/')
+            segment++;
+    }
+    return true;
+}
+
+static const char *entry_problem(struct archive_entry *entry)
+{
+    const char *path = archive_entry_pathname(entry);
+    if (!path_stays_inside(path))
+        return "its path leaves the destination or has control characters";
+    switch (archive_entry_filetype(entry)) {
+    case AE_IFREG:
+    case AE_IFDIR:
+        break;
+    case AE_IFLNK:
+        if (!link_stays_inside(path, archive_entry_symlink(entry)))
+            return "it is a symbolic link leading outside the destination";
+        break;
+    default:
+        return "it is a device, FIFO or socket";
+    }
+    const char *hardlink = archive_entry_hardlink(entry);
+    if (hardlink != NULL && !path_stays_inside(hardlink))
+        return "it is a hard link to a file outside the destination";
+    return NULL;
+}
+
+/* ---- Staging and moving into place ---------------------------------------- */
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Check (moving == false) or move (true) everything under staging/relative
+ * into dest/relative. Directories are merged; a file that exists is a
+ * conflict unless overwrite; a path in dest that is a link or a file where a
+ * directory must go is always refused. */
+static int place(const char *staging, const char *dest, const char *relative, bool overwrite,
+                 bool moving, struct fahr_error *err)
+{
+    char from[8192];
+    snprintf(from, sizeof from, "%s%s%s", staging, relative[0] ? "/" : "", relative);
+    DIR *dir = opendir(from);
+    if (dir == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot read %s: %s", from, strerror(errno));
+    int rc = FAHR_OK;
+    struct dirent *entry;
+    while (rc == FAHR_OK && (entry = readdir(dir)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+            continue;
+        char child[4096], source[8192], target[8192];
+        snprintf(child, sizeof child, "%s%s%s", relative, relative[0] ? "/" : "", entry->d_name);
+        snprintf(source, sizeof source, "%s/%s", staging, child);
+        snprintf(target, sizeof target, "%s/%s", dest, child);
+        struct stat source_st, target_st;
+        if (lstat(source, &source_st) != 0)
+            continue;
+        bool exists = lstat(target, &target_st) == 0;
+        if (S_ISDIR(source_st.st_mode)) {
+            if (exists && !S_ISDIR(target_st.st_mode)) {
+                rc = fahr_error_set(err, FAHR_EFAIL,
+                                    "%s exists and is not a directory; the model has a "
+                                    "directory there",
+                                    target);
+            } else if (!exists && moving) {
+                if (rename(source, target) != 0)
+                    rc = fahr_error_set(err, FAHR_EFAIL, "cannot move %s into place: %s", child,
+                                        strerror(errno));
+            } else if (exists) {
+                rc = place(staging, dest, child, overwrite, moving, err);
+            }
+            continue;
+        }
+        if (exists && S_ISDIR(target_st.st_mode)) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "%s is a directory; the model has a file there",
+                                target);
+        } else if (exists && !overwrite) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "%s exists; --overwrite replaces it", target);
+        } else if (moving && rename(source, target) != 0) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "cannot move %s into place: %s", child,
+                                strerror(errno));
+        }
+    }
+    closedir(dir);
+    return rc;
+}
+
+/* Unpack into a new staging directory inside dest_dir (its path into
+ * `staging`); on failure it is already removed. */
+static int unpack_to_staging(const struct fahr_host *host, int fd, const char *dest_dir,
+                             char *staging, size_t staging_size, struct fahr_error *err)
+{
+    snprintf(staging, staging_size, "%s/.fahr-fetch-XXXXXX", dest_dir);
+    if (mkdtemp(staging) == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot write in %s: %s", dest_dir,
+                              strerror(errno));
+    struct archive *reader = archive_read_new();
+    struct archive *writer = archive_write_disk_new();
+    archive_read_support_filter_all(reader);
+    archive_read_support_format_tar(reader);
+    archive_read_support_format_gnutar(reader);
+    archive_write_disk_set_options(writer, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                               ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                               ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                               ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+                                               ARCHIVE_EXTRACT_NO_OVERWRITE);
+    int rc = FAHR_OK;
+    size_t files = 0;
+    if (archive_read_open_fd(reader, fd, 64 * 1024) != ARCHIVE_OK) {
+        rc = fahr_error_set(err, FAHR_EFAIL, "the model archive cannot be read: %s",
+                            archive_error_string(reader));
+    }
+    struct archive_entry *entry;
+    while (rc == FAHR_OK) {
+        int r = archive_read_next_header(reader, &entry);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "the model archive is damaged: %s",
+                                archive_error_string(reader));
+            break;
+        }
+        if (host->interrupted()) {
+            rc = fahr_error_set(err, FAHR_EINTERRUPTED, "interrupted");
+            break;
+        }
+        const char *problem = entry_problem(entry);
+        if (problem != NULL) {
+            char shown[256];
+            size_t n = 0;
+            for (const char *p = archive_entry_pathname(entry); p && *p && n + 5 < sizeof shown; p++)
+                n += (size_t)snprintf(shown + n, sizeof shown - n,
+                                      (unsigned char)*p < 0x20 ? "\\x%02x" : "%c",
+                                      (unsigned char)*p);
+            shown[n] = '\0';
+            rc = fahr_error_set(err, FAHR_EFAIL,
+                                "refusing the model archive: entry '%s': %s; nothing was written",
+                                shown, problem);
+            break;
+        }
+        /* Strip a leading "./" and write under the staging directory. */
+        const char *name = archive_entry_pathname(entry);
+        while (name[0] == '.' && name[1] == '/')
+            name += 2;
+        if (name[0] == '\0' || strcmp(name, ".") == 0)
+            continue;
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", staging, name);
+        archive_entry_set_pathname(entry, path);
+        const char *hardlink = archive_entry_hardlink(entry);
+        if (hardlink != NULL) {
+            while (hardlink[0] == '.' && hardlink[1] == '/')
+                hardlink += 2;
+            char link_path[8192];
+            snprintf(link_path, sizeof link_path, "%s/%s", staging, hardlink);
+            archive_entry_set_hardlink(entry, link_path);
+        }
+        archive_entry_set_perm(entry, archive_entry_perm(entry) & 0755);
+        if (archive_write_header(writer, entry) != ARCHIVE_OK) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "cannot unpack %s: %s", name,
+                                archive_error_string(writer));
+            break;
+        }
+        const void *block;
+        size_t size;
+        la_int64_t offset;
+        while ((r = archive_read_data_block(reader, &block, &size, &offset)) == ARCHIVE_OK) {
+            if (archive_write_data_block(writer, block, size, offset) != ARCHIVE_OK) {
+                r = ARCHIVE_FATAL;
+                break;
+            }
+        }
+        if (r != ARCHIVE_EOF) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "the model archive is damaged at %s: %s", name,
+                                archive_error_string(reader) ? archive_error_string(reader)
+                                                             : archive_error_string(writer));
+            break;
+        }
+        if (archive_write_finish_entry(writer) != ARCHIVE_OK) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "cannot unpack %s: %s", name,
+                                archive_error_string(writer));
+            break;
+        }
+        files++;
+    }
+    archive_read_free(reader);
+    archive_write_free(writer);
+    if (rc != FAHR_OK)
+        remove_tree(staging);
+    else
+        host->log(FAHR_LOG_DEBUG, "unpacked %zu entries", files);
+    return rc;
+}
+
+/* Move the staged model into dest_dir, all or nothing as far as conflicts
+ * go: every conflict is found before anything moves. */
+static int commit_staging(const char *staging, const char *dest_dir, bool overwrite,
+                          struct fahr_error *err)
+{
+    int rc = place(staging, dest_dir, "", overwrite, false, err);
+    if (rc == FAHR_OK)
+        rc = place(staging, dest_dir, "", overwrite, true, err);
+    remove_tree(staging);
+    return rc;
+}
+
+int model_unpack_fd(const struct fahr_host *host, int fd, const char *dest_dir, bool overwrite,
+                    struct fahr_error *err)
+{
+    char staging[4096];
+    int rc = unpack_to_staging(host, fd, dest_dir, staging, sizeof staging, err);
+    return rc == FAHR_OK ? commit_staging(staging, dest_dir, overwrite, err) : rc;
+}
+
+/* ---- Streaming from S3 ---------------------------------------------------- */
+
+struct download {
+    struct aws_client *client;
+    struct aws_request request;
+    struct sigv4_pair path_pair;
+    int write_fd;
+    uint64_t received, total;
+    int rc;
+    struct fahr_error err;
+};
+
+static size_t to_pipe(const char *data, size_t length, void *user)
+{
+    struct download *d = user;
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n = write(d->write_fd, data + done, length - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0; /* the reader stopped: abort the transfer */
+        done += (size_t)n;
+    }
+    d->received += length;
+    d->client->host->progress("downloading", d->received, d->total, "B");
+    return length;
+}
+
+static void *download_thread(void *data)
+{
+    struct download *d = data;
+    struct aws_response response;
+    d->rc = aws_send(d->client, &d->request, &response, &d->err);
+    aws_response_free(&response);
+    close(d->write_fd);
+    return NULL;
+}
+
+int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *dest_dir,
+                   bool overwrite, struct fahr_error *err)
+{
+    char bucket[256], key[2048], path[2400];
+    if (s3_uri_split(s3_uri, bucket, sizeof bucket, key, sizeof key) != FAHR_OK)
+        return fahr_error_set(err, FAHR_EINVAL, "'%s' is not an S3 object (s3://bucket/key)",
+                              s3_uri);
+    snprintf(path, sizeof path, "/%s/%s", bucket, key);
+
+    struct aws_request head = {&aws_s3, "HeadObject", "HEAD", path, NULL, 0, NULL, 0, NULL, 0,
+                               NULL, NULL};
+    struct aws_response response;
+    int rc = aws_send(client, &head, &response, err);
+    aws_response_free(&response);
+    if (rc == FAHR_ENOTFOUND)
+        return fahr_error_set(err, FAHR_ENOTFOUND, "%s does not exist", s3_uri);
+    if (rc != FAHR_OK)
+        return rc;
+    curl_off_t length = -1;
+    curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot make a pipe: %s", strerror(errno));
+    struct download d = {.client = client, .write_fd = fds[1]};
+    d.total = length > 0 ? (uint64_t)length : 0;
+    d.request = (struct aws_request){&aws_s3, "GetObject", "GET", path, NULL, 0, NULL, 0, NULL, 0,
+                                     to_pipe, &d};
+    /* A reader that stops early must not kill fahr with SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, download_thread, &d) != 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return fahr_error_set(err, FAHR_EFAIL, "cannot start the download");
+    }
+    char staging[4096];
+    rc = unpack_to_staging(client->host, fds[0], dest_dir, staging, sizeof staging, err);
+    close(fds[0]);
+    pthread_join(thread, NULL);
+    if (d.rc == FAHR_OK && d.total > 0 && d.received != d.total)
+        d.rc = fahr_error_set(&d.err, FAHR_EFAIL, "%s: got %llu of %llu bytes", s3_uri,
+                              (unsigned long long)d.received, (unsigned long long)d.total);
+    if (d.rc != FAHR_OK) {
+        if (rc == FAHR_OK)
+            remove_tree(staging);
+        /* The download's own failure explains an unpacking error best. */
+        *err = d.err;
+        return d.rc;
+    }
+    return rc == FAHR_OK ? commit_staging(staging, dest_dir, overwrite, err) : rc;
+}

@@ -1,0 +1,582 @@
+/* plugins/train-sagemaker: runs the image as an Amazon SageMaker training
+ * job. The image is pushed to the account's ECR repository (or to
+ * --config.registry), the role name is turned into its ARN with IAM, the job
+ * is created and followed with SageMaker's API, its log lines come from
+ * CloudWatch Logs, and its model.tar.gz from S3. */
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws_http.h"
+#include "docker_engine.h"
+#include "model_fetch.h"
+
+#define LOG_GROUP "/aws/sagemaker/TrainingJobs"
+#define MAX_STREAMS 32
+
+struct sagemaker {
+    const struct fahr_host *host;
+    struct aws_client client;
+    bool client_open;
+    /* Where each log stream of the job being followed has been read to. */
+    char log_job[FAHR_JOB_ID_MAX];
+    struct {
+        char name[512];
+        char token[1024];
+    } streams[MAX_STREAMS];
+    size_t stream_count;
+};
+
+static const struct fahr_config_key sagemaker_keys[] = {
+    {"output_path", FAHR_CONFIG_S3_URI, NULL, "where SageMaker writes the model (s3://bucket/prefix)",
+     FAHR_CONFIG_REQUIRED},
+    {"role_name", FAHR_CONFIG_STRING, NULL, "the IAM role the job runs as (a name or an ARN)",
+     FAHR_CONFIG_REQUIRED},
+    {"train_instance_count", FAHR_CONFIG_INT, "1", "how many instances train", 0},
+    {"train_instance_type", FAHR_CONFIG_STRING, "ml.c4.2xlarge", "the instance type", 0},
+    {"volume_size", FAHR_CONFIG_INT, "30", "each instance's storage, in GB", 0},
+    {"max_runtime", FAHR_CONFIG_INT, "86400", "seconds before SageMaker stops the job", 0},
+    {"region", FAHR_CONFIG_STRING, NULL, "the AWS region (default: AWS_REGION, the profile's)", 0},
+    {"job_name", FAHR_CONFIG_STRING, NULL, "the training job's name (default: from the image name)",
+     0},
+    {"registry", FAHR_CONFIG_STRING, NULL,
+     "push to this registry (HOST[:PORT]) instead of the account's ECR", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
+static int sagemaker_open(const struct fahr_host *host, void **state, struct fahr_error *err)
+{
+    struct sagemaker *sm = calloc(1, sizeof *sm);
+    if (sm == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    sm->host = host;
+    *state = sm;
+    return FAHR_OK;
+}
+
+static void sagemaker_close(void *state)
+{
+    struct sagemaker *sm = state;
+    if (sm->client_open)
+        aws_client_close(&sm->client);
+    free(sm);
+}
+
+/* Credentials and region are resolved on first use, so that listing the
+ * driver never needs them. */
+static int client(struct sagemaker *sm, const struct fahr_config *config, struct fahr_error *err)
+{
+    if (sm->client_open)
+        return FAHR_OK;
+    int rc = aws_client_open(&sm->client, sm->host, sm->host->config_get(config, "region"), err);
+    if (rc == FAHR_OK)
+        sm->client_open = true;
+    return rc;
+}
+
+static void utc_stamp(char out[16])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 16, "%Y%m%d-%H%M%S", &tm);
+}
+
+/* SageMaker's job names: [a-zA-Z0-9](-*[a-zA-Z0-9])*, at most 63. The
+ * image name's letters and digits, a time stamp and 4 random hex digits. */
+static void derive_job_name(const char *image_name, char *out, size_t size)
+{
+    char base[64];
+    size_t used = 0;
+    bool dash = false;
+    for (const char *p = image_name; *p && used < 38; p++) {
+        if (isalnum((unsigned char)*p)) {
+            if (dash && used > 0)
+                base[used++] = '-';
+            dash = false;
+            base[used++] = *p;
+        } else {
+            dash = true;
+        }
+    }
+    base[used] = '\0';
+    char stamp[16];
+    utc_stamp(stamp);
+    FILE *random = fopen("/dev/urandom", "rb");
+    unsigned short salt = (unsigned short)(time(NULL) ^ clock());
+    if (random != NULL) {
+        if (fread(&salt, sizeof salt, 1, random) != 1)
+            salt ^= 0x5a5a;
+        fclose(random);
+    }
+    snprintf(out, size, "%s%s%s-%04x", base, used ? "-" : "fahr-", stamp, salt);
+}
+
+/* ---- publish --------------------------------------------------------------- */
+
+static int decode_base64(const char *in, char *out, size_t size)
+{
+    size_t used = 0;
+    unsigned value = 0;
+    int bits = 0;
+    for (const char *p = in; *p && *p != '='; p++) {
+        const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *found = strchr(alphabet, *p);
+        if (found == NULL)
+            return -1;
+        value = (value << 6) | (unsigned)(found - alphabet);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (used + 1 >= size)
+                return -1;
+            out[used++] = (char)((value >> bits) & 0xff);
+        }
+    }
+    out[used] = '\0';
+    return 0;
+}
+
+/* The account's ECR repository for the image (made if missing), and the
+ * engine's credentials for it. */
+static int ecr_target(struct sagemaker *sm, const char *image_name, char *repository_uri,
+                      size_t uri_size, char **auth_json, struct fahr_error *err)
+{
+    json_t *input = json_pack("{s:[s]}", "repositoryNames", image_name);
+    json_t *output = NULL;
+    struct fahr_error describe_err;
+    int rc = aws_json_call(&sm->client, &aws_ecr, "DescribeRepositories", input, &output,
+                           &describe_err);
+    json_decref(input);
+    if (rc != FAHR_OK && strstr(describe_err.message, "RepositoryNotFoundException") != NULL) {
+        sm->host->log(FAHR_LOG_INFO, "creating the ECR repository %s", image_name);
+        input = json_pack("{s:s}", "repositoryName", image_name);
+        rc = aws_json_call(&sm->client, &aws_ecr, "CreateRepository", input, &output, err);
+        json_decref(input);
+        if (rc != FAHR_OK)
+            return rc;
+        snprintf(repository_uri, uri_size, "%s",
+                 json_string_value(json_object_get(json_object_get(output, "repository"),
+                                                   "repositoryUri"))
+                     ?: "");
+    } else if (rc != FAHR_OK) {
+        *err = describe_err;
+        return rc;
+    } else {
+        json_t *first = json_array_get(json_object_get(output, "repositories"), 0);
+        snprintf(repository_uri, uri_size, "%s",
+                 json_string_value(json_object_get(first, "repositoryUri")) ?: "");
+    }
+    json_decref(output);
+    if (repository_uri[0] == '\0')
+        return fahr_error_set(err, FAHR_EFAIL, "ECR did not say where repository %s is",
+                              image_name);
+
+    input = json_object();
+    rc = aws_json_call(&sm->client, &aws_ecr, "GetAuthorizationToken", input, &output, err);
+    json_decref(input);
+    if (rc != FAHR_OK)
+        return rc;
+    json_t *data = json_array_get(json_object_get(output, "authorizationData"), 0);
+    const char *token = json_string_value(json_object_get(data, "authorizationToken"));
+    const char *endpoint = json_string_value(json_object_get(data, "proxyEndpoint"));
+    char decoded[8192];
+    char *colon = NULL;
+    if (token != NULL && decode_base64(token, decoded, sizeof decoded) == 0)
+        colon = strchr(decoded, ':');
+    if (colon == NULL || endpoint == NULL) {
+        json_decref(output);
+        return fahr_error_set(err, FAHR_EFAIL, "ECR's authorization token cannot be read");
+    }
+    *colon = '\0';
+    json_t *auth = json_pack("{s:s,s:s,s:s}", "username", decoded, "password", colon + 1,
+                             "serveraddress", endpoint);
+    *auth_json = json_dumps(auth, JSON_COMPACT);
+    json_decref(auth);
+    json_decref(output);
+    OPENSSL_cleanse(decoded, sizeof decoded);
+    return FAHR_OK;
+}
+
+static int sagemaker_publish(void *state, const struct fahr_train_request *request,
+                             char *remote_ref, size_t remote_ref_size, struct fahr_error *err)
+{
+    struct sagemaker *sm = state;
+    const char *registry = sm->host->config_get(request->config, "registry");
+    char repository[1024], stamp[16];
+    char *auth_json = NULL;
+    int rc;
+    if (registry != NULL && registry[0] != '\0') {
+        snprintf(repository, sizeof repository, "%s/%s", registry, request->image_name);
+    } else {
+        if ((rc = client(sm, request->config, err)) != FAHR_OK)
+            return rc;
+        if ((rc = ecr_target(sm, request->image_name, repository, sizeof repository, &auth_json,
+                             err)) != FAHR_OK)
+            return rc;
+    }
+    utc_stamp(stamp);
+    snprintf(remote_ref, remote_ref_size, "%s:%s", repository, stamp);
+    struct docker_engine engine;
+    rc = docker_engine_from_env(&engine, err);
+    if (rc == FAHR_OK)
+        rc = docker_engine_tag(sm->host, &engine, request->image_ref, remote_ref, err);
+    if (rc == FAHR_OK) {
+        sm->host->log(FAHR_LOG_INFO, "pushing %s", remote_ref);
+        rc = docker_engine_push(sm->host, &engine, remote_ref, auth_json, NULL, 0, err);
+    }
+    if (auth_json != NULL) {
+        OPENSSL_cleanse(auth_json, strlen(auth_json));
+        free(auth_json);
+    }
+    return rc;
+}
+
+/* ---- submit, poll, stop ---------------------------------------------------- */
+
+static int role_arn(struct sagemaker *sm, const char *role, char *out, size_t size,
+                    struct fahr_error *err)
+{
+    if (strncmp(role, "arn:", 4) == 0) {
+        snprintf(out, size, "%s", role);
+        return FAHR_OK;
+    }
+    struct sigv4_pair params[] = {{"RoleName", role}};
+    struct xml_node *answer = NULL;
+    int rc = aws_query_call(&sm->client, &aws_iam, "GetRole", params, 1, &answer, err);
+    if (rc == FAHR_OK) {
+        const char *arn = xml_text(answer, "GetRoleResult/Role/Arn");
+        if (arn == NULL)
+            rc = fahr_error_set(err, FAHR_EFAIL, "GetRole: no ARN for role %s", role);
+        else
+            snprintf(out, size, "%s", arn);
+    }
+    xml_free(answer);
+    return rc;
+}
+
+static json_int_t config_int(struct sagemaker *sm, const struct fahr_config *config,
+                             const char *key)
+{
+    const char *value = sm->host->config_get(config, key);
+    return value ? (json_int_t)strtoll(value, NULL, 10) : 0;
+}
+
+static int sagemaker_submit(void *state, const struct fahr_train_request *request,
+                            const char *image, char *job_id, size_t job_id_size,
+                            struct fahr_error *err)
+{
+    struct sagemaker *sm = state;
+    const struct fahr_config *config = request->config;
+    const char *output_path = sm->host->config_get(config, "output_path");
+    const char *role = sm->host->config_get(config, "role_name");
+    if (output_path == NULL || role == NULL)
+        return fahr_error_set(err, FAHR_EINVAL,
+                              "--config.output_path and --config.role_name are required");
+    int rc = client(sm, config, err);
+    if (rc != FAHR_OK)
+        return rc;
+    char arn[512];
+    if ((rc = role_arn(sm, role, arn, sizeof arn, err)) != FAHR_OK)
+        return rc;
+
+    char name[FAHR_JOB_ID_MAX];
+    const char *given = sm->host->config_get(config, "job_name");
+    if (given != NULL && given[0] != '\0')
+        snprintf(name, sizeof name, "%s", given);
+    else
+        derive_job_name(request->image_name, name, sizeof name);
+
+    json_t *input = json_pack(
+        "{s:s, s:{s:s, s:s}, s:s, s:{s:s}, s:{s:s, s:I, s:I}, s:{s:I}}", "TrainingJobName", name,
+        "AlgorithmSpecification", "TrainingImage", image, "TrainingInputMode", "File", "RoleArn",
+        arn, "OutputDataConfig", "S3OutputPath", output_path, "ResourceConfig", "InstanceType",
+        sm->host->config_get(config, "train_instance_type"), "InstanceCount",
+        config_int(sm, config, "train_instance_count"), "VolumeSizeInGB",
+        config_int(sm, config, "volume_size"), "StoppingCondition", "MaxRuntimeInSeconds",
+        config_int(sm, config, "max_runtime"));
+    if (input == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot encode the training job");
+    json_t *output = NULL;
+    rc = aws_json_call(&sm->client, &aws_sagemaker, "CreateTrainingJob", input, &output, err);
+    json_decref(input);
+    json_decref(output);
+    if (rc != FAHR_OK)
+        return rc;
+    snprintf(job_id, job_id_size, "%s", name);
+    sm->host->log(FAHR_LOG_INFO, "created training job %s (%s x%s, role %s)", name,
+                  sm->host->config_get(config, "train_instance_type"),
+                  sm->host->config_get(config, "train_instance_count"), arn);
+    return FAHR_OK;
+}
+
+static enum fahr_job_state state_of(const char *status)
+{
+    if (status == NULL)
+        return FAHR_JOB_PENDING;
+    if (strcmp(status, "Completed") == 0)
+        return FAHR_JOB_COMPLETED;
+    if (strcmp(status, "Failed") == 0)
+        return FAHR_JOB_FAILED;
+    if (strcmp(status, "Stopped") == 0)
+        return FAHR_JOB_STOPPED;
+    return FAHR_JOB_RUNNING; /* InProgress, Stopping */
+}
+
+static int describe(struct sagemaker *sm, const struct fahr_config *config, const char *job_id,
+                    json_t **output, struct fahr_error *err)
+{
+    int rc = client(sm, config, err);
+    if (rc != FAHR_OK)
+        return rc;
+    json_t *input = json_pack("{s:s}", "TrainingJobName", job_id);
+    rc = aws_json_call(&sm->client, &aws_sagemaker, "DescribeTrainingJob", input, output, err);
+    json_decref(input);
+    return rc;
+}
+
+static int sagemaker_poll(void *state, const struct fahr_config *config, const char *job_id,
+                          struct fahr_job_status *status, struct fahr_error *err)
+{
+    struct sagemaker *sm = state;
+    json_t *job = NULL;
+    int rc = describe(sm, config, job_id, &job, err);
+    if (rc != FAHR_OK)
+        return rc;
+    const char *job_status = json_string_value(json_object_get(job, "TrainingJobStatus"));
+    status->state = state_of(job_status);
+    const char *secondary = json_string_value(json_object_get(job, "SecondaryStatus"));
+    snprintf(status->detail, sizeof status->detail, "%s", secondary ? secondary : "");
+    const char *reason = json_string_value(json_object_get(job, "FailureReason"));
+    snprintf(status->failure_reason, sizeof status->failure_reason, "%s", reason ? reason : "");
+    const char *artifact = json_string_value(
+        json_object_get(json_object_get(job, "ModelArtifacts"), "S3ModelArtifacts"));
+    snprintf(status->artifact_uri, sizeof status->artifact_uri, "%s", artifact ? artifact : "");
+    json_decref(job);
+    return FAHR_OK;
+}
+
+static int sagemaker_stop(void *state, const struct fahr_config *config, const char *job_id,
+                          struct fahr_error *err)
+{
+    struct sagemaker *sm = state;
+    int rc = client(sm, config, err);
+    if (rc != FAHR_OK)
+        return rc;
+    json_t *input = json_pack("{s:s}", "TrainingJobName", job_id);
+    rc = aws_json_call(&sm->client, &aws_sagemaker, "StopTrainingJob", input, NULL, err);
+    json_decref(input);
+    return rc;
+}
+
+/* ---- logs ------------------------------------------------------------------ */
+
+static int read_stream(struct sagemaker *sm, size_t index, fahr_log_line_fn on_line,
+                       void *on_line_data, uint64_t *cursor, struct fahr_error *err)
+{
+    for (;;) {
+        json_t *input = json_pack("{s:s, s:s, s:b}", "logGroupName", LOG_GROUP, "logStreamName",
+                                  sm->streams[index].name, "startFromHead", 1);
+        if (sm->streams[index].token[0])
+            json_object_set_new(input, "nextToken", json_string(sm->streams[index].token));
+        json_t *output = NULL;
+        int rc = aws_json_call(&sm->client, &aws_logs, "GetLogEvents", input, &output, err);
+        json_decref(input);
+        if (rc != FAHR_OK)
+            return rc;
+        json_t *events = json_object_get(output, "events");
+        size_t i;
+        json_t *event;
+        int stop = 0;
+        json_array_foreach(events, i, event)
+        {
+            const char *message = json_string_value(json_object_get(event, "message"));
+            if (message == NULL)
+                continue;
+            size_t length = strlen(message);
+            while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == '\r'))
+                length--;
+            (*cursor)++;
+            if (on_line(on_line_data, message, length) != 0) {
+                stop = 1;
+                break;
+            }
+        }
+        const char *next = json_string_value(json_object_get(output, "nextForwardToken"));
+        /* The same token again means the stream is read to its end. */
+        bool at_end = next == NULL || strcmp(next, sm->streams[index].token) == 0 ||
+                      json_array_size(events) == 0;
+        if (next != NULL && !stop)
+            snprintf(sm->streams[index].token, sizeof sm->streams[index].token, "%s", next);
+        json_decref(output);
+        if (at_end || stop)
+            return FAHR_OK;
+    }
+}
+
+static int sagemaker_read_logs(void *state, const struct fahr_config *config, const char *job_id,
+                               uint64_t *cursor, fahr_log_line_fn on_line, void *on_line_data,
+                               struct fahr_error *err)
+{
+    struct sagemaker *sm = state;
+    int rc = client(sm, config, err);
+    if (rc != FAHR_OK)
+        return rc;
+    if (strcmp(sm->log_job, job_id) != 0) {
+        snprintf(sm->log_job, sizeof sm->log_job, "%s", job_id);
+        sm->stream_count = 0;
+    }
+    char prefix[FAHR_JOB_ID_MAX + 2];
+    snprintf(prefix, sizeof prefix, "%s/", job_id);
+    json_t *input = json_pack("{s:s, s:s}", "logGroupName", LOG_GROUP, "logStreamNamePrefix",
+                              prefix);
+    json_t *output = NULL;
+    struct fahr_error describe_err;
+    rc = aws_json_call(&sm->client, &aws_logs, "DescribeLogStreams", input, &output,
+                       &describe_err);
+    json_decref(input);
+    if (rc != FAHR_OK) {
+        /* No log group yet: the job has written nothing. */
+        if (strstr(describe_err.message, "ResourceNotFoundException") != NULL)
+            return FAHR_OK;
+        *err = describe_err;
+        return rc;
+    }
+    size_t i;
+    json_t *stream;
+    json_array_foreach(json_object_get(output, "logStreams"), i, stream)
+    {
+        const char *name = json_string_value(json_object_get(stream, "logStreamName"));
+        if (name == NULL)
+            continue;
+        size_t k = 0;
+        while (k < sm->stream_count && strcmp(sm->streams[k].name, name) != 0)
+            k++;
+        if (k == sm->stream_count && k < MAX_STREAMS) {
+            snprintf(sm->streams[k].name, sizeof sm->streams[k].name, "%s", name);
+            sm->streams[k].token[0] = '\0';
+            sm->stream_count++;
+        }
+    }
+    json_decref(output);
+    for (size_t k = 0; k < sm->stream_count && rc == FAHR_OK; k++)
+        rc = read_stream(sm, k, on_line, on_line_data, cursor, err);
+    return rc;
+}
+
+/* ---- fetch and list -------------------------------------------------------- */
+
+static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request,
+                           struct fahr_error *err)
+{
+    struct sagemaker *sm = state;
+    int rc = client(sm, request->config, err);
+    if (rc != FAHR_OK)
+        return rc;
+    char uri[FAHR_URI_MAX] = "";
+    if (request->artifact_uri != NULL && request->artifact_uri[0]) {
+        snprintf(uri, sizeof uri, "%s", request->artifact_uri);
+    } else {
+        json_t *job = NULL;
+        if ((rc = describe(sm, request->config, request->job_id, &job, err)) != FAHR_OK)
+            return rc;
+        const char *status = json_string_value(json_object_get(job, "TrainingJobStatus"));
+        const char *artifact = json_string_value(
+            json_object_get(json_object_get(job, "ModelArtifacts"), "S3ModelArtifacts"));
+        if (status == NULL || strcmp(status, "Completed") != 0)
+            rc = fahr_error_set(err, FAHR_ENOTFOUND, "job %s is %s, not Completed: no model",
+                                request->job_id, status ? status : "in an unknown state");
+        else if (artifact == NULL)
+            rc = fahr_error_set(err, FAHR_ENOTFOUND, "job %s names no model artifact",
+                                request->job_id);
+        else
+            snprintf(uri, sizeof uri, "%s", artifact);
+        json_decref(job);
+        if (rc != FAHR_OK)
+            return rc;
+    }
+    sm->host->log(FAHR_LOG_INFO, "fetching %s", uri);
+    return model_fetch_s3(&sm->client, uri, request->dest_dir, request->overwrite != 0, err);
+}
+
+static int sagemaker_list(void *state, const struct fahr_config *config, const char *image_name,
+                          fahr_job_fn on_job, void *on_job_data, struct fahr_error *err)
+{
+    struct sagemaker *sm = state;
+    int rc = client(sm, config, err);
+    if (rc != FAHR_OK)
+        return rc;
+    char prefix[64] = "";
+    if (image_name != NULL) {
+        derive_job_name(image_name, prefix, sizeof prefix);
+        /* The name part and its dash: drop "<stamp>-<salt>". */
+        size_t length = strlen(prefix);
+        prefix[length > 20 ? length - 20 : 0] = '\0';
+    }
+    char next[2048] = "";
+    do {
+        json_t *input = json_pack("{s:s, s:s, s:i}", "SortBy", "CreationTime", "SortOrder",
+                                  "Descending", "MaxResults", 100);
+        if (prefix[0])
+            json_object_set_new(input, "NameContains", json_string(prefix));
+        if (next[0])
+            json_object_set_new(input, "NextToken", json_string(next));
+        json_t *output = NULL;
+        rc = aws_json_call(&sm->client, &aws_sagemaker, "ListTrainingJobs", input, &output, err);
+        json_decref(input);
+        if (rc != FAHR_OK)
+            return rc;
+        size_t i;
+        json_t *job;
+        int stop = 0;
+        json_array_foreach(json_object_get(output, "TrainingJobSummaries"), i, job)
+        {
+            const char *name = json_string_value(json_object_get(job, "TrainingJobName"));
+            /* NameContains matches anywhere: keep names that start with it. */
+            if (name == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
+                continue;
+            struct fahr_job_summary summary = {sizeof summary, name,
+                                               state_of(json_string_value(
+                                                   json_object_get(job, "TrainingJobStatus"))),
+                                               (int64_t)json_number_value(
+                                                   json_object_get(job, "CreationTime")),
+                                               json_string_value(json_object_get(
+                                                   job, "TrainingJobStatus"))};
+            if (on_job(on_job_data, &summary) != 0) {
+                stop = 1;
+                break;
+            }
+        }
+        const char *token = json_string_value(json_object_get(output, "NextToken"));
+        snprintf(next, sizeof next, "%s", token && !stop ? token : "");
+        json_decref(output);
+    } while (next[0]);
+    return FAHR_OK;
+}
+
+static const struct fahr_train_ops sagemaker_ops = {
+    FAHR_STRUCT_HEADER(struct fahr_train_ops),
+    .input = FAHR_TRAIN_IMAGE,
+    .publish = sagemaker_publish,
+    .submit = sagemaker_submit,
+    .poll = sagemaker_poll,
+    .read_logs = sagemaker_read_logs,
+    .stop = sagemaker_stop,
+    .fetch = sagemaker_fetch,
+    .list = sagemaker_list,
+};
+
+FAHR_EXPORT const struct fahr_plugin fahr_plugin = {
+    FAHR_PLUGIN_HEADER,
+    .kind = FAHR_DRIVER_TRAIN,
+    .name = "sagemaker",
+    .version = FAHR_DRIVER_VERSION,
+    .description = "train on Amazon SageMaker (image in ECR or --config.registry, model on S3)",
+    .config_keys = sagemaker_keys,
+    .open = sagemaker_open,
+    .close = sagemaker_close,
+    .train = &sagemaker_ops,
+};
