@@ -189,8 +189,10 @@ static int unpack_to_staging(const struct fahr_host *host, int fd, const char *d
     archive_write_disk_set_options(writer, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
                                                ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                               ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
                                                ARCHIVE_EXTRACT_NO_OVERWRITE);
+    /* Not ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS: entries are rewritten to
+     * the (absolute) staging path after entry_problem() refused absolute
+     * ones. */
     int rc = FAHR_OK;
     size_t files = 0;
     if (archive_read_open_fd(reader, fd, 64 * 1024) != ARCHIVE_OK) {
@@ -226,9 +228,11 @@ static int unpack_to_staging(const struct fahr_host *host, int fd, const char *d
             break;
         }
         /* Strip a leading "./" and write under the staging directory. */
-        const char *name = archive_entry_pathname(entry);
-        while (name[0] == '.' && name[1] == '/')
-            name += 2;
+        char name[4096];
+        const char *original = archive_entry_pathname(entry);
+        while (original[0] == '.' && original[1] == '/')
+            original += 2;
+        snprintf(name, sizeof name, "%s", original);
         if (name[0] == '\0' || strcmp(name, ".") == 0)
             continue;
         char path[8192];

@@ -201,6 +201,23 @@ static int ecr_target(struct sagemaker *sm, const char *image_name, char *reposi
     return FAHR_OK;
 }
 
+/* Credentials are checked before anything is pushed or created, so a wrong
+ * key leaves nothing behind. */
+static int check_credentials(struct sagemaker *sm, const struct fahr_config *config,
+                             struct fahr_error *err)
+{
+    int rc = client(sm, config, err);
+    if (rc != FAHR_OK)
+        return rc;
+    struct xml_node *answer = NULL;
+    rc = aws_query_call(&sm->client, &aws_sts, "GetCallerIdentity", NULL, 0, &answer, err);
+    if (rc == FAHR_OK)
+        sm->host->log(FAHR_LOG_DEBUG, "AWS account %s",
+                      xml_text(answer, "GetCallerIdentityResult/Account") ?: "?");
+    xml_free(answer);
+    return rc;
+}
+
 static int sagemaker_publish(void *state, const struct fahr_train_request *request,
                              char *remote_ref, size_t remote_ref_size, struct fahr_error *err)
 {
@@ -208,15 +225,14 @@ static int sagemaker_publish(void *state, const struct fahr_train_request *reque
     const char *registry = sm->host->config_get(request->config, "registry");
     char repository[1024], stamp[16];
     char *auth_json = NULL;
-    int rc;
+    int rc = check_credentials(sm, request->config, err);
+    if (rc != FAHR_OK)
+        return rc;
     if (registry != NULL && registry[0] != '\0') {
         snprintf(repository, sizeof repository, "%s/%s", registry, request->image_name);
-    } else {
-        if ((rc = client(sm, request->config, err)) != FAHR_OK)
-            return rc;
-        if ((rc = ecr_target(sm, request->image_name, repository, sizeof repository, &auth_json,
-                             err)) != FAHR_OK)
-            return rc;
+    } else if ((rc = ecr_target(sm, request->image_name, repository, sizeof repository,
+                                &auth_json, err)) != FAHR_OK) {
+        return rc;
     }
     utc_stamp(stamp);
     snprintf(remote_ref, remote_ref_size, "%s:%s", repository, stamp);

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The test bench's AWS and registry (see README, "Tests").
+#
+#   tests/bench/aws.sh start DIR   start moto_server, the bench's front for it
+#                                  (signature judge and SageMaker's part,
+#                                  tests/bench/aws_bench.py) and a local
+#                                  docker-registry, all on free ports of
+#                                  127.0.0.1; create a user with keys, a role
+#                                  and a bucket; write DIR/env, a file of
+#                                  `export` lines for the tests
+#   tests/bench/aws.sh stop DIR    stop what `start DIR` started
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() { # PORT WHAT LOG
+    for _ in $(seq 1 100); do
+        if python3 -c "import socket, sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null; then
+            return
+        fi
+        sleep 0.1
+    done
+    echo "aws.sh: $2 did not start; see $3" >&2
+    tail -n 20 "$3" >&2 || true
+    exit 1
+}
+
+start() {
+    local dir=$1
+    mkdir -p "$dir/registry"
+    local moto_port bench_port registry_port
+    moto_port=$(free_port)
+    bench_port=$(free_port)
+    registry_port=$(free_port)
+
+    moto_server -H 127.0.0.1 -p "$moto_port" >"$dir/moto.log" 2>&1 &
+    echo $! >"$dir/moto.pid"
+    cat >"$dir/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/registry
+http:
+  addr: 127.0.0.1:$registry_port
+EOF
+    docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+    echo $! >"$dir/registry.pid"
+
+    local root_key=AKIDBENCHROOT root_secret
+    root_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(30))')
+    python3 "$here/aws_bench.py" "$bench_port" "http://127.0.0.1:$moto_port" \
+        "$root_key:$root_secret" >"$dir/bench.log" 2>&1 &
+    echo $! >"$dir/bench.pid"
+
+    wait_for_port "$moto_port" moto_server "$dir/moto.log"
+    wait_for_port "$registry_port" docker-registry "$dir/registry.log"
+    wait_for_port "$bench_port" aws_bench.py "$dir/bench.log"
+
+    # The bench's user, role and bucket, made through the judge with the
+    # root key, as an administrator would.
+    local aws=(env -u AWS_PROFILE AWS_ACCESS_KEY_ID="$root_key" AWS_SECRET_ACCESS_KEY="$root_secret"
+        AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
+        AWS_SHARED_CREDENTIALS_FILE=/dev/null
+        aws --endpoint-url "http://127.0.0.1:$bench_port" --output text)
+    "${aws[@]}" iam create-user --user-name fahr-bench >/dev/null
+    local keys
+    keys=$("${aws[@]}" iam create-access-key --user-name fahr-bench \
+        --query 'AccessKey.[AccessKeyId,SecretAccessKey]')
+    "${aws[@]}" iam create-role --role-name fahr-bench-role --assume-role-policy-document \
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null
+    "${aws[@]}" s3api create-bucket --bucket fahr-bench >/dev/null
+
+    cat >"$dir/env" <<EOF
+export AWS_ENDPOINT_URL=http://127.0.0.1:$bench_port
+export AWS_ACCESS_KEY_ID=${keys%%$'\t'*}
+export AWS_SECRET_ACCESS_KEY=${keys#*$'\t'}
+export AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+export FAHR_BENCH_MOTO=http://127.0.0.1:$moto_port
+export FAHR_BENCH_REGISTRY=127.0.0.1:$registry_port
+export FAHR_BENCH_ROLE=fahr-bench-role
+export FAHR_BENCH_BUCKET=fahr-bench
+EOF
+}
+
+stop() {
+    local dir=$1 name
+    for name in bench moto registry; do
+        if [ -s "$dir/$name.pid" ]; then
+            kill "$(cat "$dir/$name.pid")" 2>/dev/null || true
+        fi
+    done
+}
+
+case "${1:-}" in
+start) start "${2:?usage: $0 start DIR}" ;;
+stop) stop "${2:?usage: $0 stop DIR}" ;;
+*)
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+    ;;
+esac

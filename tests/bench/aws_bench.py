@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""The test bench's AWS: a front for moto_server that does what moto does not.
+
+usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
+
+1. It judges every request's Signature Version 4 the way an AWS endpoint
+   does, with botocore's signer (the AWS CLI's own): it decodes the path and
+   query the client sent and encodes them again itself (S3: once; other
+   services: twice). A request that fails gets 403 SignatureDoesNotMatch with
+   the canonical request it expected, and goes no further. It knows the key
+   given on its command line and learns every key that IAM CreateAccessKey
+   and STS AssumeRole hand out through it. (moto's own check is wrong for S3
+   keys with reserved or non-ASCII characters, so moto runs without one.)
+2. It passes every request on to moto unchanged.
+3. It plays SageMaker's part for training jobs, which moto only records,
+   following SageMaker's documentation: CreateTrainingJob pulls the image
+   and runs it as `IMAGE train` under the container contract
+   (/opt/ml/model, /opt/ml/output/failure, /opt/ml/input/config); Describe
+   reports InProgress with SecondaryStatus Starting, Downloading, Training,
+   Uploading, then Completed, or Failed with the FailureReason from
+   /opt/ml/output/failure, or Stopped after StopTrainingJob or once
+   MaxRuntimeInSeconds runs out; the container's output goes to CloudWatch
+   Logs (group /aws/sagemaker/TrainingJobs, stream <job>/algo-1-<epoch>); and
+   /opt/ml/model is uploaded as <output>/<job>/output/model.tar.gz.
+"""
+import hashlib
+import http.client
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import urllib.parse
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import HTTPHeaders
+from botocore.credentials import Credentials
+
+PORT = int(sys.argv[1])
+MOTO = urllib.parse.urlparse(sys.argv[2])
+ROOT_KEY, ROOT_SECRET = sys.argv[3].split(":", 1)
+KEYS = {ROOT_KEY: ROOT_SECRET}
+KEYS_LOCK = threading.Lock()
+AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request,\s*"
+                  r"SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$")
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+
+def log(*args):
+    print("aws_bench:", *args, file=sys.stderr, flush=True)
+
+
+# ---- 1. The signature judge -------------------------------------------------
+
+def canonical_path(raw_path, service):
+    decoded = urllib.parse.unquote(raw_path) or "/"
+    once = urllib.parse.quote(decoded, safe="/~")
+    return once if service == "s3" else urllib.parse.quote(once, safe="/~")
+
+
+def canonical_query(raw_query):
+    pairs = urllib.parse.parse_qsl(raw_query, keep_blank_values=True)
+    encoded = sorted((urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~"))
+                     for k, v in pairs)
+    return "&".join(f"{k}={v}" for k, v in encoded)
+
+
+def judge(method, target, headers, body):
+    """None when the signature holds, else why not."""
+    match = AUTH.match(headers.get("Authorization", ""))
+    if not match:
+        return "no AWS4-HMAC-SHA256 Authorization header"
+    key, date, region, service, signed, given = match.groups()
+    with KEYS_LOCK:
+        secret = KEYS.get(key)
+    if secret is None:
+        return f"unknown access key {key}"
+    amz_date = headers.get("X-Amz-Date", "")
+    if not amz_date.startswith(date):
+        return "X-Amz-Date does not match the credential scope"
+    names = signed.split(";")
+    if "host" not in names:
+        return "host is not signed"
+    signed_headers = HTTPHeaders()
+    for name in names:
+        values = headers.get_all(name)
+        if values is None:
+            return f"signed header {name} was not sent"
+        for value in values:
+            signed_headers[name] = value
+    signer = SigV4Auth(Credentials(key, secret), service, region)
+    split = urllib.parse.urlsplit(target)
+    payload = headers.get("X-Amz-Content-SHA256") or hashlib.sha256(body).hexdigest()
+    canonical = "\n".join([method.upper(), canonical_path(split.path, service),
+                           canonical_query(split.query),
+                           signer.canonical_headers(signed_headers) + "\n",
+                           signer.signed_headers(signed_headers), payload])
+
+    class Context:
+        context = {"timestamp": amz_date}
+    string_to_sign = signer.string_to_sign(Context, canonical)
+    if signer.signature(string_to_sign, Context) != given:
+        return f"expected canonical request:\n{canonical}\nexpected string to sign:\n{string_to_sign}"
+    if payload != "UNSIGNED-PAYLOAD" and hashlib.sha256(body).hexdigest() != payload:
+        return "x-amz-content-sha256 does not match the body"
+    return None
+
+
+def learn_keys(body):
+    """Remember keys that IAM or STS hand out, so they can sign later."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return
+    for element in root.iter():
+        tag = element.tag.split("}")[-1]
+        if tag in ("AccessKey", "Credentials"):
+            fields = {child.tag.split("}")[-1]: child.text for child in element}
+            if fields.get("AccessKeyId") and fields.get("SecretAccessKey"):
+                with KEYS_LOCK:
+                    KEYS[fields["AccessKeyId"]] = fields["SecretAccessKey"]
+
+
+# ---- 3. SageMaker's part ------------------------------------------------------
+
+def moto_client(service):
+    return boto3.client(service, endpoint_url=f"http://{MOTO.hostname}:{MOTO.port}",
+                        region_name="us-east-1", aws_access_key_id="bench",
+                        aws_secret_access_key="bench")
+
+
+class Job:
+    def __init__(self, request):
+        self.name = request["TrainingJobName"]
+        self.image = request["AlgorithmSpecification"]["TrainingImage"]
+        self.output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        self.max_runtime = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
+        self.hyperparameters = request.get("HyperParameters", {})
+        self.resources = request.get("ResourceConfig", {})
+        self.status, self.secondary = "InProgress", "Starting"
+        self.failure_reason = None
+        self.artifact = None
+        self.stop_requested = False
+        self.container = f"fahr-bench-{self.name}"
+        self.transitions = [("Starting", time.time())]
+        self.end_time = None
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def set(self, secondary, status=None):
+        self.secondary = secondary
+        if status:
+            self.status = status
+        self.transitions.append((secondary, time.time()))
+        if self.status in ("Completed", "Failed", "Stopped"):
+            self.end_time = time.time()
+
+    def run(self):
+        try:
+            self.train()
+        except Exception as error:  # the job fails, the bench goes on
+            log(f"job {self.name}: {error!r}")
+            self.failure_reason = f"ClientError: {error}"
+            self.set("Failed", "Failed")
+
+    def train(self):
+        time.sleep(0.3)
+        self.set("Downloading")
+        pulled = subprocess.run(["docker", "pull", self.image], capture_output=True, text=True)
+        if pulled.returncode != 0:
+            self.failure_reason = f"ClientError: cannot pull {self.image}: {pulled.stderr.strip()}"
+            self.set("Failed", "Failed")
+            return
+        if self.stop_requested:
+            self.set("Stopped", "Stopped")
+            return
+        self.set("Training")
+        work = tempfile.mkdtemp(prefix=f"job-{self.name}-")
+        for part in ("model", "output", "input/config"):
+            os.makedirs(os.path.join(work, part))
+        with open(os.path.join(work, "input/config/hyperparameters.json"), "w") as f:
+            json.dump({k: str(v) for k, v in self.hyperparameters.items()}, f)
+        with open(os.path.join(work, "input/config/resourceconfig.json"), "w") as f:
+            json.dump({"current_host": "algo-1", "hosts": ["algo-1"]}, f)
+        with open(os.path.join(work, "input/config/inputdataconfig.json"), "w") as f:
+            json.dump({}, f)
+        logs = moto_client("logs")
+        try:
+            logs.create_log_group(logGroupName=LOG_GROUP)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        stream = f"{self.name}/algo-1-{int(time.time())}"
+        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+        process = subprocess.Popen(
+            ["docker", "run", "--name", self.container,
+             "-v", f"{work}/model:/opt/ml/model", "-v", f"{work}/output:/opt/ml/output",
+             "-v", f"{work}/input:/opt/ml/input", "-e", f"TRAINING_JOB_NAME={self.name}",
+             self.image, "train"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        timer = threading.Timer(self.max_runtime, self.out_of_time)
+        timer.start()
+        for raw in process.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
+                                logEvents=[{"timestamp": int(time.time() * 1000), "message": line}])
+        code = process.wait()
+        timer.cancel()
+        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
+        if self.stop_requested:
+            self.set("Stopped", "Stopped")
+        elif code != 0:
+            failure = os.path.join(work, "output", "failure")
+            reason = open(failure).read().strip() if os.path.exists(failure) else f"exit code {code}"
+            self.failure_reason = f"AlgorithmError: {reason}"
+            self.set("Failed", "Failed")
+        else:
+            self.set("Uploading")
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+                for entry in sorted(os.listdir(os.path.join(work, "model"))):
+                    archive.add(os.path.join(work, "model", entry), arcname=entry)
+            bucket, _, prefix = self.output[len("s3://"):].partition("/")
+            key = "/".join(p for p in (prefix, self.name, "output", "model.tar.gz") if p)
+            moto_client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+            self.artifact = f"s3://{bucket}/{key}"
+            self.set("Completed", "Completed")
+        shutil.rmtree(work, ignore_errors=True)
+
+    def out_of_time(self):
+        self.stop(secondary="MaxRuntimeExceeded")
+
+    def stop(self, secondary="Stopping"):
+        if self.status != "InProgress":
+            return
+        self.stop_requested = True
+        self.secondary = secondary
+        self.status = "Stopping"
+        subprocess.run(["docker", "kill", self.container], capture_output=True)
+
+    def patch(self, description):
+        description["TrainingJobStatus"] = self.status
+        description["SecondaryStatus"] = self.secondary
+        description["SecondaryStatusTransitions"] = [
+            {"Status": s, "StartTime": t} for s, t in self.transitions]
+        if self.failure_reason:
+            description["FailureReason"] = self.failure_reason
+        else:
+            description.pop("FailureReason", None)
+        if self.artifact:
+            description["ModelArtifacts"] = {"S3ModelArtifacts": self.artifact}
+        else:
+            description.pop("ModelArtifacts", None)
+        if self.end_time:
+            description["TrainingEndTime"] = self.end_time
+        else:
+            description.pop("TrainingEndTime", None)
+        return description
+
+
+JOBS = {}
+
+
+# ---- 2. Passing on, and the handler -------------------------------------------
+
+class Bench(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body, content_type="application/x-amz-json-1.1"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def forward(self, body):
+        upstream = http.client.HTTPConnection(MOTO.hostname, MOTO.port, timeout=300)
+        upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for name, value in self.headers.items():
+            upstream.putheader(name, value)
+        upstream.endheaders(body if body else None)
+        response = upstream.getresponse()
+        data = response.read() if self.command != "HEAD" else b""
+        return response, data
+
+    def relay(self, response, data):
+        self.send_response(response.status)
+        for name, value in response.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        length = response.getheader("Content-Length") if self.command == "HEAD" else str(len(data))
+        if length is not None:
+            self.send_header("Content-Length", length)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        why = judge(self.command, self.path, self.headers, body)
+        if why is not None:
+            log(f"{self.command} {self.path}: signature refused: {why.splitlines()[0]}")
+            message = ("<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>The "
+                       "request signature we calculated does not match the signature you "
+                       "provided.</Message><Detail>" + why.replace("&", "&amp;").replace("<", "&lt;")
+                       + "</Detail></Error></ErrorResponse>")
+            self.answer(403, message.encode(), "text/xml")
+            return
+        target = self.headers.get("X-Amz-Target", "")
+        if target.startswith("SageMaker."):
+            self.sagemaker(target.split(".", 1)[1], body)
+            return
+        response, data = self.forward(body)
+        if response.status == 200 and (b"CreateAccessKeyResult" in data or b"AssumeRoleResult" in data):
+            learn_keys(data)
+        self.relay(response, data)
+
+    def sagemaker(self, action, body):
+        request = json.loads(body or b"{}")
+        if action == "StopTrainingJob":
+            job = JOBS.get(request.get("TrainingJobName"))
+            if job is None:
+                self.answer(400, json.dumps({"__type": "ValidationException",
+                                             "message": "Requested resource not found."}).encode())
+                return
+            job.stop()
+            self.answer(200, b"{}")
+            return
+        response, data = self.forward(body)
+        if response.status != 200:
+            self.relay(response, data)
+            return
+        if action == "CreateTrainingJob":
+            JOBS[request["TrainingJobName"]] = Job(request)
+        elif action == "DescribeTrainingJob":
+            job = JOBS.get(request.get("TrainingJobName"))
+            if job is not None:
+                data = json.dumps(job.patch(json.loads(data)), default=str).encode()
+        elif action == "ListTrainingJobs":
+            listing = json.loads(data)
+            for summary in listing.get("TrainingJobSummaries", []):
+                job = JOBS.get(summary.get("TrainingJobName"))
+                if job is not None:
+                    summary["TrainingJobStatus"] = job.status
+            data = json.dumps(listing, default=str).encode()
+        self.answer(200, data)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = handle_any
+
+
+if __name__ == "__main__":
+    log(f"listening on 127.0.0.1:{PORT}, moto at {sys.argv[2]}")
+    ThreadingHTTPServer(("127.0.0.1", PORT), Bench).serve_forever()
