@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
     build-essential meson ninja-build pkg-config
     libcurl4-openssl-dev libssl-dev libjansson-dev libarchive-dev libexpat1-dev check
-    docker.io debootstrap debian-archive-keyring ca-certificates shellcheck python3
+    docker.io docker-registry debootstrap debian-archive-keyring ca-certificates shellcheck python3
 )
 
 missing=()

@@ -292,11 +292,6 @@ int aws_credentials_resolve(const struct fahr_host *host, const char *region,
     const char *name = aws_profile_name();
     struct aws_profile profile;
     aws_profile_load(name, &profile);
-    if (getenv("AWS_PROFILE") != NULL && !profile.found)
-        return fahr_error_set(err, FAHR_EINVAL,
-                              "AWS_PROFILE names profile '%s', which is in neither "
-                              "~/.aws/credentials nor ~/.aws/config",
-                              name);
     if (profile.found) {
         int rc = profile_credentials(host, region, name, 0, out, err);
         if (rc != FAHR_OK || out->access_key_id[0] != '\0')

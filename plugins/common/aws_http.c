@@ -158,6 +158,17 @@ int aws_client_open(struct aws_client *client, const struct fahr_host *host,
 {
     memset(client, 0, sizeof *client);
     client->host = host;
+    /* As the AWS CLI does: a profile named but missing is the first error. */
+    const char *named = getenv("AWS_PROFILE");
+    if (named != NULL && named[0] != '\0') {
+        struct aws_profile profile;
+        aws_profile_load(named, &profile);
+        if (!profile.found)
+            return fahr_error_set(err, FAHR_EINVAL,
+                                  "AWS_PROFILE names profile '%s', which is in neither the "
+                                  "shared credentials nor the config file",
+                                  named);
+    }
     int rc = aws_region(region_override, client->region, sizeof client->region, err);
     if (rc != FAHR_OK)
         return rc;

@@ -323,7 +323,8 @@ class Bench(BaseHTTPRequestHandler):
             self.sagemaker(target.split(".", 1)[1], body)
             return
         response, data = self.forward(body)
-        if response.status == 200 and (b"CreateAccessKeyResult" in data or b"AssumeRoleResult" in data):
+        if response.status == 200 and any(result in data for result in (
+                b"CreateAccessKeyResult", b"AssumeRoleResult", b"GetSessionTokenResult")):
             learn_keys(data)
         self.relay(response, data)
 

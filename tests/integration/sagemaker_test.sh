@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# The sagemaker train driver against the bench: moto behind a signature judge
+# that plays SageMaker's part (tests/bench/aws_bench.py), a local
+# docker-registry and the bench's Docker engine.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+use_docker_bench
+AWS_BENCH="$TEST_TMP/aws"
+mkdir -p "$AWS_BENCH"
+trap '"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" stop "$AWS_BENCH"; chmod -R u+w "$TEST_TMP" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" start "$AWS_BENCH"
+# shellcheck disable=SC1091 # written by aws.sh start
+. "$AWS_BENCH/env"
+export FAHR_POLL_INTERVAL_MS=200 FAHR_RETRY_SCALE=0.01
+# Nothing of this machine's own AWS setup may leak in.
+export AWS_CONFIG_FILE="$TEST_TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/no-credentials"
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
+
+# The AWS CLI as an independent second client, straight to moto.
+moto_cli() {
+    aws --endpoint-url "$FAHR_BENCH_MOTO" --region us-east-1 --output json "$@"
+}
+
+# fit with the bench's settings; extra arguments go after them.
+fit_on_bench() { # DIR/ARTIFACT ARGS...
+    local artifact=$1
+    shift
+    run_fahr fit "$artifact" --build-driver=local --train-driver=sagemaker \
+        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" \
+        --config.role_name="$FAHR_BENCH_ROLE" --config.registry="$FAHR_BENCH_REGISTRY" \
+        --config.base_image="$BENCH_IMAGE" "$@"
+}
+
+documented_fit_and_fetch() {
+    local dir
+    dir=$(fixture_copy examples/foo)
+    # The original fahr's documented form, plus the bench's registry and image.
+    run_fahr fit "$dir/model.py" --build-driver=local --train-driver=sagemaker \
+        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" \
+        --config.role_name="$FAHR_BENCH_ROLE" \
+        --config.train_instance_count=2 --config.train_instance_type=ml.m5.large \
+        --config.registry="$FAHR_BENCH_REGISTRY" --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job=$OUT
+    [[ "$job" =~ ^foo-model-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$ ]] || fail "job name '$job'"
+    expect_contains "$ERR" "job $job: running: Training" "status lines"
+    expect_contains "$ERR" "job $job: completed: Completed" "status lines"
+    expect_contains "$ERR" "fitted a=3.000 b=2.000" "the job's log line"
+
+    local described
+    described=$(moto_cli sagemaker describe-training-job --training-job-name "$job")
+    python3 - "$described" "$FAHR_BENCH_REGISTRY" <<'PY' || fail "the job is not what was asked: $described"
+import json, sys
+job, registry = json.loads(sys.argv[1]), sys.argv[2]
+assert job["AlgorithmSpecification"]["TrainingImage"].startswith(registry + "/foo/model:"), job
+assert job["RoleArn"].endswith(":role/fahr-bench-role"), job["RoleArn"]
+assert job["ResourceConfig"]["InstanceType"] == "ml.m5.large", job["ResourceConfig"]
+assert job["ResourceConfig"]["InstanceCount"] == 2, job["ResourceConfig"]
+assert job["OutputDataConfig"]["S3OutputPath"] == "s3://fahr-bench/models", job["OutputDataConfig"]
+PY
+
+    # fahr fetch LOCAL_TARGET_DIRECTORY MODEL_IMAGE_TAG S3_ARTIFACT_FILEPATH
+    local artifact="s3://$FAHR_BENCH_BUCKET/models/$job/output/model.tar.gz"
+    run_fahr fetch "$TEST_TMP/model" foo/model "$artifact"
+    expect_eq "$RC" 0 "fetch exit code; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/model/model.json")" '{"a": 3.0, "b": 2.0}' "fetched model.json"
+    python3 -c "import pickle, sys; assert pickle.load(open(sys.argv[1], 'rb')) == (3.0, 2.0)" \
+        "$TEST_TMP/model/model.pkl" || fail "fetched model.pkl"
+    expect_eq "$(find "$TEST_TMP/model" -mindepth 1 | wc -l)" 2 "files fetched"
+
+    # Without the S3 path: the tag's newest completed job.
+    run_fahr fetch "$TEST_TMP/model-latest" foo/model
+    expect_eq "$RC" 0 "fetch exit code; stderr: $ERR"
+    cmp "$TEST_TMP/model/model.pkl" "$TEST_TMP/model-latest/model.pkl" || fail "latest model differs"
+
+    # An existing file is kept, and the directory left as it was.
+    echo "mine" >"$TEST_TMP/model/model.json"
+    run_fahr fetch "$TEST_TMP/model" foo/model "$artifact"
+    expect_eq "$RC" 1 "exit code over an existing file"
+    expect_contains "$ERR" "model.json exists; --overwrite replaces it" "stderr"
+    expect_eq "$(cat "$TEST_TMP/model/model.json")" "mine" "kept file"
+    expect_eq "$(find "$TEST_TMP/model" -mindepth 1 | wc -l)" 2 "nothing left behind"
+    run_fahr fetch "$TEST_TMP/model" foo/model "$artifact" --overwrite
+    expect_eq "$RC" 0 "exit code with --overwrite"
+    expect_eq "$(cat "$TEST_TMP/model/model.json")" '{"a": 3.0, "b": 2.0}' "replaced file"
+
+    # status and jobs see it too.
+    run_fahr status "$job"
+    expect_eq "$RC" 0 "status exit code"
+    expect_contains "$OUT" "$job	completed	Completed" "status"
+    expect_contains "$OUT" "model: $artifact" "status"
+    run_fahr jobs foo/model
+    expect_contains "$OUT" "$job" "jobs"
+    run_fahr logs "$job"
+    expect_eq "$OUT" "fitted a=3.000 b=2.000" "logs"
+}
+
+failing_job_reports_its_reason() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/failing)
+    fit_on_bench "$dir/train.py"
+    expect_eq "$RC" 3 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "failed: AlgorithmError: ValueError: the data has no rows" "stderr"
+    expect_contains "$ERR" "loading data" "the job's log"
+    run_fahr fetch "$TEST_TMP/never" failing/train
+    expect_eq "$RC" 1 "fetch of a tag without a completed job"
+    expect_contains "$ERR" "no completed job for 'failing/train'" "stderr"
+    [ ! -e "$TEST_TMP/never" ] || fail "a failed fetch left LOCAL_DIR behind"
+}
+
+stop_and_logs_follow() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/sleeper)
+    fit_on_bench "$dir/train.py" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job=$OUT
+    # Wait until it trains, then stop it.
+    for _ in $(seq 1 100); do
+        run_fahr status "$job"
+        case "$OUT" in *Training*) break ;; esac
+        sleep 0.2
+    done
+    expect_contains "$OUT" "running	Training" "status while training"
+    sleep 1
+    run_fahr stop "$job"
+    expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
+    run_fahr logs "$job" --follow
+    expect_eq "$RC" 0 "logs --follow exit code; stderr: $ERR"
+    expect_contains "$OUT" "step 0" "followed logs"
+    # Lines in order, none lost.
+    python3 - "$OUT" <<'PY' || fail "log lines out of order or lost"
+import sys
+steps = [int(line.split()[1]) for line in sys.argv[1].splitlines() if line.startswith("step ")]
+assert steps == list(range(len(steps))) and len(steps) >= 3, steps
+PY
+    run_fahr status "$job"
+    expect_contains "$OUT" "$job	stopped" "status after stop"
+}
+
+max_runtime_stops_the_job() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/sleeper)
+    fit_on_bench "$dir/train.py" --config.max_runtime=2
+    expect_eq "$RC" 3 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "stopped" "stderr"
+}
+
+wrong_secret_fails_and_creates_nothing() {
+    local dir before after
+    dir=$(fixture_copy examples/foo)
+    before=$(moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)')
+    AWS_SECRET_ACCESS_KEY=wrong-secret fit_on_bench "$dir/model.py"
+    expect_eq "$RC" 1 "exit code"
+    expect_contains "$ERR" "fahr: sagemaker: GetCallerIdentity: SignatureDoesNotMatch: The request signature we calculated does not match" "stderr"
+    expect_eq "$(printf '%s\n' "$ERR" | grep -c '^fahr: sagemaker:')" 1 "one error line"
+    expect_lacks "$ERR" "wrong-secret" "stderr"
+    after=$(moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)')
+    expect_eq "$after" "$before" "training jobs"
+}
+
+unknown_role_is_a_clear_error() {
+    local dir
+    dir=$(fixture_copy examples/foo)
+    run_fahr fit "$dir/model.py" --build-driver=local --train-driver=sagemaker \
+        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" --config.role_name=no-such-role \
+        --config.registry="$FAHR_BENCH_REGISTRY" --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 1 "exit code"
+    expect_contains "$ERR" "fahr: sagemaker: GetRole: NoSuchEntity:" "stderr"
+}
+
+profiles_session_tokens_and_assumed_roles() {
+    local key=$AWS_ACCESS_KEY_ID secret=$AWS_SECRET_ACCESS_KEY
+    cat >"$TEST_TMP/credentials" <<EOF
+[bench]
+aws_access_key_id = $key
+aws_secret_access_key = $secret
+EOF
+    cat >"$TEST_TMP/config" <<EOF
+[profile bench]
+region = us-east-1
+
+[profile assumed]
+role_arn = arn:aws:iam::123456789012:role/fahr-bench-role
+source_profile = bench
+region = us-east-1
+EOF
+    local common=(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_REGION
+        AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/credentials" AWS_CONFIG_FILE="$TEST_TMP/config")
+    RC=0
+    OUT=$("${common[@]}" AWS_PROFILE=bench "$FAHR" -v jobs 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 0 "jobs with a profile: $(cat "$TEST_TMP/err")"
+    expect_contains "$(cat "$TEST_TMP/err")" "credentials from profile bench" "debug line"
+    OUT=$("${common[@]}" AWS_PROFILE=assumed "$FAHR" -v jobs 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 0 "jobs with an assumed role: $(cat "$TEST_TMP/err")"
+    expect_contains "$(cat "$TEST_TMP/err")" "credentials from role arn:aws:iam::123456789012:role/fahr-bench-role" "debug line"
+
+    # A session token from STS, in the environment.
+    local session
+    session=$(aws --endpoint-url "$AWS_ENDPOINT_URL" --region us-east-1 --output text sts get-session-token \
+        --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]')
+    read -r session_key session_secret session_token <<<"$session"
+    OUT=$(AWS_ACCESS_KEY_ID=$session_key AWS_SECRET_ACCESS_KEY=$session_secret \
+        AWS_SESSION_TOKEN=$session_token "$FAHR" jobs 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 0 "jobs with a session token: $(cat "$TEST_TMP/err")"
+    # A profile that does not exist is named in the error.
+    OUT=$("${common[@]}" AWS_PROFILE=nobody "$FAHR" jobs 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 2 "exit code for a missing profile"
+    expect_contains "$(cat "$TEST_TMP/err")" "AWS_PROFILE names profile 'nobody'" "stderr"
+}
+
+keys_with_reserved_characters_fetch() {
+    # A model stored under a key with every reserved character, a space and
+    # non-ASCII; each of fahr's requests must satisfy botocore's signer.
+    local key="models/a b+c=d&e,f;g:h@i(j)k'l*m!n ü/model.tar.gz"
+    mkdir -p "$TEST_TMP/odd-src"
+    echo '{"odd": true}' >"$TEST_TMP/odd-src/weights.json"
+    tar -C "$TEST_TMP/odd-src" -czf "$TEST_TMP/odd.tar.gz" weights.json
+    aws --endpoint-url "$AWS_ENDPOINT_URL" --region us-east-1 s3 cp --quiet "$TEST_TMP/odd.tar.gz" "s3://$FAHR_BENCH_BUCKET/$key"
+    run_fahr fetch "$TEST_TMP/odd" foo/model "s3://$FAHR_BENCH_BUCKET/$key"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/odd/weights.json")" '{"odd": true}' "fetched file"
+}
+
+run_test documented_fit_and_fetch
+run_test failing_job_reports_its_reason
+run_test stop_and_logs_follow
+run_test max_runtime_stops_the_job
+run_test wrong_secret_fails_and_creates_nothing
+run_test unknown_role_is_a_clear_error
+run_test profiles_session_tokens_and_assumed_roles
+run_test keys_with_reserved_characters_fetch
+finish
