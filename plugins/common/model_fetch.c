@@ -88,6 +88,11 @@ static const char *entry_problem(struct archive_entry *entry)
     const char *path = archive_entry_pathname(entry);
     if (!path_stays_inside(path))
         return "its path leaves the destination or has control characters";
+    /* A hard link's type reads as unknown; what matters is its target. */
+    const char *hardlink = archive_entry_hardlink(entry);
+    if (hardlink != NULL)
+        return path_stays_inside(hardlink) ? NULL
+                                           : "it is a hard link to a file outside the destination";
     switch (archive_entry_filetype(entry)) {
     case AE_IFREG:
     case AE_IFDIR:
@@ -99,9 +104,6 @@ static const char *entry_problem(struct archive_entry *entry)
     default:
         return "it is a device, FIFO or socket";
     }
-    const char *hardlink = archive_entry_hardlink(entry);
-    if (hardlink != NULL && !path_stays_inside(hardlink))
-        return "it is a hard link to a file outside the destination";
     return NULL;
 }
 

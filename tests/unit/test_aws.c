@@ -1,0 +1,371 @@
+/* The AWS shared files, endpoints and XML answers; model archives as
+ * untrusted input (plugins/common/model_fetch.c). */
+#define _GNU_SOURCE
+#include <archive.h>
+#include <archive_entry.h>
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aws_config.h"
+#include "aws_http.h"
+#include "model_fetch.h"
+
+START_TEST(profiles_from_both_files)
+{
+    const char credentials[] = "[default]\n"
+                               "aws_access_key_id = AKIDDEFAULT\n"
+                               "aws_secret_access_key = default-secret\n"
+                               "\n"
+                               "[dev]\n"
+                               "aws_access_key_id=AKIDDEV\n"
+                               "aws_secret_access_key=dev/secret+x=\n"
+                               "aws_session_token = tok\n";
+    const char config[] = "# comment\n"
+                          "[default]\n"
+                          "region = eu-west-1\n"
+                          "[profile dev]\n"
+                          "region = us-west-2\n"
+                          "s3 =\n"
+                          "  max_concurrent_requests = 20\n"
+                          "endpoint_url = http://localhost:4566\n"
+                          "[dev]\n"
+                          "region = wrong-section-form\n"
+                          "[profile ops]\n"
+                          "role_arn = arn:aws:iam::1:role/ops\n"
+                          "source_profile = dev\n"
+                          "external_id = xyz\n";
+    struct aws_profile dev;
+    memset(&dev, 0, sizeof dev);
+    aws_profile_parse(credentials, "dev", false, &dev);
+    aws_profile_parse(config, "dev", true, &dev);
+    ck_assert(dev.found);
+    ck_assert_str_eq(dev.access_key_id, "AKIDDEV");
+    ck_assert_str_eq(dev.secret_access_key, "dev/secret+x=");
+    ck_assert_str_eq(dev.session_token, "tok");
+    ck_assert_str_eq(dev.region, "us-west-2"); /* not "[dev]" in the config file */
+    ck_assert_str_eq(dev.endpoint_url, "http://localhost:4566");
+
+    struct aws_profile ops;
+    memset(&ops, 0, sizeof ops);
+    aws_profile_parse(config, "ops", true, &ops);
+    ck_assert_str_eq(ops.role_arn, "arn:aws:iam::1:role/ops");
+    ck_assert_str_eq(ops.source_profile, "dev");
+    ck_assert_str_eq(ops.external_id, "xyz");
+
+    struct aws_profile missing;
+    memset(&missing, 0, sizeof missing);
+    aws_profile_parse(config, "nobody", true, &missing);
+    ck_assert(!missing.found);
+}
+END_TEST
+
+START_TEST(region_and_endpoint_resolution)
+{
+    char dir[] = "/tmp/fahr-test-aws.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/config", dir);
+    FILE *file = fopen(path, "w");
+    fputs("[profile p]\nregion = ap-south-1\n", file);
+    fclose(file);
+    setenv("AWS_CONFIG_FILE", path, 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+    setenv("AWS_PROFILE", "p", 1);
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    char region[64];
+    struct fahr_error err;
+    ck_assert_int_eq(aws_region(NULL, region, sizeof region, &err), FAHR_OK);
+    ck_assert_str_eq(region, "ap-south-1");
+    setenv("AWS_DEFAULT_REGION", "eu-central-1", 1);
+    ck_assert_int_eq(aws_region(NULL, region, sizeof region, &err), FAHR_OK);
+    ck_assert_str_eq(region, "eu-central-1");
+    setenv("AWS_REGION", "us-east-2", 1);
+    ck_assert_int_eq(aws_region(NULL, region, sizeof region, &err), FAHR_OK);
+    ck_assert_str_eq(region, "us-east-2");
+    ck_assert_int_eq(aws_region("sa-east-1", region, sizeof region, &err), FAHR_OK);
+    ck_assert_str_eq(region, "sa-east-1");
+
+    char url[512];
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("AWS_ENDPOINT_URL_SAGEMAKER");
+    aws_endpoint("SAGEMAKER", "api.sagemaker.{region}.amazonaws.com", "eu-west-1", url,
+                 sizeof url);
+    ck_assert_str_eq(url, "https://api.sagemaker.eu-west-1.amazonaws.com");
+    aws_endpoint("IAM", "iam.amazonaws.com", "eu-west-1", url, sizeof url);
+    ck_assert_str_eq(url, "https://iam.amazonaws.com");
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/", 1);
+    aws_endpoint("SAGEMAKER", "api.sagemaker.{region}.amazonaws.com", "eu-west-1", url,
+                 sizeof url);
+    ck_assert_str_eq(url, "http://127.0.0.1:5000");
+    setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:6000", 1);
+    aws_endpoint("SAGEMAKER", "api.sagemaker.{region}.amazonaws.com", "eu-west-1", url,
+                 sizeof url);
+    ck_assert_str_eq(url, "http://127.0.0.1:6000");
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(xml_answers)
+{
+    const char text[] =
+        "<GetRoleResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
+        "<GetRoleResult><Role><RoleName>r</RoleName><Arn>arn:aws:iam::1:role/r</Arn></Role>"
+        "</GetRoleResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata>"
+        "</GetRoleResponse>";
+    struct xml_node *root = xml_parse(text, sizeof text - 1);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_str_eq(xml_text(root, "GetRoleResult/Role/Arn"), "arn:aws:iam::1:role/r");
+    ck_assert_str_eq(xml_text(root, "Arn"), "arn:aws:iam::1:role/r");
+    ck_assert_ptr_null(xml_text(root, "GetRoleResult/Nope"));
+    xml_free(root);
+    ck_assert_ptr_null(xml_parse("<a><b></a>", 10));
+    ck_assert_ptr_null(xml_parse("", 0));
+}
+END_TEST
+
+/* ---- Hostile archives ----------------------------------------------------- */
+
+static char dest[64];
+static char outside[64];
+
+static void make_dirs(void)
+{
+    snprintf(dest, sizeof dest, "/tmp/fahr-test-dest.XXXXXX");
+    snprintf(outside, sizeof outside, "/tmp/fahr-test-outside.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dest));
+    ck_assert_ptr_nonnull(mkdtemp(outside));
+}
+
+static void remove_dirs(void)
+{
+    char command[256];
+    snprintf(command, sizeof command, "rm -rf '%s' '%s'", dest, outside);
+    ck_assert_int_eq(system(command), 0);
+}
+
+struct crafted {
+    const char *path;
+    int type; /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFIFO, AE_IFCHR */
+    const char *content_or_target;
+    bool hardlink;
+};
+
+/* Write a .tar.gz of `entries` to a temporary file; returns an open fd at
+ * its start. */
+static int craft(const struct crafted *entries, size_t count)
+{
+    char path[] = "/tmp/fahr-test-archive.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    struct archive *archive = archive_write_new();
+    archive_write_add_filter_gzip(archive);
+    archive_write_set_format_pax_restricted(archive);
+    ck_assert_int_eq(archive_write_open_fd(archive, fd), ARCHIVE_OK);
+    for (size_t i = 0; i < count; i++) {
+        struct archive_entry *entry = archive_entry_new();
+        archive_entry_set_pathname(entry, entries[i].path);
+        archive_entry_set_filetype(entry, (unsigned)entries[i].type);
+        archive_entry_set_perm(entry, 0644);
+        size_t size = 0;
+        if (entries[i].hardlink) {
+            archive_entry_set_hardlink(entry, entries[i].content_or_target);
+        } else if (entries[i].type == AE_IFREG) {
+            size = strlen(entries[i].content_or_target);
+            archive_entry_set_size(entry, (la_int64_t)size);
+        } else if (entries[i].type == AE_IFLNK) {
+            archive_entry_set_symlink(entry, entries[i].content_or_target);
+        }
+        ck_assert_int_eq(archive_write_header(archive, entry), ARCHIVE_OK);
+        if (size > 0)
+            archive_write_data(archive, entries[i].content_or_target, size);
+        archive_entry_free(entry);
+    }
+    archive_write_close(archive);
+    archive_write_free(archive);
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+static int dummy_interrupted(void)
+{
+    return 0;
+}
+static void dummy_log(enum fahr_log_level level, const char *fmt, ...)
+{
+    (void)level, (void)fmt;
+}
+static const struct fahr_host host = {.size = sizeof host, .log = dummy_log,
+                                      .interrupted = dummy_interrupted};
+
+static size_t count_entries(const char *dir)
+{
+    char command[256];
+    snprintf(command, sizeof command, "find '%s' -mindepth 1 | wc -l", dir);
+    FILE *pipe = popen(command, "r");
+    size_t n = 0;
+    ck_assert_int_eq(fscanf(pipe, "%zu", &n), 1);
+    pclose(pipe);
+    return n;
+}
+
+static void assert_refused(const struct crafted *entries, size_t count, const char *reason)
+{
+    make_dirs();
+    int fd = craft(entries, count);
+    struct fahr_error err = {{0}};
+    ck_assert_int_ne(model_unpack_fd(&host, fd, dest, true, &err), FAHR_OK);
+    close(fd);
+    ck_assert_msg(strstr(err.message, reason) != NULL, "'%s' lacks '%s'", err.message, reason);
+    ck_assert_uint_eq(count_entries(dest), 0);    /* nothing of the archive */
+    ck_assert_uint_eq(count_entries(outside), 0); /* and nothing outside */
+    remove_dirs();
+}
+
+START_TEST(unpacks_a_good_archive)
+{
+    make_dirs();
+    struct crafted entries[] = {
+        {"model.json", AE_IFREG, "{}", false},
+        {"./weights", AE_IFDIR, NULL, false},
+        {"weights/layer1.bin", AE_IFREG, "0123", false},
+        {"latest", AE_IFLNK, "weights/layer1.bin", false},
+        {"weights/copy.bin", AE_IFREG, "weights/layer1.bin", true},
+    };
+    int fd = craft(entries, 5);
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(model_unpack_fd(&host, fd, dest, false, &err), FAHR_OK);
+    close(fd);
+    char path[256], buffer[16] = "";
+    snprintf(path, sizeof path, "%s/latest", dest);
+    FILE *file = fopen(path, "r");
+    ck_assert_ptr_nonnull(file);
+    ck_assert_ptr_nonnull(fgets(buffer, sizeof buffer, file));
+    fclose(file);
+    ck_assert_str_eq(buffer, "0123");
+    ck_assert_uint_eq(count_entries(dest), 5); /* no staging directory left */
+    remove_dirs();
+}
+END_TEST
+
+START_TEST(refuses_dot_dot)
+{
+    struct crafted entries[] = {{"ok.txt", AE_IFREG, "x", false},
+                                {"../escape.txt", AE_IFREG, "x", false}};
+    assert_refused(entries, 2, "its path leaves the destination");
+}
+END_TEST
+
+START_TEST(refuses_absolute_paths)
+{
+    char path[128];
+    make_dirs();
+    snprintf(path, sizeof path, "%s/abs.txt", outside);
+    remove_dirs();
+    struct crafted entries[] = {{path, AE_IFREG, "x", false}};
+    assert_refused(entries, 1, "its path leaves the destination");
+}
+END_TEST
+
+START_TEST(refuses_symlinks_leading_outside)
+{
+    struct crafted entries[] = {{"link", AE_IFLNK, "../../etc", false},
+                                {"link/passwd", AE_IFREG, "x", false}};
+    assert_refused(entries, 2, "symbolic link leading outside");
+    struct crafted absolute[] = {{"link", AE_IFLNK, "/etc/passwd", false}};
+    assert_refused(absolute, 1, "symbolic link leading outside");
+}
+END_TEST
+
+START_TEST(refuses_writing_through_a_symlink)
+{
+    /* The link stays inside, but a file written through it must not land
+     * anywhere but where its own path says. */
+    struct crafted entries[] = {{"dir", AE_IFDIR, NULL, false},
+                                {"alias", AE_IFLNK, "dir", false},
+                                {"alias/file", AE_IFREG, "x", false}};
+    assert_refused(entries, 3, "cannot unpack alias/file");
+}
+END_TEST
+
+START_TEST(refuses_hard_links_outside)
+{
+    struct crafted entries[] = {{"hard", AE_IFREG, "../../etc/passwd", true}};
+    assert_refused(entries, 1, "hard link");
+}
+END_TEST
+
+START_TEST(refuses_devices_and_fifos)
+{
+    struct crafted fifo[] = {{"pipe", AE_IFIFO, NULL, false}};
+    assert_refused(fifo, 1, "device, FIFO or socket");
+    struct crafted device[] = {{"null", AE_IFCHR, NULL, false}};
+    assert_refused(device, 1, "device, FIFO or socket");
+}
+END_TEST
+
+START_TEST(refuses_control_characters)
+{
+    struct crafted entries[] = {{"bad\nname", AE_IFREG, "x", false}};
+    assert_refused(entries, 1, "control characters");
+}
+END_TEST
+
+START_TEST(refuses_truncated_and_corrupt_archives)
+{
+    make_dirs();
+    struct crafted entries[] = {{"model.bin", AE_IFREG, "0123456789abcdef0123456789", false}};
+    int fd = craft(entries, 1);
+    struct stat st;
+    fstat(fd, &st);
+    ck_assert_int_eq(ftruncate(fd, st.st_size / 2), 0);
+    lseek(fd, 0, SEEK_SET);
+    struct fahr_error err = {{0}};
+    ck_assert_int_ne(model_unpack_fd(&host, fd, dest, false, &err), FAHR_OK);
+    close(fd);
+    ck_assert_uint_eq(count_entries(dest), 0);
+
+    char garbage[] = "/tmp/fahr-test-garbage.XXXXXX";
+    fd = mkstemp(garbage);
+    unlink(garbage);
+    ck_assert_int_eq(write(fd, "this is not a tar at all, not even close.............", 54), 54);
+    lseek(fd, 0, SEEK_SET);
+    ck_assert_int_ne(model_unpack_fd(&host, fd, dest, false, &err), FAHR_OK);
+    close(fd);
+    ck_assert_uint_eq(count_entries(dest), 0);
+    remove_dirs();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("aws");
+    TCase *config = tcase_create("config");
+    tcase_add_test(config, profiles_from_both_files);
+    tcase_add_test(config, region_and_endpoint_resolution);
+    tcase_add_test(config, xml_answers);
+    suite_add_tcase(suite, config);
+    TCase *archives = tcase_create("archives");
+    tcase_add_test(archives, unpacks_a_good_archive);
+    tcase_add_test(archives, refuses_dot_dot);
+    tcase_add_test(archives, refuses_absolute_paths);
+    tcase_add_test(archives, refuses_symlinks_leading_outside);
+    tcase_add_test(archives, refuses_writing_through_a_symlink);
+    tcase_add_test(archives, refuses_hard_links_outside);
+    tcase_add_test(archives, refuses_devices_and_fifos);
+    tcase_add_test(archives, refuses_control_characters);
+    tcase_add_test(archives, refuses_truncated_and_corrupt_archives);
+    suite_add_tcase(suite, archives);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}
