@@ -223,6 +223,68 @@ keys_with_reserved_characters_fetch() {
     expect_eq "$(cat "$TEST_TMP/odd/weights.json")" '{"odd": true}' "fetched file"
 }
 
+container_and_instance_credentials() {
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    python3 "$FAHR_SOURCE_ROOT/tests/bench/metadata_server.py" "$port" "$AWS_ACCESS_KEY_ID" \
+        "$AWS_SECRET_ACCESS_KEY" container-auth-token &
+    local server=$!
+    # shellcheck disable=SC2064 # the pid is known now
+    trap "kill $server" RETURN
+    for _ in $(seq 1 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+        sleep 0.1
+    done
+    local bare=(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED)
+    RC=0
+    OUT=$("${bare[@]}" AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$port/container-credentials" \
+        AWS_CONTAINER_AUTHORIZATION_TOKEN=container-auth-token "$FAHR" -v jobs 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 0 "jobs with container credentials: $(cat "$TEST_TMP/err")"
+    expect_contains "$(cat "$TEST_TMP/err")" "credentials from container credentials" "debug line"
+    expect_lacks "$(cat "$TEST_TMP/err")" "container-auth-token" "debug output"
+    OUT=$("${bare[@]}" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port" \
+        "$FAHR" -v jobs 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 0 "jobs with instance metadata: $(cat "$TEST_TMP/err")"
+    expect_contains "$(cat "$TEST_TMP/err")" "credentials from instance metadata" "debug line"
+    OUT=$("${bare[@]}" AWS_EC2_METADATA_DISABLED=true "$FAHR" jobs 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 1 "jobs with no credentials at all"
+    expect_contains "$(cat "$TEST_TMP/err")" "no AWS credentials found" "stderr"
+}
+
+interrupt_leaves_the_job_running() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/sleeper)
+    "$FAHR" fit "$dir/train.py" --build-driver=local --train-driver=sagemaker \
+        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" \
+        --config.role_name="$FAHR_BENCH_ROLE" --config.registry="$FAHR_BENCH_REGISTRY" \
+        --config.base_image="$BENCH_IMAGE" >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+    local fit=$!
+    for _ in $(seq 1 200); do
+        grep -q "step 3" "$TEST_TMP/err" && break
+        sleep 0.1
+    done
+    kill -INT "$fit"
+    RC=0
+    wait "$fit" || RC=$?
+    expect_eq "$RC" 130 "exit code after Ctrl-C; stderr: $(cat "$TEST_TMP/err")"
+    local job
+    job=$(cat "$TEST_TMP/out")
+    expect_contains "$(cat "$TEST_TMP/err")" "stopped following job $job; it goes on running (follow it again: fahr logs --train-driver=sagemaker $job --follow)" "stderr"
+    run_fahr status "$job"
+    expect_contains "$OUT" "$job	running	Training" "the job goes on"
+    run_fahr stop "$job"
+}
+
+secrets_stay_out_of_verbose_output() {
+    local dir
+    dir=$(fixture_copy examples/foo)
+    fit_on_bench "$dir/model.py" --verbose
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "debug: POST http://" "verbose output"
+    expect_lacks "$ERR" "$AWS_SECRET_ACCESS_KEY" "verbose output"
+    expect_lacks "$OUT" "$AWS_SECRET_ACCESS_KEY" "stdout"
+}
+
 run_test documented_fit_and_fetch
 run_test failing_job_reports_its_reason
 run_test stop_and_logs_follow
@@ -231,4 +293,7 @@ run_test wrong_secret_fails_and_creates_nothing
 run_test unknown_role_is_a_clear_error
 run_test profiles_session_tokens_and_assumed_roles
 run_test keys_with_reserved_characters_fetch
+run_test container_and_instance_credentials
+run_test interrupt_leaves_the_job_running
+run_test secrets_stay_out_of_verbose_output
 finish
