@@ -285,12 +285,35 @@ secrets_stay_out_of_verbose_output() {
     expect_lacks "$OUT" "$AWS_SECRET_ACCESS_KEY" "stdout"
 }
 
+ecr_repository_and_login_without_registry() {
+    # Without --config.registry the image goes to the account's ECR: the
+    # repository is made and the engine gets ECR's credentials. The bench's
+    # ECR names a registry host that does not exist here, so the push itself
+    # fails, clearly, and no job is created.
+    local dir before after
+    dir=$(fixture_copy examples/foo)
+    before=$(moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)')
+    run_fahr fit "$dir/model.py" --build-driver=local --train-driver=sagemaker \
+        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" \
+        --config.role_name="$FAHR_BENCH_ROLE" --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 1 "exit code"
+    expect_contains "$ERR" "creating the ECR repository foo/model" "stderr"
+    expect_contains "$ERR" "fahr: sagemaker: push of 123456789012.dkr.ecr.us-east-1.amazonaws.com/foo/model:" "stderr"
+    local uri
+    uri=$(moto_cli ecr describe-repositories --repository-names foo/model \
+        --query 'repositories[0].repositoryUri' --output text)
+    expect_eq "$uri" "123456789012.dkr.ecr.us-east-1.amazonaws.com/foo/model" "repository"
+    after=$(moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)')
+    expect_eq "$after" "$before" "training jobs"
+}
+
 run_test documented_fit_and_fetch
 run_test failing_job_reports_its_reason
 run_test stop_and_logs_follow
 run_test max_runtime_stops_the_job
 run_test wrong_secret_fails_and_creates_nothing
 run_test unknown_role_is_a_clear_error
+run_test ecr_repository_and_login_without_registry
 run_test profiles_session_tokens_and_assumed_roles
 run_test keys_with_reserved_characters_fetch
 run_test container_and_instance_credentials
