@@ -13,7 +13,9 @@ enum cli_option {
     OPT_CONFIG = 1u << 2,
     OPT_OVERWRITE = 1u << 3,
     OPT_NO_WAIT = 1u << 4,
-    OPT_FOLLOW = 1u << 5
+    OPT_FOLLOW = 1u << 5,
+    OPT_TRAINING_INPUTS = 1u << 6, /* --hp.KEY=VALUE, --input NAME=SOURCE */
+    OPT_FETCH = 1u << 7
 };
 
 struct cli {
@@ -28,6 +30,11 @@ struct cli {
     bool overwrite;
     bool no_wait;
     bool follow;
+    const char *fetch_dir;       /* fit --fetch DIR */
+    struct fahr_hyperparameter *hyperparameters; /* borrowed from argv */
+    size_t hyperparameter_count;
+    char **inputs;               /* raw NAME=SOURCE, from argv */
+    size_t input_count;
     bool help;
     enum verbosity verbosity;
 };
@@ -51,6 +58,17 @@ int cmd_status(struct cli *cli);
 int cmd_logs(struct cli *cli);
 int cmd_stop(struct cli *cli);
 int cmd_jobs(struct cli *cli);
+
+/* inputs.c: check --hp and --input values and turn the inputs into
+ * channels (local sources made absolute). Prints the error and returns an
+ * exit code. Free `channels` with inputs_free(). */
+int inputs_prepare(const struct cli *cli, struct fahr_channel **channels);
+void inputs_free(struct fahr_channel *channels, size_t count);
+
+/* cmd_jobs.c: fetch a job's model into dir (made if missing, removed again
+ * on failure); fit --fetch shares it. */
+int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
+                    const char *artifact, const char *dir);
 
 /* cmd_jobs.c: follow a job until it ends, its log lines to `log_out`, and
  * (show_status) each state change on stderr. Returns the exit code. */

@@ -18,6 +18,19 @@ int cmd_fit(struct cli *cli)
         return rc;
     }
     struct plugin *train = drivers.train;
+    /* Hyperparameters and inputs are checked before anything is built. */
+    struct fahr_channel *channels = NULL;
+    rc = inputs_prepare(cli, &channels);
+    if (rc != FAHR_EXIT_OK) {
+        drivers_release(&drivers);
+        return rc;
+    }
+    if (cli->fetch_dir != NULL && !FAHR_HAS(&train->train, fetch)) {
+        host_error("the %s driver cannot fetch models; drop --fetch", train->desc.name);
+        inputs_free(channels, cli->input_count);
+        drivers_release(&drivers);
+        return FAHR_EXIT_USAGE;
+    }
     struct fahr_train_request request;
     memset(&request, 0, sizeof request);
     request.size = sizeof request;
@@ -25,6 +38,10 @@ int cmd_fit(struct cli *cli)
     request.context_dir = artifact.dir;
     request.image_name = artifact.image_name;
     request.config = cli->config;
+    request.hyperparameters = cli->hyperparameters;
+    request.hyperparameter_count = cli->hyperparameter_count;
+    request.channels = channels;
+    request.channel_count = cli->input_count;
 
     char image_ref[512] = "", remote_ref[FAHR_URI_MAX] = "", job_id[FAHR_JOB_ID_MAX] = "";
     struct fahr_error err = {{0}};
@@ -57,7 +74,10 @@ int cmd_fit(struct cli *cli)
     printf("%s\n", job_id);
     fflush(stdout);
     rc = cli->no_wait ? FAHR_EXIT_OK : follow_job(cli, train, job_id, stderr, true);
+    if (rc == FAHR_EXIT_OK && cli->fetch_dir != NULL)
+        rc = fetch_job_model(cli, train, job_id, NULL, cli->fetch_dir);
 done:
+    inputs_free(channels, cli->input_count);
     drivers_release(&drivers);
     return rc;
 }

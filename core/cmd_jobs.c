@@ -126,6 +126,40 @@ static bool can_fetch(const struct plugin *p) { return FAHR_HAS(&p->train, fetch
 static bool can_list(const struct plugin *p) { return FAHR_HAS(&p->train, list); }
 static bool can_stop(const struct plugin *p) { return FAHR_HAS(&p->train, stop); }
 
+int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
+                    const char *artifact, const char *dir)
+{
+    /* The directory: made if missing, and removed again if the fetch fails. */
+    bool made = false;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (mkdir(dir, 0755) != 0) {
+            host_error("cannot make '%s': %s", dir, strerror(errno));
+            return FAHR_EXIT_FAILED;
+        }
+        made = true;
+    } else if (!S_ISDIR(st.st_mode)) {
+        host_error("'%s' is not a directory", dir);
+        return FAHR_EXIT_USAGE;
+    }
+    int rc = FAHR_EXIT_OK;
+    char *absolute = realpath(dir, NULL);
+    struct fahr_fetch_request request = {sizeof request, job_id,         artifact,
+                                         absolute,       cli->overwrite, cli->config};
+    struct fahr_error err = {{0}};
+    int status = absolute ? train->train.fetch(train->state, &request, &err)
+                          : fahr_error_set(&err, FAHR_EFAIL, "%s: %s", dir, strerror(errno));
+    if (status != FAHR_OK) {
+        if (made)
+            rmdir(dir);
+        rc = report_driver_error(train, status, &err);
+    } else {
+        printf("%s\n", absolute);
+    }
+    free(absolute);
+    return rc;
+}
+
 struct newest {
     char job_id[FAHR_JOB_ID_MAX];
 };
@@ -171,35 +205,7 @@ int cmd_fetch(struct cli *cli)
         host_info("newest completed job for %s: %s", image_name, newest.job_id);
     }
 
-    /* LOCAL_DIR: made if missing, and removed again if the fetch fails. */
-    bool made = false;
-    struct stat st;
-    if (stat(dest, &st) != 0) {
-        if (mkdir(dest, 0755) != 0) {
-            host_error("cannot make '%s': %s", dest, strerror(errno));
-            rc = FAHR_EXIT_FAILED;
-            goto done;
-        }
-        made = true;
-    } else if (!S_ISDIR(st.st_mode)) {
-        host_error("'%s' is not a directory", dest);
-        rc = FAHR_EXIT_USAGE;
-        goto done;
-    }
-    char *absolute = realpath(dest, NULL);
-    struct fahr_fetch_request request = {sizeof request, newest.job_id[0] ? newest.job_id : NULL,
-                                         artifact,       absolute,
-                                         cli->overwrite, cli->config};
-    int status = absolute ? train->train.fetch(train->state, &request, &err)
-                          : fahr_error_set(&err, FAHR_EFAIL, "%s: %s", dest, strerror(errno));
-    if (status != FAHR_OK) {
-        if (made)
-            rmdir(dest);
-        rc = report_driver_error(train, status, &err);
-    } else {
-        printf("%s\n", absolute);
-    }
-    free(absolute);
+    rc = fetch_job_model(cli, train, newest.job_id[0] ? newest.job_id : NULL, artifact, dest);
 done:
     drivers_release(&drivers);
     return rc;

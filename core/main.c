@@ -19,9 +19,13 @@ static const struct command commands[] = {
     {"build", cmd_build, "PATH --build-driver=NAME [--config.KEY=VALUE ...] [--overwrite]",
      "write the build files and build the image in the local Docker engine",
      OPT_BUILD_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 1, 1},
-    {"fit", cmd_fit, "PATH --build-driver=NAME --train-driver=NAME [--config.KEY=VALUE ...] [--no-wait]",
+    {"fit", cmd_fit,
+     "PATH --build-driver=NAME --train-driver=NAME [--config.KEY=VALUE ...] [--hp.KEY=VALUE ...]\n"
+     "                [--input NAME=SOURCE ...] [--no-wait | --fetch DIR]",
      "build the image, run it with a train driver and follow the job",
-     OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT, 1, 1},
+     OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT |
+         OPT_TRAINING_INPUTS | OPT_FETCH,
+     1, 1},
     {"fetch", cmd_fetch, "LOCAL_DIR MODEL_IMAGE_TAG [ARTIFACT] [--train-driver=NAME] [--overwrite]",
      "download a model into LOCAL_DIR and unpack it (default: the tag's newest completed job)",
      OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 2, 3},
@@ -97,8 +101,16 @@ void print_command_help(const struct command *command, FILE *out)
         if (command->options & OPT_OVERWRITE)
             fputs("  --overwrite             replace existing files (build files, or the\n"
                   "                          model's files in fetch)\n", out);
+        if (command->options & OPT_TRAINING_INPUTS)
+            fputs("  --hp.KEY=VALUE          a hyperparameter for the job (repeatable)\n"
+                  "  --input NAME=SOURCE     an input data channel: an s3:// prefix or a local\n"
+                  "                          file or directory (repeatable)\n",
+                  out);
         if (command->options & OPT_NO_WAIT)
             fputs("  --no-wait               return once the job is submitted\n", out);
+        if (command->options & OPT_FETCH)
+            fputs("  --fetch DIR             when the job completes, fetch its model into DIR\n",
+                  out);
         if (command->options & OPT_FOLLOW)
             fputs("  -f, --follow            keep printing until the job ends\n", out);
         fputs("\n", out);
@@ -221,6 +233,33 @@ static int parse(int argc, char **argv, struct cli *cli)
             char name[256];
             snprintf(name, sizeof name, "%.*s", (int)key_len, key);
             config_set(cli->config, name, value);
+        } else if (strncmp(arg, "--hp.", 5) == 0 && (allowed & OPT_TRAINING_INPUTS)) {
+            const char *key = arg + 5;
+            char *eq = strchr(key, '=');
+            if (key[0] == '\0' || key[0] == '=')
+                return usage_error(cmd, "'%s': a hyperparameter needs a name", arg);
+            if (eq != NULL) {
+                *eq = '\0'; /* argv is ours to cut */
+                value = eq + 1;
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                return usage_error(cmd, "%s needs a value", arg);
+            }
+            struct fahr_hyperparameter *grown = realloc(
+                cli->hyperparameters, (cli->hyperparameter_count + 1) * sizeof *grown);
+            if (grown == NULL)
+                abort();
+            grown[cli->hyperparameter_count++] = (struct fahr_hyperparameter){key, value};
+            cli->hyperparameters = grown;
+        } else if (option_is(arg, "--input") && (allowed & OPT_TRAINING_INPUTS)) {
+            if ((value = option_value(argc, argv, &i, "--input")) == NULL || !value[0])
+                return usage_error(cmd, "%s needs NAME=SOURCE", "--input");
+            push_string(&cli->inputs, &cli->input_count, (char *)value);
+        } else if (option_is(arg, "--fetch") && (allowed & OPT_FETCH)) {
+            if ((value = option_value(argc, argv, &i, "--fetch")) == NULL || !value[0])
+                return usage_error(cmd, "%s needs a directory", "--fetch");
+            cli->fetch_dir = value;
         } else if (strcmp(arg, "--overwrite") == 0 && (allowed & OPT_OVERWRITE)) {
             cli->overwrite = true;
         } else if (strcmp(arg, "--no-wait") == 0 && (allowed & OPT_NO_WAIT)) {
@@ -261,6 +300,8 @@ int main(int argc, char **argv)
         } else if (cli.arg_count > cli.command->max_args) {
             rc = usage_error(cli.command, "too many arguments, starting at '%s'",
                              cli.args[cli.command->max_args]);
+        } else if (cli.no_wait && cli.fetch_dir != NULL) {
+            rc = usage_error(cli.command, "%s", "--no-wait and --fetch contradict each other");
         } else {
             host_catch_signals();
             rc = cli.command->run(&cli);
@@ -268,6 +309,8 @@ int main(int argc, char **argv)
     }
     free(cli.args);
     free(cli.plugin_dirs);
+    free(cli.hyperparameters);
+    free(cli.inputs);
     config_free(cli.config);
     if (fflush(stdout) != 0 && rc == FAHR_EXIT_OK) {
         perror("fahr: cannot write the result");

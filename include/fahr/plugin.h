@@ -213,6 +213,19 @@ enum fahr_train_input {
     FAHR_TRAIN_SOURCE = 2  /* no image is built; image_ref is NULL */
 };
 
+/* A hyperparameter (--hp.KEY=VALUE); values are strings, as SageMaker's. */
+struct fahr_hyperparameter {
+    const char *key;
+    const char *value;
+};
+
+/* An input data channel (--input NAME=SOURCE). */
+struct fahr_channel {
+    const char *name;    /* [A-Za-z0-9._-]+, at most 64 */
+    const char *source;  /* "s3://bucket/prefix", or an absolute local path */
+    int is_local;        /* source is a local file or directory */
+};
+
 struct fahr_train_request {
     uint32_t size;                    /* sizeof(struct fahr_train_request) */
     const char *artifact_path;        /* absolute path of the .py/.ipynb */
@@ -220,6 +233,12 @@ struct fahr_train_request {
     const char *image_name;           /* derived, e.g. "foo/model" */
     const char *image_ref;            /* local image built, or NULL */
     const struct fahr_config *config;
+    /* Checked by the host against SageMaker's limits (at most 100; keys up
+     * to 256 characters, values up to 2500) before anything is built. */
+    const struct fahr_hyperparameter *hyperparameters;
+    size_t hyperparameter_count;
+    const struct fahr_channel *channels;
+    size_t channel_count;
 };
 
 enum fahr_job_state {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -339,7 +340,10 @@ static CURLcode send_once(struct aws_client *client, const struct aws_request *r
     char host_header[512], amz_date[17], payload_hash[65];
     host_of(endpoint, host_header, sizeof host_header);
     sigv4_amz_date((long long)time(NULL), amz_date);
-    sigv4_sha256_hex(request->body ? request->body : "", request->body_length, payload_hash);
+    if (request->body_path != NULL)
+        snprintf(payload_hash, sizeof payload_hash, "%s", request->body_sha256);
+    else
+        sigv4_sha256_hex(request->body ? request->body : "", request->body_length, payload_hash);
 
     struct sigv4_pair headers[24];
     size_t count = 0;
@@ -385,7 +389,21 @@ static CURLcode send_once(struct aws_client *client, const struct aws_request *r
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method);
     if (strcmp(request->method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    if (request->body != NULL) {
+    FILE *body_file = NULL;
+    if (request->body_path != NULL) {
+        body_file = fopen(request->body_path, "rb");
+        struct stat st;
+        if (body_file == NULL || fstat(fileno(body_file), &st) != 0) {
+            snprintf(curl_error, CURL_ERROR_SIZE, "cannot read %s", request->body_path);
+            result = CURLE_READ_ERROR;
+            if (body_file)
+                fclose(body_file);
+            goto out;
+        }
+        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(curl, CURLOPT_READDATA, body_file); /* curl's fread */
+        curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+    } else if (request->body != NULL) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
     }
@@ -404,6 +422,8 @@ static CURLcode send_once(struct aws_client *client, const struct aws_request *r
     client->host->log(FAHR_LOG_DEBUG, "%s %s", request->method, url);
     result = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t->status);
+    if (body_file != NULL)
+        fclose(body_file);
 out:
     curl_slist_free_all(list);
     free(url);
@@ -466,8 +486,9 @@ int aws_json_call(struct aws_client *client, const struct aws_service *service,
         {"Content-Type", "application/x-amz-json-1.1"},
         {"X-Amz-Target", target},
     };
-    struct aws_request request = {service, operation, "POST", "/", NULL, 0, headers, 2, body,
-                                  strlen(body), NULL, NULL};
+    struct aws_request request = {.service = service, .operation = operation, .method = "POST",
+                                  .path = "/", .headers = headers, .header_count = 2,
+                                  .body = body, .body_length = strlen(body)};
     struct aws_response response;
     int rc = aws_send(client, &request, &response, err);
     free(body);
@@ -501,8 +522,9 @@ int aws_query_call(struct aws_client *client, const struct aws_service *service,
     struct sigv4_pair headers[] = {
         {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
     };
-    struct aws_request request = {service, action, "POST", "/", NULL, 0, headers, 1, body,
-                                  length, NULL, NULL};
+    struct aws_request request = {.service = service, .operation = action, .method = "POST",
+                                  .path = "/", .headers = headers, .header_count = 1,
+                                  .body = body, .body_length = length};
     struct aws_response response;
     int rc = aws_send(client, &request, &response, err);
     free(body);

@@ -65,6 +65,10 @@ struct aws_request {
      * Return the bytes taken (less aborts). */
     size_t (*on_body)(const char *data, size_t length, void *user);
     void *on_body_data;
+    /* Optional: send this file as the body (read as it is sent, again on a
+     * retry) with this SHA-256, instead of `body`. */
+    const char *body_path;
+    const char *body_sha256;
 };
 
 /* Send with retries. FAHR_OK for 2xx; otherwise `response` holds the status

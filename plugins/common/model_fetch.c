@@ -353,8 +353,8 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
                               s3_uri);
     snprintf(path, sizeof path, "/%s/%s", bucket, key);
 
-    struct aws_request head = {&aws_s3, "HeadObject", "HEAD", path, NULL, 0, NULL, 0, NULL, 0,
-                               NULL, NULL};
+    struct aws_request head = {.service = &aws_s3, .operation = "HeadObject", .method = "HEAD",
+                               .path = path};
     struct aws_response response;
     int rc = aws_send(client, &head, &response, err);
     aws_response_free(&response);
@@ -370,8 +370,9 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
         return fahr_error_set(err, FAHR_EFAIL, "cannot make a pipe: %s", strerror(errno));
     struct download d = {.client = client, .write_fd = fds[1]};
     d.total = length > 0 ? (uint64_t)length : 0;
-    d.request = (struct aws_request){&aws_s3, "GetObject", "GET", path, NULL, 0, NULL, 0, NULL, 0,
-                                     to_pipe, &d};
+    d.request = (struct aws_request){.service = &aws_s3, .operation = "GetObject",
+                                     .method = "GET", .path = path, .on_body = to_pipe,
+                                     .on_body_data = &d};
     /* A reader that stops early must not kill fahr with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     pthread_t thread;

@@ -13,6 +13,7 @@
 #include "aws_http.h"
 #include "docker_engine.h"
 #include "model_fetch.h"
+#include "s3_upload.h"
 
 #define LOG_GROUP "/aws/sagemaker/TrainingJobs"
 #define MAX_STREAMS 32
@@ -316,6 +317,36 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
         config_int(sm, config, "max_runtime"));
     if (input == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "cannot encode the training job");
+    if (request->hyperparameter_count > 0) {
+        json_t *hyperparameters = json_object();
+        for (size_t i = 0; i < request->hyperparameter_count; i++)
+            json_object_set_new(hyperparameters, request->hyperparameters[i].key,
+                                json_string(request->hyperparameters[i].value));
+        json_object_set_new(input, "HyperParameters", hyperparameters);
+    }
+    if (request->channel_count > 0) {
+        json_t *channels = json_array();
+        json_object_set_new(input, "InputDataConfig", channels);
+        for (size_t i = 0; i < request->channel_count; i++) {
+            const struct fahr_channel *channel = &request->channels[i];
+            char uri[FAHR_URI_MAX];
+            if (channel->is_local) {
+                /* A local source goes to S3 first, beside the job's output. */
+                snprintf(uri, sizeof uri, "%s/%s/input/%s", output_path, name, channel->name);
+                sm->host->log(FAHR_LOG_INFO, "uploading %s to %s", channel->source, uri);
+                if ((rc = s3_upload_path(&sm->client, channel->source, uri, err)) != FAHR_OK) {
+                    json_decref(input);
+                    return rc;
+                }
+            } else {
+                snprintf(uri, sizeof uri, "%s", channel->source);
+            }
+            json_array_append_new(
+                channels, json_pack("{s:s, s:{s:{s:s, s:s, s:s}}}", "ChannelName", channel->name,
+                                    "DataSource", "S3DataSource", "S3DataType", "S3Prefix",
+                                    "S3Uri", uri, "S3DataDistributionType", "FullyReplicated"));
+        }
+    }
     json_t *output = NULL;
     rc = aws_json_call(&sm->client, &aws_sagemaker, "CreateTrainingJob", input, &output, err);
     json_decref(input);

@@ -146,6 +146,7 @@ class Job:
         self.max_runtime = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
         self.hyperparameters = request.get("HyperParameters", {})
         self.resources = request.get("ResourceConfig", {})
+        self.channels = request.get("InputDataConfig", [])
         self.status, self.secondary = "InProgress", "Starting"
         self.failure_reason = None
         self.artifact = None
@@ -191,7 +192,22 @@ class Job:
         with open(os.path.join(work, "input/config/resourceconfig.json"), "w") as f:
             json.dump({"current_host": "algo-1", "hosts": ["algo-1"]}, f)
         with open(os.path.join(work, "input/config/inputdataconfig.json"), "w") as f:
-            json.dump({}, f)
+            json.dump({c["ChannelName"]: {"TrainingInputMode": "File",
+                                          "S3DistributionType": "FullyReplicated",
+                                          "RecordWrapperType": "None"} for c in self.channels}, f)
+        # File mode: each channel's objects are copied under /opt/ml/input/data/<channel>.
+        s3 = moto_client("s3")
+        for channel in self.channels:
+            uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+            bucket, _, prefix = uri[len("s3://"):].partition("/")
+            target = os.path.join(work, "input/data", channel["ChannelName"])
+            os.makedirs(target, exist_ok=True)
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    relative = item["Key"][len(prefix):].lstrip("/") or os.path.basename(item["Key"])
+                    destination = os.path.join(target, relative)
+                    os.makedirs(os.path.dirname(destination), exist_ok=True)
+                    s3.download_file(bucket, item["Key"], destination)
         logs = moto_client("logs")
         try:
             logs.create_log_group(logGroupName=LOG_GROUP)
