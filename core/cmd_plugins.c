@@ -63,19 +63,23 @@ int cmd_help(struct cli *cli)
     memset(&set, 0, sizeof set);
     plugins_search_path(&set, cli->plugin_dirs, cli->plugin_dir_count);
     plugins_load(&set);
-    struct plugin *plugin = plugins_find(&set, topic);
-    int rc = FAHR_EXIT_OK;
-    if (plugin == NULL) {
-        host_error("'%s' is neither a command nor a driver; 'fahr plugins' lists the drivers",
-                   topic);
-        rc = FAHR_EXIT_USAGE;
-    } else {
-        printf("%s: %s driver %s\n  %s\n  from %s\n\nConfig keys:\n", plugin->desc.name,
+    int rc = FAHR_EXIT_USAGE;
+    /* A build and a train driver may share the name: both are shown. */
+    for (size_t i = 0; i < set.count; i++) {
+        struct plugin *plugin = &set.items[i];
+        if (strcmp(plugin->desc.name, topic) != 0)
+            continue;
+        printf("%s%s: %s driver %s\n  %s\n  from %s\n\nConfig keys:\n",
+               rc == FAHR_EXIT_OK ? "\n" : "", plugin->desc.name,
                driver_kind_name(plugin->desc.kind),
                plugin->desc.version ? plugin->desc.version : "",
                plugin->desc.description ? plugin->desc.description : "", plugin->path);
         print_driver_keys(plugin, stdout);
+        rc = FAHR_EXIT_OK;
     }
+    if (rc != FAHR_EXIT_OK)
+        host_error("'%s' is neither a command nor a driver; 'fahr plugins' lists the drivers",
+                   topic);
     plugins_unload(&set);
     return rc;
 }

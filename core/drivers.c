@@ -67,7 +67,13 @@ static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind 
         host_error("%s=NAME is required; 'fahr plugins' lists the drivers", option);
         return FAHR_EXIT_USAGE;
     }
-    struct plugin *plugin = plugins_find(set, name);
+    struct plugin *plugin = plugins_find_kind(set, kind, name);
+    struct plugin *other = plugin ? NULL : plugins_find(set, name);
+    if (other != NULL) {
+        host_error("'%s' is a %s driver; %s needs a %s driver", name,
+                   driver_kind_name(other->desc.kind), option, driver_kind_name(kind));
+        return FAHR_EXIT_USAGE;
+    }
     if (plugin == NULL) {
         char known[512] = "";
         size_t used = 0;
@@ -77,11 +83,6 @@ static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind 
                                          used ? ", " : "", set->items[i].desc.name);
         host_error("no %s driver named '%s'; found: %s", driver_kind_name(kind), name,
                    known[0] ? known : "none (see 'fahr plugins')");
-        return FAHR_EXIT_USAGE;
-    }
-    if (plugin->desc.kind != kind) {
-        host_error("'%s' is a %s driver; %s needs a %s driver", name,
-                   driver_kind_name(plugin->desc.kind), option, driver_kind_name(kind));
         return FAHR_EXIT_USAGE;
     }
     *out = plugin;

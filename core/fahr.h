@@ -103,6 +103,9 @@ void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t
  * stderr and recorded, never fatal. */
 void plugins_load(struct plugin_set *set);
 void plugins_unload(struct plugin_set *set);
+/* The driver of a kind (0: any) and name, or NULL. */
+struct plugin *plugins_find_kind(struct plugin_set *set, enum fahr_driver_kind kind,
+                                 const char *name);
 struct plugin *plugins_find(struct plugin_set *set, const char *name);
 /* Open a plugin once (calls its open()). */
 int plugin_open(struct plugin *plugin, struct fahr_error *err);

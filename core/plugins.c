@@ -215,7 +215,9 @@ static void load_file(struct plugin_set *set, const char *path, size_t dir_index
         dlclose(handle);
         return;
     }
-    struct plugin *earlier = plugins_find(set, plugin.desc.name);
+    /* A build and a train driver may share a name ("local"); two of a kind
+     * may not. */
+    struct plugin *earlier = plugins_find_kind(set, plugin.desc.kind, plugin.desc.name);
     if (earlier != NULL) {
         /* The same name twice in one directory is ambiguous: warn. Across
          * directories the earlier one is a deliberate override. */
@@ -224,8 +226,8 @@ static void load_file(struct plugin_set *set, const char *path, size_t dir_index
         bool same_dir = strlen(set->dirs[dir_index]) == earlier_dir_len &&
                         strncmp(set->dirs[dir_index], earlier->path, earlier_dir_len) == 0;
         if (same_dir)
-            SKIP(set, path, "duplicate driver name '%s', already loaded from %s",
-                 plugin.desc.name, earlier->path);
+            SKIP(set, path, "duplicate %s driver name '%s', already loaded from %s",
+                 driver_kind_name(plugin.desc.kind), plugin.desc.name, earlier->path);
         else
             note(&set->shadowed, &set->shadowed_count, path, "'%s' is shadowed by %s",
                  plugin.desc.name, earlier->path);
@@ -291,12 +293,19 @@ void plugins_load(struct plugin_set *set)
         qsort(set->items, set->count, sizeof *set->items, compare_drivers);
 }
 
-struct plugin *plugins_find(struct plugin_set *set, const char *name)
+struct plugin *plugins_find_kind(struct plugin_set *set, enum fahr_driver_kind kind,
+                                 const char *name)
 {
     for (size_t i = 0; i < set->count; i++)
-        if (strcmp(set->items[i].desc.name, name) == 0)
+        if (strcmp(set->items[i].desc.name, name) == 0 &&
+            (kind == 0 || set->items[i].desc.kind == kind))
             return &set->items[i];
     return NULL;
+}
+
+struct plugin *plugins_find(struct plugin_set *set, const char *name)
+{
+    return plugins_find_kind(set, 0, name);
 }
 
 int plugin_open(struct plugin *plugin, struct fahr_error *err)

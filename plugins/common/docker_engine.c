@@ -433,3 +433,87 @@ int docker_engine_push(const struct fahr_host *host, const struct docker_engine 
     free(push);
     return rc;
 }
+
+/* ---- Plain calls ------------------------------------------------------------ */
+
+struct plain_answer {
+    char *data;
+    size_t length;
+};
+
+static size_t collect_answer(char *bytes, size_t size, size_t nitems, void *data)
+{
+    struct plain_answer *answer = data;
+    size_t length = size * nitems;
+    char *grown = realloc(answer->data, answer->length + length + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + answer->length, bytes, length);
+    answer->data = grown;
+    answer->length += length;
+    answer->data[answer->length] = '\0';
+    return length;
+}
+
+int docker_engine_call(const struct fahr_host *host, const struct docker_engine *engine,
+                       const char *method, const char *path, const char *json_body,
+                       char **answer, size_t *answer_length, struct fahr_error *err)
+{
+    CURL *curl = curl_easy_init();
+    if (curl == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
+    char url[4096];
+    snprintf(url, sizeof url, "%s%s", engine->base_url, path);
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:");
+    struct plain_answer collected = {NULL, 0};
+    struct engine_call call = {.host = host};
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (engine->socket_path[0])
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, engine->socket_path);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (json_body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json_body));
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_answer);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &collected);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, watch);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &call);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    CURLcode result = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    int rc = FAHR_OK;
+    if (result == CURLE_ABORTED_BY_CALLBACK || host->interrupted()) {
+        rc = fahr_error_set(err, FAHR_EINTERRUPTED, "interrupted");
+    } else if (result != CURLE_OK) {
+        rc = fahr_error_set(err, FAHR_EFAIL,
+                            "cannot reach the Docker engine at %s: %s (is it running? "
+                            "DOCKER_HOST selects another)",
+                            engine->display, curl_easy_strerror(result));
+    } else if (status < 200 || status >= 300) {
+        json_t *doc = collected.data ? json_loads(collected.data, 0, NULL) : NULL;
+        const char *message = json_string_value(json_object_get(doc, "message"));
+        char text[1024];
+        copy_trimmed(text, sizeof text, message ? message : collected.data ? collected.data : "");
+        rc = fahr_error_set(err, status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
+                            "the Docker engine answered %s %s with HTTP %ld: %s", method, path,
+                            status, text);
+        json_decref(doc);
+    }
+    if (rc == FAHR_OK && answer != NULL) {
+        *answer = collected.data ? collected.data : strdup("");
+        if (answer_length != NULL)
+            *answer_length = collected.length;
+    } else {
+        free(collected.data);
+    }
+    return rc;
+}

@@ -35,4 +35,11 @@ int docker_engine_push(const struct fahr_host *host, const struct docker_engine 
                        const char *reference, const char *registry_auth_json, char *digest,
                        size_t digest_size, struct fahr_error *err);
 
+/* METHOD PATH (with its query) with an optional JSON body. On a 2xx answer
+ * `*answer` (if not NULL) holds its body, NUL-terminated, the caller's to
+ * free; otherwise err has the engine's message. */
+int docker_engine_call(const struct fahr_host *host, const struct docker_engine *engine,
+                       const char *method, const char *path, const char *json_body,
+                       char **answer, size_t *answer_length, struct fahr_error *err);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "aws_http.h"
 #include "docker_engine.h"
+#include "job_name.h"
 #include "model_fetch.h"
 #include "s3_upload.h"
 
@@ -84,36 +85,6 @@ static void utc_stamp(char out[16])
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(out, 16, "%Y%m%d-%H%M%S", &tm);
-}
-
-/* SageMaker's job names: [a-zA-Z0-9](-*[a-zA-Z0-9])*, at most 63. The
- * image name's letters and digits, a time stamp and 4 random hex digits. */
-static void derive_job_name(const char *image_name, char *out, size_t size)
-{
-    char base[64];
-    size_t used = 0;
-    bool dash = false;
-    for (const char *p = image_name; *p && used < 38; p++) {
-        if (isalnum((unsigned char)*p)) {
-            if (dash && used > 0)
-                base[used++] = '-';
-            dash = false;
-            base[used++] = *p;
-        } else {
-            dash = true;
-        }
-    }
-    base[used] = '\0';
-    char stamp[16];
-    utc_stamp(stamp);
-    FILE *random = fopen("/dev/urandom", "rb");
-    unsigned short salt = (unsigned short)(time(NULL) ^ clock());
-    if (random != NULL) {
-        if (fread(&salt, sizeof salt, 1, random) != 1)
-            salt ^= 0x5a5a;
-        fclose(random);
-    }
-    snprintf(out, size, "%s%s%s-%04x", base, used ? "-" : "fahr-", stamp, salt);
 }
 
 /* ---- publish --------------------------------------------------------------- */
@@ -305,7 +276,7 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
     if (given != NULL && given[0] != '\0')
         snprintf(name, sizeof name, "%s", given);
     else
-        derive_job_name(request->image_name, name, sizeof name);
+        job_name_derive(request->image_name, name, sizeof name);
 
     json_t *input = json_pack(
         "{s:s, s:{s:s, s:s}, s:s, s:{s:s}, s:{s:s, s:I, s:I}, s:{s:I}}", "TrainingJobName", name,
@@ -557,12 +528,8 @@ static int sagemaker_list(void *state, const struct fahr_config *config, const c
     if (rc != FAHR_OK)
         return rc;
     char prefix[64] = "";
-    if (image_name != NULL) {
-        derive_job_name(image_name, prefix, sizeof prefix);
-        /* The name part and its dash: drop "<stamp>-<salt>". */
-        size_t length = strlen(prefix);
-        prefix[length > 20 ? length - 20 : 0] = '\0';
-    }
+    if (image_name != NULL)
+        job_name_prefix(image_name, prefix, sizeof prefix);
     char next[2048] = "";
     do {
         json_t *input = json_pack("{s:s, s:s, s:i}", "SortBy", "CreationTime", "SortOrder",

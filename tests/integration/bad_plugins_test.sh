@@ -87,7 +87,7 @@ duplicate_name() {
     dir=$(bad_dir dup train_ok.so)
     cp "$dir/dup.so" "$dir/dup2.so"
     expect_skipped_and_host_works "$dir" "$dir/dup2.so" \
-        "duplicate driver name 'fixture-train', already loaded from $dir/dup.so"
+        "duplicate train driver name 'fixture-train', already loaded from $dir/dup.so"
 }
 
 short_descriptor() {

@@ -225,7 +225,7 @@ START_TEST(refuses_a_duplicate_name_in_one_directory)
     ck_assert_ptr_nonnull(strstr(plugin->path, "/a.so"));
     const char *reason = skip_reason(&set, "/b.so");
     ck_assert_ptr_nonnull(reason);
-    ck_assert_ptr_nonnull(strstr(reason, "duplicate driver name 'fixture-train'"));
+    ck_assert_ptr_nonnull(strstr(reason, "duplicate train driver name 'fixture-train'"));
     plugins_unload(&set);
     remove_scratch();
 }

@@ -1,0 +1,44 @@
+/* plugins/common/job_name.c: see job_name.h. */
+#include "job_name.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+void job_name_prefix(const char *image_name, char *out, size_t size)
+{
+    char base[64];
+    size_t used = 0;
+    bool dash = false;
+    for (const char *p = image_name; *p && used < 38; p++) {
+        if (isalnum((unsigned char)*p)) {
+            if (dash && used > 0)
+                base[used++] = '-';
+            dash = false;
+            base[used++] = *p;
+        } else {
+            dash = true;
+        }
+    }
+    base[used] = '\0';
+    snprintf(out, size, "%s-", used ? base : "fahr");
+}
+
+void job_name_derive(const char *image_name, char *out, size_t size)
+{
+    char prefix[64], stamp[16];
+    job_name_prefix(image_name, prefix, sizeof prefix);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    unsigned short salt = (unsigned short)(now ^ clock());
+    FILE *random = fopen("/dev/urandom", "rb");
+    if (random != NULL) {
+        if (fread(&salt, sizeof salt, 1, random) != 1)
+            salt ^= 0x5a5a;
+        fclose(random);
+    }
+    snprintf(out, size, "%s%s-%04x", prefix, stamp, salt);
+}

@@ -1,0 +1,15 @@
+/* plugins/common/job_name.h: job names from image names, for every train
+ * driver. SageMaker's rules, which suit the others too:
+ * [a-zA-Z0-9](-*[a-zA-Z0-9])*, at most 63 characters; the image name's
+ * letters and digits, a UTC time stamp and 4 random hex digits:
+ * "foo/model" -> "foo-model-20261126-131554-49ea". */
+#ifndef FAHR_JOB_NAME_H
+#define FAHR_JOB_NAME_H
+
+#include <stddef.h>
+
+void job_name_derive(const char *image_name, char *out, size_t size);
+/* What every job name of the image starts with: "foo-model-". */
+void job_name_prefix(const char *image_name, char *out, size_t size);
+
+#endif
