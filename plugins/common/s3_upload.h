@@ -1,14 +1,18 @@
-/* plugins/common/s3_upload.h: put a local file or directory under an S3
- * prefix, skipping objects already there with the same size and MD5 (the
- * ETag of a single-part upload). Files are read as they are sent. */
+/* plugins/common/s3_upload.h: put a local file or directory on S3 for a
+ * job to read, under a prefix named by its content: the same data uploaded
+ * again lands under the same prefix, where every object already there with
+ * the same size and MD5 (the ETag of a single-part upload) is skipped, and
+ * changed data gets a prefix of its own, so no job ever reads stale files.
+ * Files are read as they are sent. */
 #ifndef FAHR_S3_UPLOAD_H
 #define FAHR_S3_UPLOAD_H
 
 #include "aws_http.h"
 
-/* Upload `local_path` (a file: to PREFIX/<its name>; a directory: its files
- * to PREFIX/<relative path>) under `s3_prefix` ("s3://bucket/prefix"). */
-int s3_upload_path(struct aws_client *client, const char *local_path, const char *s3_prefix,
-                   struct fahr_error *err);
+/* Upload `local_path` (a file: as <prefix>/<its name>; a directory: its
+ * files by their paths inside it) under `s3_base`/<content digest>, and
+ * write that prefix ("s3://bucket/base/0123abcd...") into `uri`. */
+int s3_upload_path(struct aws_client *client, const char *local_path, const char *s3_base,
+                   char *uri, size_t uri_size, struct fahr_error *err);
 
 #endif

@@ -302,10 +302,13 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
             const struct fahr_channel *channel = &request->channels[i];
             char uri[FAHR_URI_MAX];
             if (channel->is_local) {
-                /* A local source goes to S3 first, beside the job's output. */
-                snprintf(uri, sizeof uri, "%s/%s/input/%s", output_path, name, channel->name);
-                sm->host->log(FAHR_LOG_INFO, "uploading %s to %s", channel->source, uri);
-                if ((rc = s3_upload_path(&sm->client, channel->source, uri, err)) != FAHR_OK) {
+                /* A local source goes to S3 first, beside the outputs, under
+                 * a prefix named by its content. */
+                char base[FAHR_URI_MAX];
+                snprintf(base, sizeof base, "%s/fahr-inputs/%s", output_path, channel->name);
+                sm->host->log(FAHR_LOG_INFO, "uploading %s", channel->source);
+                if ((rc = s3_upload_path(&sm->client, channel->source, base, uri, sizeof uri,
+                                         err)) != FAHR_OK) {
                     json_decref(input);
                     return rc;
                 }

@@ -307,7 +307,52 @@ ecr_repository_and_login_without_registry() {
     expect_eq "$after" "$before" "training jobs"
 }
 
+hyperparameters_and_uploaded_inputs() {
+    local dir data="$TEST_TMP/sm-data"
+    dir=$(fixture_copy tests/fixtures/hyper)
+    mkdir -p "$data/more"
+    printf '1 2 3\n4\n' >"$data/numbers.txt"
+    echo "extra" >"$data/more/notes.txt"
+    fit_on_bench "$dir/train.py" --hp.scale=0.5 --input "train=$data" \
+        --input "extra=s3://$FAHR_BENCH_BUCKET/shared/extra" --fetch "$TEST_TMP/sm-model"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    expect_eq "$(cat "$TEST_TMP/sm-model/model.json")" \
+        '{"channels": ["extra", "train"], "hyperparameters": {"scale": "0.5"}, "total": 5.0}' \
+        "model.json"
+    local described
+    described=$(moto_cli sagemaker describe-training-job --training-job-name "$job")
+    local train_uri
+    train_uri=$(python3 - "$described" <<'PY') || fail "HyperParameters or InputDataConfig: $described"
+import json, re, sys
+job = json.loads(sys.argv[1])
+assert job["HyperParameters"] == {"scale": "0.5"}, job.get("HyperParameters")
+channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]}
+assert set(channels) == {"train", "extra"}, channels
+assert channels["extra"] == "s3://fahr-bench/shared/extra", channels
+assert re.fullmatch(r"s3://fahr-bench/models/fahr-inputs/train/[0-9a-f]{16}", channels["train"]), channels
+print(channels["train"])
+PY
+    local prefix=${train_uri#s3://"$FAHR_BENCH_BUCKET"/} listed
+    listed=$(moto_cli s3api list-objects-v2 --bucket "$FAHR_BENCH_BUCKET" \
+        --prefix "$prefix" --query 'Contents[].Key' --output text)
+    expect_contains "$listed" "$prefix/numbers.txt" "uploaded inputs"
+    expect_contains "$listed" "$prefix/more/notes.txt" "uploaded inputs"
+
+    # The same data again: the same prefix, nothing uploaded twice.
+    fit_on_bench "$dir/train.py" --hp.scale=0.5 --input "train=$data" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "$train_uri: 0 file(s) uploaded, 2 already there" "second upload"
+    # Changed data: a prefix of its own.
+    echo "5" >>"$data/numbers.txt"
+    fit_on_bench "$dir/train.py" --hp.scale=0.5 --input "train=$data" --no-wait
+    expect_contains "$ERR" "2 file(s) uploaded, 0 already there" "changed data"
+    expect_lacks "$ERR" "$train_uri:" "changed data's prefix"
+}
+
 run_test documented_fit_and_fetch
+run_test hyperparameters_and_uploaded_inputs
 run_test failing_job_reports_its_reason
 run_test stop_and_logs_follow
 run_test max_runtime_stops_the_job

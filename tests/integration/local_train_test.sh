@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The local train driver on the bench's Docker engine: SageMaker's container
+# contract, hyperparameters, input channels, fit --fetch, and the job
+# commands for local jobs.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+use_docker_bench
+export XDG_DATA_HOME="$TEST_TMP/xdg" FAHR_POLL_INTERVAL_MS=200
+DATA="$TEST_TMP/data"
+mkdir -p "$DATA"
+printf '1 2 3\n4\n' >"$DATA/numbers.txt"
+
+fit_local() { # ARTIFACT ARGS...
+    local artifact=$1
+    shift
+    run_fahr fit "$artifact" --build-driver=local --train-driver=local \
+        --config.base_image="$BENCH_IMAGE" "$@"
+}
+
+hyperparameters_and_channels_make_the_model() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/hyper)
+    fit_local "$dir/train.py" --hp.scale=0.5 --hp.note="a b" --input "train=$DATA" \
+        --fetch "$TEST_TMP/model"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    [[ "$job" =~ ^hyper-train-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$ ]] || fail "job name '$job'"
+    expect_eq "$(printf '%s\n' "$OUT" | sed -n 2p)" "$TEST_TMP/model" "stdout's second line"
+    expect_contains "$ERR" "job $job on algo-1: 4 numbers, scale 0.5" "the job's output"
+    expect_eq "$(cat "$TEST_TMP/model/model.json")" \
+        '{"channels": ["train"], "hyperparameters": {"note": "a b", "scale": "0.5"}, "total": 5.0}' \
+        "model.json"
+    # The data was mounted read-only, and the job is listed.
+    run_fahr jobs --train-driver=local hyper/train
+    expect_contains "$OUT" "$job" "jobs"
+    run_fahr status --train-driver=local "$job"
+    expect_contains "$OUT" "$job	completed	Completed" "status"
+    run_fahr logs --train-driver=local "$job"
+    expect_eq "$OUT" "job $job on algo-1: 4 numbers, scale 0.5" "logs"
+    # fetch by tag: the newest completed job.
+    run_fahr fetch --train-driver=local "$TEST_TMP/again" hyper/train
+    expect_eq "$RC" 0 "fetch exit code; stderr: $ERR"
+    cmp "$TEST_TMP/model/model.json" "$TEST_TMP/again/model.json" || fail "fetched models differ"
+}
+
+a_single_file_channel() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/hyper)
+    fit_local "$dir/train.py" --hp.scale=2 --input "train=$DATA/numbers.txt" \
+        --fetch "$TEST_TMP/model-file"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$(cat "$TEST_TMP/model-file/model.json")" '"total": 20.0' "model.json"
+}
+
+failure_leaves_the_fetch_dir_untouched() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/failing)
+    mkdir -p "$TEST_TMP/keep"
+    echo "mine" >"$TEST_TMP/keep/model.json"
+    fit_local "$dir/train.py" --fetch "$TEST_TMP/keep"
+    expect_eq "$RC" 3 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "failed: ValueError: the data has no rows" "stderr"
+    expect_contains "$ERR" "loading data" "the job's output"
+    expect_eq "$(cat "$TEST_TMP/keep/model.json")" "mine" "kept file"
+    expect_eq "$(find "$TEST_TMP/keep" -mindepth 1 | wc -l)" 1 "files in the fetch dir"
+    fit_local "$dir/train.py" --fetch "$TEST_TMP/new-dir"
+    [ ! -e "$TEST_TMP/new-dir" ] || fail "a failed fit made the fetch dir"
+}
+
+bad_training_inputs_are_refused_before_building() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/hyper)
+    local many=()
+    for i in $(seq 0 100); do many+=("--hp.k$i=v"); done
+    fit_local "$dir/train.py" "${many[@]}"
+    expect_eq "$RC" 2 "exit code with 101 hyperparameters"
+    expect_eq "$ERR" "fahr: 101 hyperparameters; SageMaker takes at most 100" "stderr"
+    fit_local "$dir/train.py" "--hp.long=$(head -c 2501 /dev/zero | tr '\0' x)"
+    expect_eq "$RC" 2 "exit code with a long value"
+    expect_contains "$ERR" "--hp.long: a hyperparameter's value is at most 2500 characters" "stderr"
+    fit_local "$dir/train.py" --input "bad/name=$DATA"
+    expect_eq "$RC" 2 "exit code with a bad channel name"
+    fit_local "$dir/train.py" --input "train=$TEST_TMP/missing"
+    expect_eq "$RC" 2 "exit code with a missing source"
+    expect_contains "$ERR" "--input train: '$TEST_TMP/missing': No such file or directory" "stderr"
+    fit_local "$dir/train.py" --input "train=$DATA" --input "train=$DATA"
+    expect_eq "$RC" 2 "exit code with a channel twice"
+    [ ! -e "$dir/Dockerfile" ] || fail "a refused fit wrote build files"
+    fit_local "$dir/train.py" --input "train=s3://bucket/data"
+    expect_eq "$RC" 2 "exit code with an s3 source for the local driver"
+    expect_contains "$ERR" "the local driver takes local files and directories" "stderr"
+}
+
+stop_a_running_local_job() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/sleeper)
+    fit_local "$dir/train.py" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job=$OUT
+    for _ in $(seq 1 50); do
+        run_fahr logs --train-driver=local "$job"
+        case "$OUT" in *"step 2"*) break ;; esac
+        sleep 0.2
+    done
+    expect_contains "$OUT" "step 2" "logs while running"
+    run_fahr status --train-driver=local "$job"
+    expect_contains "$OUT" "$job	running	Training" "status"
+    run_fahr stop --train-driver=local "$job"
+    expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
+    run_fahr status --train-driver=local "$job"
+    expect_contains "$OUT" "$job	stopped	Stopped" "status after stop"
+    run_fahr fetch --train-driver=local "$TEST_TMP/none" sleeper/train
+    expect_eq "$RC" 1 "fetch of a stopped job's tag"
+}
+
+gpu_image_without_an_nvidia_runtime() {
+    local dir
+    dir=$(fixture_copy examples/foo)
+    run_fahr fit "$dir/model.py" --build-driver=local-gpu --train-driver=local \
+        --config.base_image="$BENCH_IMAGE" --fetch "$TEST_TMP/gpu-model"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "the image is built for NVIDIA GPUs, but the Docker engine has no nvidia runtime" "stderr"
+    expect_eq "$(cat "$TEST_TMP/gpu-model/model.json")" '{"a": 3.0, "b": 2.0}' "model.json"
+}
+
+run_test hyperparameters_and_channels_make_the_model
+run_test a_single_file_channel
+run_test failure_leaves_the_fetch_dir_untouched
+run_test bad_training_inputs_are_refused_before_building
+run_test stop_a_running_local_job
+run_test gpu_image_without_an_nvidia_runtime
+finish
