@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install fahr on this machine and run the main job on the example:
-# build examples/foo/model.py into an image and train it as a training
-# service would (`IMAGE train`), leaving the model in examples/foo/model-output.
+# `fahr fit` builds examples/foo/model.py into an image, trains it with the
+# local train driver and fetches the model into examples/foo/model-output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +28,10 @@ if [ -z "$base_image" ]; then
     base_image=fahr-bench/python:3
 fi
 
-image=$(fahr build examples/foo/model.py --build-driver=local --config.base_image="$base_image")
-echo "setup: built $image; training it" >&2
-mkdir -p examples/foo/model-output
-docker run --rm -v "$PWD/examples/foo/model-output:/opt/ml/model" "$image" train
+# The main job: build the example, train it on this machine under
+# SageMaker's container contract, and bring the model home.
+fahr fit examples/foo/model.py --build-driver=local --train-driver=local \
+    --config.base_image="$base_image" --fetch examples/foo/model-output --overwrite
 echo "setup: the model:" >&2
 ls -l examples/foo/model-output
 cat examples/foo/model-output/model.json

@@ -53,5 +53,16 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
     run_suite build-sanitize || status=1
 
+# The release build that scripts/setup.sh installs must compile too: -O3
+# finds warnings (-Werror) that -O2 does not.
+configure build-release-check --buildtype=release -Dtests=false
+if meson compile -C build-release-check >/dev/null; then
+    passed=$((passed + 1))
+else
+    echo "run.sh: the release build does not compile" >&2
+    failed=$((failed + 1))
+    status=1
+fi
+
 echo "$passed passed, $failed failed"
 exit "$status"

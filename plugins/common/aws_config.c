@@ -225,7 +225,7 @@ static bool copy_keys(struct aws_credentials *out, const char *id, const char *s
     snprintf(out->access_key_id, sizeof out->access_key_id, "%s", id);
     snprintf(out->secret_access_key, sizeof out->secret_access_key, "%s", secret);
     snprintf(out->session_token, sizeof out->session_token, "%s", token ? token : "");
-    snprintf(out->source, sizeof out->source, "%s", source);
+    snprintf(out->source, sizeof out->source, "%.100s", source);
     return true;
 }
 
