@@ -168,6 +168,12 @@ static int prepare_job_dir(struct local *local, const struct fahr_train_request 
                            const char *name, const char *image, json_t *binds,
                            struct fahr_error *err)
 {
+    for (size_t i = 0; i < request->channel_count; i++)
+        if (!request->channels[i].is_local)
+            return fahr_error_set(err, FAHR_EINVAL,
+                                  "--input %s: the local driver takes local files and "
+                                  "directories, not %s",
+                                  request->channels[i].name, request->channels[i].source);
     char dir[8192], path[8400];
     job_path(local, request->config, name, "", dir, sizeof dir);
     static const char *const parts[] = {"model", "output", "input/config"};
@@ -183,11 +189,6 @@ static int prepare_job_dir(struct local *local, const struct fahr_train_request 
     json_t *channels = json_object();
     for (size_t i = 0; i < request->channel_count; i++) {
         const struct fahr_channel *channel = &request->channels[i];
-        if (!channel->is_local)
-            return fahr_error_set(err, FAHR_EINVAL,
-                                  "--input %s: the local driver takes local files and "
-                                  "directories, not %s",
-                                  channel->name, channel->source);
         json_object_set_new(channels, channel->name,
                             json_pack("{s:s, s:s, s:s}", "TrainingInputMode", "File",
                                       "S3DistributionType", "FullyReplicated",
