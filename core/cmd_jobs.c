@@ -26,12 +26,14 @@ static void nap(long ms)
     nanosleep(&ts, NULL);
 }
 
-static long poll_interval_ms(void)
+static long poll_interval_ms(const struct plugin *train)
 {
     /* FAHR_POLL_INTERVAL_MS lets tests and impatient users poll faster. */
     const char *env = getenv("FAHR_POLL_INTERVAL_MS");
     long ms = env ? strtol(env, NULL, 10) : 0;
-    return ms > 0 ? ms : 5000;
+    if (ms > 0)
+        return ms;
+    return train->train.poll_interval_ms > 0 ? (long)train->train.poll_interval_ms : 5000;
 }
 
 static const char *state_name(enum fahr_job_state state)
@@ -104,7 +106,7 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
                        status.failure_reason[0] ? status.failure_reason : "no reason given");
             return FAHR_EXIT_JOB_FAILED;
         }
-        nap(poll_interval_ms());
+        nap(poll_interval_ms(train));
     }
 }
 

@@ -322,6 +322,10 @@ struct fahr_train_ops {
      * is NULL. */
     int (*list)(void *state, const struct fahr_config *config, const char *image_name,
                 fahr_job_fn on_job, void *on_job_data, struct fahr_error *err);
+    /* How often the host should poll while it follows a job, in
+     * milliseconds (0: the host's default, 5000). A local runner wants its
+     * output live; a cloud service wants fewer calls. */
+    uint32_t poll_interval_ms;
 };
 
 /* ---- The plugin descriptor ---------------------------------------------- */

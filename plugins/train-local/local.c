@@ -353,6 +353,32 @@ static void read_failure(struct local *local, const struct fahr_config *config,
     out[n] = '\0';
 }
 
+/* Without a failure file, the reason is the exit status and the last line
+ * the job printed. */
+static void last_output_line(struct local *local, const char *job_id, long long code, char *out,
+                             size_t size)
+{
+    char *text = NULL;
+    size_t length = 0;
+    struct fahr_error ignored;
+    const char *line = "";
+    size_t line_length = 0;
+    if (container_log(local, job_id, &text, &length, &ignored) == FAHR_OK) {
+        while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == '\r'))
+            length--;
+        size_t start = length;
+        while (start > 0 && text[start - 1] != '\n')
+            start--;
+        line = text + start;
+        line_length = length - start;
+    }
+    if (line_length > 0)
+        snprintf(out, size, "exit status %lld: %.*s", code, (int)line_length, line);
+    else
+        snprintf(out, size, "the container exited with status %lld", code);
+    free(text);
+}
+
 static int local_poll(void *state, const struct fahr_config *config, const char *job_id,
                       struct fahr_job_status *status, struct fahr_error *err)
 {
@@ -388,8 +414,8 @@ static int local_poll(void *state, const struct fahr_config *config, const char 
         read_failure(local, config, job_id, status->failure_reason,
                      sizeof status->failure_reason);
         if (status->failure_reason[0] == '\0')
-            snprintf(status->failure_reason, sizeof status->failure_reason,
-                     "the container exited with status %lld", (long long)code);
+            last_output_line(local, job_id, code, status->failure_reason,
+                             sizeof status->failure_reason);
     }
     json_decref(container);
     return FAHR_OK;
@@ -607,6 +633,7 @@ static const struct fahr_train_ops local_ops = {
     .stop = local_stop,
     .fetch = local_fetch,
     .list = local_list,
+    .poll_interval_ms = 300, /* the container's output, live */
 };
 
 FAHR_EXPORT const struct fahr_plugin fahr_plugin = {

@@ -68,6 +68,13 @@ failure_leaves_the_fetch_dir_untouched() {
     expect_eq "$(find "$TEST_TMP/keep" -mindepth 1 | wc -l)" 1 "files in the fetch dir"
     fit_local "$dir/train.py" --fetch "$TEST_TMP/new-dir"
     [ ! -e "$TEST_TMP/new-dir" ] || fail "a failed fit made the fetch dir"
+    # Without a failure file: the exit status and the last line printed.
+    printf 'import sys\nprint("first")\nprint("the last words")\nsys.exit(5)\n' >"$dir/train.py"
+    rm -f "$dir/Dockerfile" "$dir/run.sh"
+    printf '#!/bin/sh\nexec python3 /opt/program/train.py\n' >"$dir/run.sh"
+    fit_local "$dir/train.py"
+    expect_eq "$RC" 3 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "failed: exit status 5: the last words" "stderr"
 }
 
 bad_training_inputs_are_refused_before_building() {
