@@ -324,6 +324,25 @@ static void back_off(const struct fahr_host *host, int attempt)
     }
 }
 
+/* A part of a file as a request body. */
+struct file_range {
+    FILE *file;
+    uint64_t left;
+};
+
+static size_t read_range(char *buffer, size_t size, size_t count, void *data)
+{
+    struct file_range *range = data;
+    size_t want = size * count;
+    if (want > range->left)
+        want = (size_t)range->left;
+    size_t got = want ? fread(buffer, 1, want, range->file) : 0;
+    if (got < want && ferror(range->file))
+        return CURL_READFUNC_ABORT;
+    range->left -= got;
+    return got;
+}
+
 static void host_of(const char *endpoint, char *out, size_t size)
 {
     const char *start = strstr(endpoint, "://");
@@ -389,20 +408,25 @@ static CURLcode send_once(struct aws_client *client, const struct aws_request *r
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method);
     if (strcmp(request->method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    FILE *body_file = NULL;
+    struct file_range range = {NULL, 0};
     if (request->body_path != NULL) {
-        body_file = fopen(request->body_path, "rb");
+        range.file = fopen(request->body_path, "rb");
         struct stat st;
-        if (body_file == NULL || fstat(fileno(body_file), &st) != 0) {
+        if (range.file == NULL || fstat(fileno(range.file), &st) != 0 ||
+            fseeko(range.file, (off_t)request->body_file_offset, SEEK_SET) != 0) {
             snprintf(curl_error, CURL_ERROR_SIZE, "cannot read %s", request->body_path);
             result = CURLE_READ_ERROR;
-            if (body_file)
-                fclose(body_file);
+            if (range.file)
+                fclose(range.file);
             goto out;
         }
+        range.left = request->body_file_length
+                         ? request->body_file_length
+                         : (uint64_t)st.st_size - request->body_file_offset;
         curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(curl, CURLOPT_READDATA, body_file); /* curl's fread */
-        curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_range);
+        curl_easy_setopt(curl, CURLOPT_READDATA, &range);
+        curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)range.left);
     } else if (request->body != NULL) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
@@ -422,8 +446,8 @@ static CURLcode send_once(struct aws_client *client, const struct aws_request *r
     client->host->log(FAHR_LOG_DEBUG, "%s %s", request->method, url);
     result = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t->status);
-    if (body_file != NULL)
-        fclose(body_file);
+    if (range.file != NULL)
+        fclose(range.file);
 out:
     curl_slist_free_all(list);
     free(url);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aws_config.h"
 #include "fahr/plugin.h"
@@ -66,9 +67,12 @@ struct aws_request {
     size_t (*on_body)(const char *data, size_t length, void *user);
     void *on_body_data;
     /* Optional: send this file as the body (read as it is sent, again on a
-     * retry) with this SHA-256, instead of `body`. */
+     * retry) with this SHA-256, instead of `body`: `body_file_length` bytes
+     * from `body_file_offset` (0: to the end). */
     const char *body_path;
     const char *body_sha256;
+    uint64_t body_file_offset;
+    uint64_t body_file_length;
 };
 
 /* Send with retries. FAHR_OK for 2xx; otherwise `response` holds the status

@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +20,15 @@ struct upload_file {
     char *path;
     char *relative;
     uint64_t size;
-    char sha256[65];
-    char md5[33];
+    char sha256[65];      /* of the whole file */
+    char etag[48];        /* what S3 will say: MD5, or MD5 of part MD5s + "-N" */
+    size_t part_count;    /* 0: one PUT */
+    char (*part_sha256)[65];
 };
 
 struct upload {
     struct aws_client *client;
+    uint64_t part_size; /* files larger go up in parts of this size */
     char bucket[256];
     char prefix[2048];
     struct upload_file *files;
@@ -32,34 +37,157 @@ struct upload {
     size_t uploaded, skipped;
 };
 
-/* SHA-256 (for the signature) and MD5 (for the ETag) of a file, in hex. */
-static int digest_file(const char *path, char sha256[65], char md5[33])
+static void hex(const unsigned char *bytes, size_t length, char *out)
 {
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
+    for (size_t i = 0; i < length; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
+/* Read the file once for its SHA-256 (what the signature covers), its ETag
+ * and, for a multipart upload, each part's SHA-256. */
+static int digest_file(struct upload *up, struct upload_file *file)
+{
+    FILE *stream = fopen(file->path, "rb");
+    if (stream == NULL)
         return -1;
-    EVP_MD_CTX *sha = EVP_MD_CTX_new(), *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
-    EVP_DigestInit_ex(md, EVP_md5(), NULL);
-    unsigned char buffer[65536];
-    size_t n;
-    while ((n = fread(buffer, 1, sizeof buffer, file)) > 0) {
-        EVP_DigestUpdate(sha, buffer, n);
-        EVP_DigestUpdate(md, buffer, n);
+    bool multipart = file->size > up->part_size;
+    if (multipart) {
+        file->part_count = (size_t)((file->size + up->part_size - 1) / up->part_size);
+        file->part_sha256 = calloc(file->part_count, sizeof *file->part_sha256);
+        if (file->part_sha256 == NULL) {
+            fclose(stream);
+            return -1;
+        }
     }
-    int failed = ferror(file);
-    fclose(file);
-    unsigned char out[32];
+    EVP_MD_CTX *whole = EVP_MD_CTX_new(), *part_sha = EVP_MD_CTX_new(),
+               *part_md5 = EVP_MD_CTX_new(), *md5_of_md5s = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(whole, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(md5_of_md5s, EVP_md5(), NULL);
+    unsigned char buffer[65536], digest[32];
     unsigned int length;
-    EVP_DigestFinal_ex(sha, out, &length);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(sha256 + 2 * i, 3, "%02x", out[i]);
-    EVP_DigestFinal_ex(md, out, &length);
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(md5 + 2 * i, 3, "%02x", out[i]);
-    EVP_MD_CTX_free(sha);
-    EVP_MD_CTX_free(md);
+    int failed = 0;
+    for (size_t part = 0; part < (multipart ? file->part_count : 1); part++) {
+        EVP_DigestInit_ex(part_sha, EVP_sha256(), NULL);
+        EVP_DigestInit_ex(part_md5, EVP_md5(), NULL);
+        uint64_t left = multipart ? up->part_size : UINT64_MAX;
+        size_t n;
+        while (left > 0 &&
+               (n = fread(buffer, 1, left < sizeof buffer ? (size_t)left : sizeof buffer,
+                          stream)) > 0) {
+            EVP_DigestUpdate(whole, buffer, n);
+            EVP_DigestUpdate(part_sha, buffer, n);
+            EVP_DigestUpdate(part_md5, buffer, n);
+            left -= n;
+        }
+        EVP_DigestFinal_ex(part_sha, digest, &length);
+        if (multipart)
+            hex(digest, 32, file->part_sha256[part]);
+        EVP_DigestFinal_ex(part_md5, digest, &length);
+        if (multipart)
+            EVP_DigestUpdate(md5_of_md5s, digest, 16);
+        else
+            hex(digest, 16, file->etag);
+    }
+    failed = ferror(stream);
+    fclose(stream);
+    EVP_DigestFinal_ex(whole, digest, &length);
+    hex(digest, 32, file->sha256);
+    EVP_DigestFinal_ex(md5_of_md5s, digest, &length);
+    if (multipart) {
+        hex(digest, 16, file->etag);
+        snprintf(file->etag + 32, sizeof file->etag - 32, "-%zu", file->part_count);
+    }
+    EVP_MD_CTX_free(whole);
+    EVP_MD_CTX_free(part_sha);
+    EVP_MD_CTX_free(part_md5);
+    EVP_MD_CTX_free(md5_of_md5s);
     return failed ? -1 : 0;
+}
+
+static void count_bytes(struct upload *up, uint64_t bytes)
+{
+    up->done += bytes;
+    up->client->host->progress("uploading inputs", up->done, up->total, "B");
+}
+
+/* CreateMultipartUpload, UploadPart for each part, CompleteMultipartUpload;
+ * AbortMultipartUpload when anything fails, so no parts are left behind. */
+static int upload_parts(struct upload *up, const struct upload_file *file, const char *object,
+                        struct fahr_error *err)
+{
+    struct sigv4_pair create_query[] = {{"uploads", ""}};
+    struct aws_request create = {.service = &aws_s3, .operation = "CreateMultipartUpload",
+                                 .method = "POST", .path = object, .query = create_query,
+                                 .query_count = 1, .body = "", .body_length = 0};
+    struct aws_response response;
+    int rc = aws_send(up->client, &create, &response, err);
+    struct xml_node *answer = rc == FAHR_OK ? xml_parse(response.body ? response.body : "",
+                                                        response.length)
+                                            : NULL;
+    aws_response_free(&response);
+    if (rc != FAHR_OK)
+        return rc;
+    char upload_id[1024];
+    const char *id = xml_text(answer, "UploadId");
+    snprintf(upload_id, sizeof upload_id, "%s", id ? id : "");
+    xml_free(answer);
+    if (upload_id[0] == '\0')
+        return fahr_error_set(err, FAHR_EFAIL, "CreateMultipartUpload: no UploadId");
+
+    char *complete = NULL;
+    size_t complete_length = 0;
+    FILE *xml = open_memstream(&complete, &complete_length);
+    fputs("<CompleteMultipartUpload>", xml);
+    for (size_t part = 0; rc == FAHR_OK && part < file->part_count; part++) {
+        char number[24];
+        snprintf(number, sizeof number, "%zu", part + 1);
+        struct sigv4_pair query[] = {{"partNumber", number}, {"uploadId", upload_id}};
+        uint64_t offset = (uint64_t)part * up->part_size;
+        uint64_t length = file->size - offset < up->part_size ? file->size - offset : up->part_size;
+        struct aws_request put = {.service = &aws_s3, .operation = "UploadPart", .method = "PUT",
+                                  .path = object, .query = query, .query_count = 2,
+                                  .body_path = file->path, .body_sha256 = file->part_sha256[part],
+                                  .body_file_offset = offset, .body_file_length = length};
+        rc = aws_send(up->client, &put, &response, err);
+        aws_response_free(&response);
+        struct curl_header *etag = NULL;
+        if (rc == FAHR_OK && curl_easy_header(up->client->curl, "ETag", 0, CURLH_HEADER, -1,
+                                              &etag) != CURLHE_OK)
+            rc = fahr_error_set(err, FAHR_EFAIL, "UploadPart: no ETag for part %s", number);
+        if (rc == FAHR_OK) {
+            fprintf(xml, "<Part><PartNumber>%s</PartNumber><ETag>%s</ETag></Part>", number,
+                    etag->value);
+            count_bytes(up, length);
+        }
+    }
+    fputs("</CompleteMultipartUpload>", xml);
+    fclose(xml);
+    struct sigv4_pair id_query[] = {{"uploadId", upload_id}};
+    if (rc == FAHR_OK) {
+        /* Without a Content-Type, curl would call the XML a form. */
+        struct sigv4_pair headers[] = {{"Content-Type", "application/xml"}};
+        struct aws_request finish = {.service = &aws_s3, .operation = "CompleteMultipartUpload",
+                                     .method = "POST", .path = object, .query = id_query,
+                                     .query_count = 1, .headers = headers, .header_count = 1,
+                                     .body = complete, .body_length = complete_length};
+        rc = aws_send(up->client, &finish, &response, err);
+        /* S3 may answer 200 and put the error in the body. */
+        if (rc == FAHR_OK && response.body != NULL && strstr(response.body, "<Error>") != NULL)
+            rc = fahr_error_set(err, FAHR_EFAIL, "CompleteMultipartUpload failed: %.200s",
+                                response.body);
+        aws_response_free(&response);
+    }
+    free(complete);
+    if (rc != FAHR_OK) {
+        struct aws_request abort_upload = {.service = &aws_s3,
+                                           .operation = "AbortMultipartUpload",
+                                           .method = "DELETE", .path = object,
+                                           .query = id_query, .query_count = 1};
+        struct fahr_error ignored;
+        aws_send(up->client, &abort_upload, &response, &ignored);
+        aws_response_free(&response);
+    }
+    return rc;
 }
 
 static int upload_file(struct upload *up, const struct upload_file *file, struct fahr_error *err)
@@ -79,29 +207,31 @@ static int upload_file(struct upload *up, const struct upload_file *file, struct
         curl_off_t length = -1;
         struct curl_header *etag = NULL;
         curl_easy_getinfo(up->client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-        char quoted[40];
-        snprintf(quoted, sizeof quoted, "\"%s\"", file->md5);
+        char quoted[56];
+        snprintf(quoted, sizeof quoted, "\"%s\"", file->etag);
         if (curl_easy_header(up->client->curl, "ETag", 0, CURLH_HEADER, -1, &etag) == CURLHE_OK &&
             length == (curl_off_t)file->size && strcasecmp(etag->value, quoted) == 0) {
             up->skipped++;
-            up->done += file->size;
-            up->client->host->progress("uploading inputs", up->done, up->total, "B");
+            count_bytes(up, file->size);
             return FAHR_OK;
         }
     } else if (rc != FAHR_ENOTFOUND) {
         *err = head_err;
         return rc;
     }
-    struct aws_request put = {.service = &aws_s3, .operation = "PutObject", .method = "PUT",
-                              .path = object, .body_path = file->path,
-                              .body_sha256 = file->sha256};
-    rc = aws_send(up->client, &put, &response, err);
-    aws_response_free(&response);
-    if (rc == FAHR_OK) {
-        up->uploaded++;
-        up->done += file->size;
-        up->client->host->progress("uploading inputs", up->done, up->total, "B");
+    if (file->part_count > 0) {
+        rc = upload_parts(up, file, object, err);
+    } else {
+        struct aws_request put = {.service = &aws_s3, .operation = "PutObject", .method = "PUT",
+                                  .path = object, .body_path = file->path,
+                                  .body_sha256 = file->sha256};
+        rc = aws_send(up->client, &put, &response, err);
+        aws_response_free(&response);
+        if (rc == FAHR_OK)
+            count_bytes(up, file->size);
     }
+    if (rc == FAHR_OK)
+        up->uploaded++;
     return rc;
 }
 
@@ -125,7 +255,7 @@ static int collect(struct upload *up, const char *path, const char *relative,
         up->count++;
         if (file->path == NULL || file->relative == NULL)
             return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-        if (digest_file(path, file->sha256, file->md5) != 0)
+        if (digest_file(up, file) != 0)
             return fahr_error_set(err, FAHR_EFAIL, "cannot read %s: %s", path, strerror(errno));
         up->total += file->size;
         return FAHR_OK;
@@ -161,7 +291,13 @@ int s3_upload_path(struct aws_client *client, const char *local_path, const char
 {
     if (strncmp(s3_base, "s3://", 5) != 0)
         return fahr_error_set(err, FAHR_EINVAL, "'%s' is not an S3 location", s3_base);
-    struct upload up = {.client = client};
+    /* S3's parts are 5 MiB at least; FAHR_S3_PART_SIZE (bytes) changes the
+     * default of 64 MiB. */
+    const char *part_env = getenv("FAHR_S3_PART_SIZE");
+    uint64_t part_size = part_env ? strtoull(part_env, NULL, 10) : 0;
+    if (part_size < 5u * 1024 * 1024)
+        part_size = part_env ? 5u * 1024 * 1024 : 64u * 1024 * 1024;
+    struct upload up = {.client = client, .part_size = part_size};
     const char *start = s3_base + 5;
     const char *slash = strchr(start, '/');
     snprintf(up.bucket, sizeof up.bucket, "%.*s",
@@ -208,6 +344,7 @@ int s3_upload_path(struct aws_client *client, const char *local_path, const char
     for (size_t i = 0; i < up.count; i++) {
         free(up.files[i].path);
         free(up.files[i].relative);
+        free(up.files[i].part_sha256);
     }
     free(up.files);
     return rc;

@@ -351,8 +351,31 @@ PY
     expect_lacks "$ERR" "$train_uri:" "changed data's prefix"
 }
 
+large_inputs_go_up_in_parts() {
+    local dir data="$TEST_TMP/big-data"
+    dir=$(fixture_copy examples/foo)
+    mkdir -p "$data"
+    head -c $((11 * 1024 * 1024 + 7)) /dev/urandom >"$data/weights.bin"
+    FAHR_S3_PART_SIZE=$((5 * 1024 * 1024)) fit_on_bench "$dir/model.py" \
+        --input "big=$data" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "1 file(s) uploaded, 0 already there" "first upload"
+    local uri key etag
+    uri=$(printf '%s\n' "$ERR" | sed -n 's/^fahr: \(s3:[^:]*\): 1 file(s) uploaded.*/\1/p')
+    key="${uri#s3://"$FAHR_BENCH_BUCKET"/}/weights.bin"
+    etag=$(moto_cli s3api head-object --bucket "$FAHR_BENCH_BUCKET" --key "$key" --query ETag --output text)
+    [[ "$etag" == *-3\" ]] || fail "ETag '$etag' is not that of a 3-part upload"
+    moto_cli s3 cp --quiet "s3://$FAHR_BENCH_BUCKET/$key" "$TEST_TMP/round-trip.bin"
+    cmp "$data/weights.bin" "$TEST_TMP/round-trip.bin" || fail "the uploaded object differs"
+    # Again: the parts' ETag matches, nothing is sent.
+    FAHR_S3_PART_SIZE=$((5 * 1024 * 1024)) fit_on_bench "$dir/model.py" \
+        --input "big=$data" --no-wait
+    expect_contains "$ERR" "$uri: 0 file(s) uploaded, 1 already there" "second upload"
+}
+
 run_test documented_fit_and_fetch
 run_test hyperparameters_and_uploaded_inputs
+run_test large_inputs_go_up_in_parts
 run_test failing_job_reports_its_reason
 run_test stop_and_logs_follow
 run_test max_runtime_stops_the_job
