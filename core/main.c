@@ -5,6 +5,7 @@
  * them the host services of include/fahr/plugin.h (core/host.c). Each command
  * lives in its own file (core/cmd_*.c). */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,62 @@ static void push_string(char ***array, size_t *count, char *value)
     *array = grown;
 }
 
+/* Options that take a value, as data: "--name=value" or "--name value".
+ * `needs` is the cli_option bit a command must declare (0: every command). */
+static void store_plugin_dir(struct cli *cli, const char *value)
+{
+    push_string(&cli->plugin_dirs, &cli->plugin_dir_count, (char *)value);
+}
+static void store_build_driver(struct cli *cli, const char *value) { cli->build_driver = value; }
+static void store_train_driver(struct cli *cli, const char *value) { cli->train_driver = value; }
+static void store_input(struct cli *cli, const char *value)
+{
+    push_string(&cli->inputs, &cli->input_count, (char *)value);
+}
+static void store_fetch_dir(struct cli *cli, const char *value) { cli->fetch_dir = value; }
+
+static const struct valued_option {
+    const char *name;
+    unsigned needs;
+    const char *what;
+    void (*store)(struct cli *cli, const char *value);
+} valued_options[] = {
+    {"--plugin-dir", 0, "a directory", store_plugin_dir},
+    {"--build-driver", OPT_BUILD_DRIVER, "a driver name", store_build_driver},
+    {"--train-driver", OPT_TRAIN_DRIVER, "a driver name", store_train_driver},
+    {"--input", OPT_TRAINING_INPUTS, "NAME=SOURCE", store_input},
+    {"--fetch", OPT_FETCH, "a directory", store_fetch_dir},
+};
+
+/* Options that are flags: they set a bool of struct cli. */
+static const struct flag_option {
+    const char *name;
+    unsigned needs;
+    size_t field;
+} flag_options[] = {
+    {"--overwrite", OPT_OVERWRITE, offsetof(struct cli, overwrite)},
+    {"--no-wait", OPT_NO_WAIT, offsetof(struct cli, no_wait)},
+    {"--follow", OPT_FOLLOW, offsetof(struct cli, follow)},
+    {"-f", OPT_FOLLOW, offsetof(struct cli, follow)},
+};
+
+static const struct valued_option *find_valued_option(const char *arg, unsigned allowed)
+{
+    for (size_t i = 0; i < sizeof valued_options / sizeof valued_options[0]; i++)
+        if (option_is(arg, valued_options[i].name) &&
+            (valued_options[i].needs == 0 || (allowed & valued_options[i].needs)))
+            return &valued_options[i];
+    return NULL;
+}
+
+static const struct flag_option *find_flag_option(const char *arg, unsigned allowed)
+{
+    for (size_t i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++)
+        if (strcmp(arg, flag_options[i].name) == 0 && (allowed & flag_options[i].needs))
+            return &flag_options[i];
+    return NULL;
+}
+
 /* Returns -1 on success, or the exit code to end with. */
 static int parse(int argc, char **argv, struct cli *cli)
 {
@@ -193,6 +250,18 @@ static int parse(int argc, char **argv, struct cli *cli)
             continue;
         }
         const char *value;
+        const struct valued_option *valued = find_valued_option(arg, allowed);
+        if (valued != NULL) {
+            if ((value = option_value(argc, argv, &i, valued->name)) == NULL || !value[0])
+                return usage_error(cmd, "%s needs %s", valued->name, valued->what);
+            valued->store(cli, value);
+            continue;
+        }
+        const struct flag_option *flag = find_flag_option(arg, allowed);
+        if (flag != NULL) {
+            *(bool *)((char *)cli + flag->field) = true;
+            continue;
+        }
         if (strcmp(arg, "--") == 0) {
             options_done = true;
         } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -204,18 +273,6 @@ static int parse(int argc, char **argv, struct cli *cli)
         } else if (strcmp(arg, "--version") == 0) {
             printf("fahr %s (plugin ABI %d.%d)\n", FAHR_VERSION, FAHR_ABI_MAJOR, FAHR_ABI_MINOR);
             return FAHR_EXIT_OK;
-        } else if (option_is(arg, "--plugin-dir")) {
-            if ((value = option_value(argc, argv, &i, "--plugin-dir")) == NULL || !value[0])
-                return usage_error(cmd, "%s needs a directory", "--plugin-dir");
-            push_string(&cli->plugin_dirs, &cli->plugin_dir_count, (char *)value);
-        } else if (option_is(arg, "--build-driver") && (allowed & OPT_BUILD_DRIVER)) {
-            if ((value = option_value(argc, argv, &i, "--build-driver")) == NULL || !value[0])
-                return usage_error(cmd, "%s needs a driver name", "--build-driver");
-            cli->build_driver = value;
-        } else if (option_is(arg, "--train-driver") && (allowed & OPT_TRAIN_DRIVER)) {
-            if ((value = option_value(argc, argv, &i, "--train-driver")) == NULL || !value[0])
-                return usage_error(cmd, "%s needs a driver name", "--train-driver");
-            cli->train_driver = value;
         } else if (strncmp(arg, "--config.", 9) == 0 && (allowed & OPT_CONFIG)) {
             const char *key = arg + 9;
             const char *eq = strchr(key, '=');
@@ -252,21 +309,6 @@ static int parse(int argc, char **argv, struct cli *cli)
                 abort();
             grown[cli->hyperparameter_count++] = (struct fahr_hyperparameter){key, value};
             cli->hyperparameters = grown;
-        } else if (option_is(arg, "--input") && (allowed & OPT_TRAINING_INPUTS)) {
-            if ((value = option_value(argc, argv, &i, "--input")) == NULL || !value[0])
-                return usage_error(cmd, "%s needs NAME=SOURCE", "--input");
-            push_string(&cli->inputs, &cli->input_count, (char *)value);
-        } else if (option_is(arg, "--fetch") && (allowed & OPT_FETCH)) {
-            if ((value = option_value(argc, argv, &i, "--fetch")) == NULL || !value[0])
-                return usage_error(cmd, "%s needs a directory", "--fetch");
-            cli->fetch_dir = value;
-        } else if (strcmp(arg, "--overwrite") == 0 && (allowed & OPT_OVERWRITE)) {
-            cli->overwrite = true;
-        } else if (strcmp(arg, "--no-wait") == 0 && (allowed & OPT_NO_WAIT)) {
-            cli->no_wait = true;
-        } else if ((strcmp(arg, "--follow") == 0 || strcmp(arg, "-f") == 0) &&
-                   (allowed & OPT_FOLLOW)) {
-            cli->follow = true;
         } else {
             return usage_error(cmd, "unknown option '%s'", arg);
         }
