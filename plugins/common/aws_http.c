@@ -441,6 +441,12 @@ static CURLcode send_once(struct aws_client *client, const struct aws_request *r
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    /* A stalled connection is given up after this long without a byte, and
+     * retried like a dropped one. */
+    const char *stall = getenv("FAHR_STALL_SECONDS");
+    long stall_seconds = stall ? atol(stall) : 0;
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_seconds > 0 ? stall_seconds : 60L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "fahr/" FAHR_DRIVER_VERSION);
     client->host->log(FAHR_LOG_DEBUG, "%s %s", request->method, url);

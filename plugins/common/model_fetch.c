@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -310,9 +311,12 @@ int model_unpack_fd(const struct fahr_host *host, int fd, const char *dest_dir, 
 struct download {
     struct aws_client *client;
     struct aws_request request;
-    struct sigv4_pair path_pair;
     int write_fd;
     uint64_t received, total;
+    uint64_t skip;      /* bytes to drop: a server that ignored our Range */
+    char etag[256];     /* the object's, from HeadObject */
+    EVP_MD_CTX *md5;    /* of the bytes delivered, when the ETag is an MD5 */
+    bool reader_gone;
     int rc;
     struct fahr_error err;
 };
@@ -320,26 +324,81 @@ struct download {
 static size_t to_pipe(const char *data, size_t length, void *user)
 {
     struct download *d = user;
+    size_t taken = length;
+    if (d->skip > 0) {
+        long status = 0;
+        curl_easy_getinfo(d->client->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 200) { /* the whole object again: drop what we have */
+            size_t drop = length < d->skip ? length : (size_t)d->skip;
+            d->skip -= drop;
+            data += drop;
+            length -= drop;
+        } else {
+            d->skip = 0;
+        }
+    }
     size_t done = 0;
     while (done < length) {
         ssize_t n = write(d->write_fd, data + done, length - done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            d->reader_gone = true;
             return 0; /* the reader stopped: abort the transfer */
+        }
         done += (size_t)n;
     }
+    if (d->md5 != NULL)
+        EVP_DigestUpdate(d->md5, data, length);
     d->received += length;
     d->client->host->progress("downloading", d->received, d->total, "B");
-    return length;
+    return taken;
 }
 
+static int resume_attempts(void)
+{
+    const char *env = getenv("AWS_MAX_ATTEMPTS");
+    int n = env ? atoi(env) : 0;
+    return n > 0 ? n : 3;
+}
+
+/* GetObject, resumed with Range (and If-Match, so the object cannot change
+ * under us) when a connection breaks in the middle of the body. Each
+ * resume that brought bytes resets the count of attempts. */
 static void *download_thread(void *data)
 {
     struct download *d = data;
-    struct aws_response response;
-    d->rc = aws_send(d->client, &d->request, &response, &d->err);
-    aws_response_free(&response);
+    int failures = 0;
+    for (;;) {
+        char range[64], if_match[300];
+        struct sigv4_pair headers[2];
+        size_t count = 0;
+        if (d->received > 0) {
+            snprintf(range, sizeof range, "bytes=%llu-", (unsigned long long)d->received);
+            headers[count++] = (struct sigv4_pair){"Range", range};
+            d->skip = d->received;
+            if (d->etag[0]) {
+                snprintf(if_match, sizeof if_match, "%s", d->etag);
+                headers[count++] = (struct sigv4_pair){"If-Match", if_match};
+            }
+        }
+        d->request.headers = headers;
+        d->request.header_count = count;
+        uint64_t before = d->received;
+        struct aws_response response;
+        d->rc = aws_send(d->client, &d->request, &response, &d->err);
+        aws_response_free(&response);
+        if (d->rc == FAHR_OK || d->rc == FAHR_EINTERRUPTED || d->reader_gone ||
+            d->client->host->interrupted())
+            break;
+        bool broke_mid_body = d->received > 0 && d->received < d->total;
+        if (d->received > before)
+            failures = 0;
+        if (!broke_mid_body || ++failures >= resume_attempts())
+            break;
+        d->client->host->log(FAHR_LOG_DEBUG, "GetObject broke off at %llu bytes; resuming",
+                             (unsigned long long)d->received);
+    }
     close(d->write_fd);
     return NULL;
 }
@@ -364,11 +423,23 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
         return rc;
     curl_off_t length = -1;
     curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    struct download d = {.client = client};
+    struct curl_header *etag = NULL;
+    if (curl_easy_header(client->curl, "ETag", 0, CURLH_HEADER, -1, &etag) == CURLHE_OK)
+        snprintf(d.etag, sizeof d.etag, "%s", etag->value);
+    /* A single-part object's ETag is its MD5: the download is checked
+     * against it. */
+    if (strlen(d.etag) == 34 && d.etag[0] == '"' && strspn(d.etag + 1, "0123456789abcdef") == 32) {
+        d.md5 = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(d.md5, EVP_md5(), NULL);
+    }
 
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        EVP_MD_CTX_free(d.md5);
         return fahr_error_set(err, FAHR_EFAIL, "cannot make a pipe: %s", strerror(errno));
-    struct download d = {.client = client, .write_fd = fds[1]};
+    }
+    d.write_fd = fds[1];
     d.total = length > 0 ? (uint64_t)length : 0;
     d.request = (struct aws_request){.service = &aws_s3, .operation = "GetObject",
                                      .method = "GET", .path = path, .on_body = to_pipe,
@@ -379,6 +450,7 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     if (pthread_create(&thread, NULL, download_thread, &d) != 0) {
         close(fds[0]);
         close(fds[1]);
+        EVP_MD_CTX_free(d.md5);
         return fahr_error_set(err, FAHR_EFAIL, "cannot start the download");
     }
     char staging[4096];
@@ -388,6 +460,20 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     if (d.rc == FAHR_OK && d.total > 0 && d.received != d.total)
         d.rc = fahr_error_set(&d.err, FAHR_EFAIL, "%s: got %llu of %llu bytes", s3_uri,
                               (unsigned long long)d.received, (unsigned long long)d.total);
+    if (d.md5 != NULL) {
+        unsigned char digest[16];
+        unsigned int digest_length;
+        char hex[33];
+        EVP_DigestFinal_ex(d.md5, digest, &digest_length);
+        EVP_MD_CTX_free(d.md5);
+        for (int i = 0; i < 16; i++)
+            snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        if (d.rc == FAHR_OK && rc == FAHR_OK && strncmp(hex, d.etag + 1, 32) != 0)
+            d.rc = fahr_error_set(&d.err, FAHR_EFAIL,
+                                  "%s: the download's MD5 %s is not the object's ETag %s; "
+                                  "nothing was written",
+                                  s3_uri, hex, d.etag);
+    }
     if (d.rc != FAHR_OK) {
         if (rc == FAHR_OK)
             remove_tree(staging);

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""A reverse proxy that injects faults, for fahr's fault tests.
+
+usage: fault_proxy.py PORT UPSTREAM_URL PLAN_FILE LOG_FILE
+
+Every request is passed on to UPSTREAM_URL unchanged (the Host header too,
+so signatures still hold), unless a rule of PLAN_FILE (JSON, read afresh for
+each request) matches it first. A rule:
+
+  {"match": "GetObject",   # what the request must contain: an X-Amz-Target
+                           # ("SageMaker.DescribeTrainingJob"), or one of the
+                           # S3 names GetObject / HeadObject (by method), or a
+                           # substring of the path
+   "fault": "reset" | "status" | "stall" | "corrupt",
+   "times": 2,             # how many matching requests get it (then none)
+   "after_bytes": 1000,    # reset, corrupt: how far into the body
+   "status": 503, "body": "...", "content_type": "...",   # status
+   "seconds": 3}           # stall: before answering
+
+reset sends the headers and `after_bytes` of the body, then drops the
+connection; corrupt flips the byte at `after_bytes`; stall waits, then
+answers normally. Each request is logged to LOG_FILE as one JSON line:
+method, path, Range header, and the fault given (or null).
+"""
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT, UPSTREAM = int(sys.argv[1]), urllib.parse.urlparse(sys.argv[2])
+PLAN_FILE, LOG_FILE = sys.argv[3], sys.argv[4]
+LOCK = threading.Lock()
+USED = {}  # rule index -> times used
+
+
+def matches(rule, method, path, headers):
+    what = rule["match"]
+    target = headers.get("X-Amz-Target", "")
+    if what == "GetObject":
+        return method == "GET" and target == "" and path.count("/") >= 2 and "?" not in path
+    if what == "HeadObject":
+        return method == "HEAD"
+    return what == target or (target == "" and what in path)
+
+
+PLAN_TEXT = [None]  # the plan USED counts for; a new plan starts afresh
+
+
+def pick_fault(method, path, headers):
+    try:
+        text = open(PLAN_FILE).read()
+        plan = json.loads(text)
+    except (OSError, ValueError):
+        text, plan = None, []
+    with LOCK:
+        if text != PLAN_TEXT[0]:
+            PLAN_TEXT[0] = text
+            USED.clear()
+        for index, rule in enumerate(plan):
+            if matches(rule, method, path, headers) and USED.get(index, 0) < rule.get("times", 1):
+                USED[index] = USED.get(index, 0) + 1
+                return rule
+    return None
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        fault = pick_fault(self.command, self.path, self.headers)
+        with LOCK, open(LOG_FILE, "a") as log:
+            log.write(json.dumps({"method": self.command, "path": self.path,
+                                  "range": self.headers.get("Range"),
+                                  "fault": fault and fault["fault"]}) + "\n")
+        kind = fault and fault["fault"]
+        if kind == "status":
+            data = fault.get("body", "").encode()
+            self.send_response(fault["status"])
+            self.send_header("Content-Type", fault.get("content_type", "application/xml"))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":  # a HEAD answer has no body
+                self.wfile.write(data)
+            return
+        if kind == "stall":
+            time.sleep(fault.get("seconds", 5))
+        upstream = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=300)
+        upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for name, value in self.headers.items():
+            upstream.putheader(name, value)
+        upstream.endheaders(body if length else None)
+        response = upstream.getresponse()
+        data = response.read() if self.command != "HEAD" else b""
+        self.send_response(response.status)
+        for name, value in response.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length",
+                         response.getheader("Content-Length") if self.command == "HEAD" else str(len(data)))
+        self.end_headers()
+        if kind == "reset":
+            self.wfile.write(data[:fault.get("after_bytes", 0)])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        if kind == "corrupt" and data:
+            at = min(fault.get("after_bytes", 0), len(data) - 1)
+            data = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = handle_any
+
+
+ThreadingHTTPServer(("127.0.0.1", PORT), Proxy).serve_forever()

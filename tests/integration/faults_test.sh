@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Faults survived, nothing lost: fahr against the AWS bench through a proxy
+# that drops connections mid-body, answers 500/503/SlowDown and throttling
+# errors, stalls, and corrupts bytes (tests/bench/fault_proxy.py).
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+AWS_BENCH="$TEST_TMP/aws"
+PLAN="$TEST_TMP/plan.json"
+PROXY_LOG="$TEST_TMP/proxy.log"
+mkdir -p "$AWS_BENCH"
+echo '[]' >"$PLAN"
+trap '"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" stop "$AWS_BENCH"; kill "${PROXY_PID:-0}" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" start "$AWS_BENCH"
+# shellcheck disable=SC1091 # written by aws.sh start
+. "$AWS_BENCH/env"
+export AWS_CONFIG_FILE="$TEST_TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/no-credentials"
+export FAHR_RETRY_SCALE=0.01
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
+
+bench_url=$AWS_ENDPOINT_URL
+proxy_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 "$FAHR_SOURCE_ROOT/tests/bench/fault_proxy.py" "$proxy_port" "$bench_url" "$PLAN" "$PROXY_LOG" &
+PROXY_PID=$!
+for _ in $(seq 1 50); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $proxy_port), 0.2)" 2>/dev/null && break
+    sleep 0.1
+done
+export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port"
+
+aws_bench() {
+    aws --endpoint-url "$bench_url" --region us-east-1 --output text "$@"
+}
+
+# A model of a few files, one of 2 MiB that compresses poorly.
+MODEL_SRC="$TEST_TMP/model-src"
+mkdir -p "$MODEL_SRC/weights"
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$MODEL_SRC/weights/layer.bin"
+echo '{"layers": 1}' >"$MODEL_SRC/config.json"
+tar -C "$MODEL_SRC" -czf "$TEST_TMP/model.tar.gz" config.json weights
+ARTIFACT="s3://$FAHR_BENCH_BUCKET/faults/model.tar.gz"
+aws_bench s3 cp --quiet "$TEST_TMP/model.tar.gz" "$ARTIFACT"
+
+plan() {
+    echo "$1" >"$PLAN"
+    : >"$PROXY_LOG"
+}
+
+expect_model_fetched() { # DIR
+    cmp "$MODEL_SRC/weights/layer.bin" "$1/weights/layer.bin" || fail "layer.bin differs"
+    cmp "$MODEL_SRC/config.json" "$1/config.json" || fail "config.json differs"
+    expect_eq "$(find "$1" -mindepth 1 | wc -l)" 3 "entries in $1"
+}
+
+expect_dir_untouched() { # DIR
+    expect_eq "$(cat "$1/mine.txt")" "mine" "the user's file"
+    expect_eq "$(find "$1" -mindepth 1 | wc -l)" 1 "entries in $1"
+}
+
+fetch_resumes_after_resets() {
+    plan '[{"match": "GetObject", "fault": "reset", "times": 2, "after_bytes": 300000}]'
+    run_fahr fetch "$TEST_TMP/resets" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/resets"
+    # Resumed where it broke, not from the start.
+    grep -q '"range": "bytes=300000-"' "$PROXY_LOG" || fail "no resume at 300000: $(cat "$PROXY_LOG")"
+    grep -q '"range": "bytes=600000-"' "$PROXY_LOG" || fail "no resume at 600000: $(cat "$PROXY_LOG")"
+}
+
+fetch_survives_server_errors() {
+    plan '[{"match": "HeadObject", "fault": "status", "status": 500, "times": 2,
+            "body": "<Error><Code>InternalError</Code><Message>oops</Message></Error>"},
+           {"match": "GetObject", "fault": "status", "status": 503, "times": 2,
+            "body": "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"}]'
+    run_fahr fetch "$TEST_TMP/errors" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/errors"
+    expect_eq "$(grep -c '"fault": "status"' "$PROXY_LOG")" 4 "faults given"
+}
+
+fetch_survives_a_stall() {
+    plan '[{"match": "GetObject", "fault": "stall", "seconds": 4, "times": 1}]'
+    FAHR_STALL_SECONDS=1 run_fahr fetch "$TEST_TMP/stall" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/stall"
+}
+
+fetch_gives_up_cleanly() {
+    mkdir -p "$TEST_TMP/given-up"
+    echo "mine" >"$TEST_TMP/given-up/mine.txt"
+    plan '[{"match": "GetObject", "fault": "reset", "times": 100, "after_bytes": 0}]'
+    run_fahr fetch "$TEST_TMP/given-up" faults "$ARTIFACT"
+    expect_eq "$RC" 1 "exit code"
+    expect_contains "$ERR" "fahr: sagemaker: GetObject: cannot reach" "stderr"
+    expect_dir_untouched "$TEST_TMP/given-up"
+    # Retries that run out on errors, too.
+    plan '[{"match": "GetObject", "fault": "status", "status": 503, "times": 100,
+            "body": "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"}]'
+    run_fahr fetch "$TEST_TMP/given-up" faults "$ARTIFACT"
+    expect_eq "$RC" 1 "exit code"
+    expect_contains "$ERR" "GetObject: SlowDown: Please reduce your request rate." "stderr"
+    expect_dir_untouched "$TEST_TMP/given-up"
+}
+
+corrupt_bytes_are_refused() {
+    mkdir -p "$TEST_TMP/corrupt"
+    echo "mine" >"$TEST_TMP/corrupt/mine.txt"
+    plan '[{"match": "GetObject", "fault": "corrupt", "times": 1, "after_bytes": 1500000}]'
+    run_fahr fetch "$TEST_TMP/corrupt" faults "$ARTIFACT"
+    expect_eq "$RC" 1 "exit code; stderr: $ERR"
+    expect_dir_untouched "$TEST_TMP/corrupt"
+}
+
+a_training_job() {
+    aws_bench sagemaker create-training-job --training-job-name "$1" \
+        --algorithm-specification TrainingImage=127.0.0.1:1/none:latest,TrainingInputMode=File \
+        --role-arn arn:aws:iam::123456789012:role/fahr-bench-role \
+        --output-data-config S3OutputPath="s3://$FAHR_BENCH_BUCKET/models" \
+        --resource-config InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1 \
+        --stopping-condition MaxRuntimeInSeconds=60 >/dev/null
+}
+
+throttled_status_is_retried() {
+    a_training_job throttled-job
+    plan '[{"match": "SageMaker.DescribeTrainingJob", "fault": "status", "status": 400, "times": 2,
+            "content_type": "application/x-amz-json-1.1",
+            "body": "{\"__type\": \"ThrottlingException\", \"message\": \"Rate exceeded\"}"}]'
+    run_fahr status throttled-job
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$OUT" "throttled-job" "status"
+    expect_eq "$(grep -c '"fault": "status"' "$PROXY_LOG")" 2 "throttled answers"
+    plan '[{"match": "SageMaker.DescribeTrainingJob", "fault": "status", "status": 400, "times": 50,
+            "content_type": "application/x-amz-json-1.1",
+            "body": "{\"__type\": \"ThrottlingException\", \"message\": \"Rate exceeded\"}"}]'
+    run_fahr status throttled-job
+    expect_eq "$RC" 1 "exit code when retries run out"
+    expect_eq "$ERR" "fahr: sagemaker: DescribeTrainingJob: ThrottlingException: Rate exceeded" "stderr"
+}
+
+throttled_logs_lose_nothing() {
+    a_training_job logged-job
+    local moto=(aws --endpoint-url "$FAHR_BENCH_MOTO" --region us-east-1)
+    "${moto[@]}" logs create-log-group --log-group-name /aws/sagemaker/TrainingJobs 2>/dev/null || true
+    "${moto[@]}" logs create-log-stream --log-group-name /aws/sagemaker/TrainingJobs \
+        --log-stream-name logged-job/algo-1-1
+    local events now
+    now=$(($(date +%s) * 1000))
+    events=$(python3 -c "import json, sys; print(json.dumps([{'timestamp': int(sys.argv[1]) + i, 'message': f'line {i}'} for i in range(50)]))" "$now")
+    "${moto[@]}" logs put-log-events --log-group-name /aws/sagemaker/TrainingJobs \
+        --log-stream-name logged-job/algo-1-1 --log-events "$events" >/dev/null
+    plan '[{"match": "Logs_20140328.GetLogEvents", "fault": "status", "status": 400, "times": 2,
+            "content_type": "application/x-amz-json-1.1",
+            "body": "{\"__type\": \"ThrottlingException\", \"message\": \"Rate exceeded\"}"}]'
+    run_fahr logs logged-job
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" "$(seq 0 49 | sed 's/^/line /')" "the log, in order, whole"
+}
+
+run_test fetch_resumes_after_resets
+run_test fetch_survives_server_errors
+run_test fetch_survives_a_stall
+run_test fetch_gives_up_cleanly
+run_test corrupt_bytes_are_refused
+run_test throttled_status_is_retried
+run_test throttled_logs_lose_nothing
+finish
