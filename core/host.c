@@ -31,6 +31,9 @@ static void end_progress_line(void)
 }
 
 static void vprint_line(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vprint_line(const char *prefix, const char *fmt, va_list ap)
 {
     end_progress_line();
     fputs("fahr: ", stderr);
@@ -64,6 +67,9 @@ void host_info(const char *fmt, ...)
     vprint_line("", fmt, ap);
     va_end(ap);
 }
+
+static void service_log(enum fahr_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void service_log(enum fahr_log_level level, const char *fmt, ...)
 {

@@ -64,5 +64,13 @@ else
     status=1
 fi
 
+# The fuzz targets, briefly (FAHR_FUZZ_SECONDS each, 20 by default).
+if tests/fuzz/run.sh; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    status=1
+fi
+
 echo "$passed passed, $failed failed"
 exit "$status"

@@ -244,8 +244,18 @@ static int on_progress(void *data, curl_off_t a, curl_off_t b, curl_off_t c, cur
 /* The service's error code and message from a JSON or XML error body. */
 static void parse_error(struct aws_response *r)
 {
-    if (r->body == NULL)
-        return;
+    if (r->body != NULL)
+        aws_error_from_body(r->body, r->length, r->error_code, sizeof r->error_code,
+                            r->error_message, sizeof r->error_message);
+}
+
+void aws_error_from_body(const char *body, size_t length, char *code, size_t code_size,
+                         char *message_out, size_t message_size)
+{
+    struct aws_response parsed = {0};
+    struct aws_response *r = &parsed;
+    r->body = (char *)body;
+    r->length = length;
     json_t *doc = json_loadb(r->body, r->length, 0, NULL);
     if (doc != NULL) {
         const char *type = json_string_value(json_object_get(doc, "__type"));
@@ -262,19 +272,23 @@ static void parse_error(struct aws_response *r)
         if (message != NULL)
             snprintf(r->error_message, sizeof r->error_message, "%s", message);
         json_decref(doc);
+        snprintf(code, code_size, "%s", r->error_code);
+        snprintf(message_out, message_size, "%s", r->error_message);
         return;
     }
     struct xml_node *root = xml_parse(r->body, r->length);
     if (root != NULL) {
         const struct xml_node *error = strcmp(root->name, "Error") == 0 ? root : xml_find(root, "Error");
-        const char *code = error ? xml_text(error, "Code") : NULL;
+        const char *xml_code = error ? xml_text(error, "Code") : NULL;
         const char *message = error ? xml_text(error, "Message") : NULL;
-        if (code != NULL)
-            snprintf(r->error_code, sizeof r->error_code, "%s", code);
+        if (xml_code != NULL)
+            snprintf(r->error_code, sizeof r->error_code, "%s", xml_code);
         if (message != NULL)
             snprintf(r->error_message, sizeof r->error_message, "%s", message);
         xml_free(root);
     }
+    snprintf(code, code_size, "%s", r->error_code);
+    snprintf(message_out, message_size, "%s", r->error_message);
 }
 
 static bool is_retryable(const struct aws_response *r, CURLcode result)

@@ -97,6 +97,10 @@ int aws_query_call(struct aws_client *client, const struct aws_service *service,
                    const char *action, const struct sigv4_pair *params, size_t param_count,
                    struct xml_node **output, struct fahr_error *err);
 
+/* The error code and message of an AWS error answer, JSON or XML. */
+void aws_error_from_body(const char *body, size_t length, char *code, size_t code_size,
+                         char *message, size_t message_size);
+
 /* A tiny DOM for AWS's XML answers. */
 struct xml_node *xml_parse(const char *text, size_t length);
 void xml_free(struct xml_node *node);
