@@ -455,6 +455,7 @@ static CURLcode send_once(struct aws_client *client, const struct aws_request *r
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024); /* large bodies, fewer calls */
     /* A stalled connection is given up after this long without a byte, and
      * retried like a dropped one. */
     const char *stall = getenv("FAHR_STALL_SECONDS");

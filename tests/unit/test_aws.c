@@ -344,6 +344,34 @@ START_TEST(refuses_truncated_and_corrupt_archives)
 }
 END_TEST
 
+START_TEST(unpacks_multi_member_gzip)
+{
+    /* A tar split across two gzip members, with zero padding after: what
+     * `cat a.gz b.gz` and some writers produce. */
+    make_dirs();
+    char command[1024];
+    snprintf(command, sizeof command,
+             "set -e; cd '%s'; mkdir src; head -c 300000 /dev/urandom > src/big.bin; "
+             "echo hi > src/small.txt; tar -C src -cf m.tar big.bin small.txt; "
+             "head -c 150000 m.tar | gzip -1 > m.tar.gz; tail -c +150001 m.tar | gzip -9 >> m.tar.gz; "
+             "head -c 512 /dev/zero >> m.tar.gz",
+             outside);
+    ck_assert_int_eq(system(command), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.tar.gz", outside);
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    struct fahr_error err = {{0}};
+    ck_assert_msg(model_unpack_fd(&host, fd, dest, false, &err) == FAHR_OK, "%s", err.message);
+    close(fd);
+    snprintf(command, sizeof command, "cmp '%s/src/big.bin' '%s/big.bin' && cmp '%s/src/small.txt' '%s/small.txt'",
+             outside, dest, outside, dest);
+    ck_assert_int_eq(system(command), 0);
+    ck_assert_uint_eq(count_entries(dest), 2);
+    remove_dirs();
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("aws");
@@ -362,6 +390,7 @@ int main(void)
     tcase_add_test(archives, refuses_devices_and_fifos);
     tcase_add_test(archives, refuses_control_characters);
     tcase_add_test(archives, refuses_truncated_and_corrupt_archives);
+    tcase_add_test(archives, unpacks_multi_member_gzip);
     suite_add_tcase(suite, archives);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The fetch benchmark: fahr fetch beside the bare download (curl -o
+# /dev/null), curl | tar xz, and aws s3 cp then tar xzf, all of the same
+# model.tar.gz from the same local S3 emulator (s3rver, which streams ranges;
+# moto reads whole objects per request), on this machine in this run. Prints
+# each one's wall time and peak memory (/usr/bin/time -v) and the ratios.
+#
+#   tests/perf/fetch_bench.sh            # a 1 GiB artifact
+#   FAHR_BENCH_MB=256 tests/perf/fetch_bench.sh
+#
+# Needs a built fahr (build-test/, or FAHR=path) and npm (s3rver is
+# installed into tests/perf/node_modules on first use).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+FAHR=${FAHR:-$root/build-test/core/fahr}
+export FAHR_PLUGIN_PATH=${FAHR_PLUGIN_PATH:-$root/build-test/plugins} FAHR_PLUGIN_SYSTEM_PATH=
+size_mb=${FAHR_BENCH_MB:-1024}
+work=${FAHR_PERF_DIR:-/var/tmp/fahr-perf}
+mkdir -p "$work"
+
+# The artifact: weights-like data (half the bytes random, half zero), packed
+# with gzip -1 as training jobs' model.tar.gz usually are. Cached.
+artifact="$work/model-$size_mb.tar.gz"
+if [ ! -s "$artifact" ]; then
+    echo "fetch_bench: making a $size_mb MiB artifact" >&2
+    rm -rf "$work/src" && mkdir -p "$work/src"
+    python3 - "$work/src/weights.bin" "$size_mb" <<'PY'
+import os, sys
+chunk = 16 * 1024 * 1024
+with open(sys.argv[1], "wb") as out:
+    for _ in range(int(sys.argv[2]) * 1024 * 1024 // chunk):
+        data = bytearray(os.urandom(chunk))
+        data[1::2] = bytes(chunk // 2)
+        out.write(data)
+PY
+    echo '{"layers": 1}' >"$work/src/config.json"
+    tar -C "$work/src" -cf - weights.bin config.json | gzip -1 >"$artifact.tmp"
+    mv "$artifact.tmp" "$artifact"
+    rm -rf "$work/src"
+fi
+
+if [ ! -x "$here/node_modules/.bin/s3rver" ]; then
+    (cd "$here" && npm install --no-audit --no-fund --silent >/dev/null)
+fi
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+rm -rf "$work/s3rver" && mkdir -p "$work/s3rver"
+"$here/node_modules/.bin/s3rver" -d "$work/s3rver" -a 127.0.0.1 -p "$port" \
+    --configure-bucket bench >"$work/s3rver.log" 2>&1 &
+s3rver=$!
+trap 'kill $s3rver 2>/dev/null || true; rm -rf "$work/out"' EXIT
+for _ in $(seq 1 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+    sleep 0.1
+done
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 \
+    AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+    AWS_ENDPOINT_URL=http://127.0.0.1:$port
+aws s3 cp --quiet "$artifact" s3://bench/model.tar.gz
+url="http://127.0.0.1:$port/bench/model.tar.gz"
+
+# measure NAME COMMAND...: the best wall seconds of FAHR_BENCH_RUNS runs (3
+# by default; shared machines are noisy) and the peak RSS (KiB).
+results=()
+runs=${FAHR_BENCH_RUNS:-3}
+measure() {
+    local name=$1 best="" rss=0 wall this_rss
+    shift
+    for _ in $(seq 1 "$runs"); do
+        rm -rf "$work/out" && mkdir -p "$work/out"
+        sync
+        /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt" || {
+            echo "fetch_bench: $name failed:" >&2
+            cat "$work/stderr.txt" >&2
+            exit 1
+        }
+        wall=$(python3 - "$work/time.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text)
+print(int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+PY
+)
+        this_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+        [ "$this_rss" -gt "$rss" ] && rss=$this_rss
+        if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $wall < $best else 1)"; then
+            best=$wall
+        fi
+    done
+    results+=("$name;$best;$rss")
+}
+
+measure "curl -o /dev/null" curl -sf -o /dev/null "$url"
+measure "curl | tar xz" sh -c "curl -sf '$url' | tar -xz -C '$work/out'"
+measure "aws s3 cp + tar xzf" sh -c "aws s3 cp --quiet s3://bench/model.tar.gz '$work/out/m.tgz' && tar -xzf '$work/out/m.tgz' -C '$work/out' && rm '$work/out/m.tgz'"
+measure "fahr fetch" "$FAHR" -q fetch "$work/out" bench/model s3://bench/model.tar.gz
+cmp -s "$work/out/config.json" <(echo '{"layers": 1}') || { echo "fetch_bench: fahr fetched the wrong bytes" >&2; exit 1; }
+
+python3 - "$size_mb" "${results[@]}" <<'PY'
+import sys
+size_mb = int(sys.argv[1])
+rows = [r.split(";") for r in sys.argv[2:]]
+times = {name: float(wall) for name, wall, _ in rows}
+print(f"fetch of a {size_mb} MiB model.tar.gz (unpacked size) from s3rver on 127.0.0.1,")
+print("best wall time of the runs; MiB/s of unpacked data; peak resident memory")
+print(f"{'':24} {'wall s':>8} {'MiB/s':>8} {'peak MiB':>9}")
+for name, wall, rss in rows:
+    wall = float(wall)
+    print(f"{name:24} {wall:8.2f} {size_mb / wall:8.0f} {int(rss) / 1024:9.1f}")
+bare, fahr, aws = times["curl -o /dev/null"], times["fahr fetch"], times["aws s3 cp + tar xzf"]
+print(f"fahr fetch / bare download: {fahr / bare:.2f}x   (target <= 1.25x)")
+print(f"aws s3 cp + tar / fahr fetch: {aws / fahr:.2f}x   (target >= 3x)")
+PY
