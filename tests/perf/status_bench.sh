@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The start-up benchmark: `fahr plugins` and `fahr status JOB` beside one
+# raw signed request to the same endpoint (curl --aws-sigv4) and the AWS
+# CLI's describe-training-job, against the bench's AWS (tests/bench/aws.sh)
+# on this machine in this run. Prints the median wall time of each and the
+# ratios.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+FAHR=${FAHR:-$root/build-test/core/fahr}
+export FAHR_PLUGIN_PATH=${FAHR_PLUGIN_PATH:-$root/build-test/plugins} FAHR_PLUGIN_SYSTEM_PATH=
+runs=${FAHR_BENCH_RUNS:-20}
+bench=$(mktemp -d)
+trap '"$root/tests/bench/aws.sh" stop "$bench"; rm -rf "$bench"' EXIT
+"$root/tests/bench/aws.sh" start "$bench"
+# shellcheck disable=SC1091 # written by aws.sh start
+. "$bench/env"
+export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+aws --endpoint-url "$AWS_ENDPOINT_URL" sagemaker create-training-job --training-job-name bench-job \
+    --algorithm-specification TrainingImage=127.0.0.1:1/none:latest,TrainingInputMode=File \
+    --role-arn arn:aws:iam::123456789012:role/fahr-bench-role \
+    --output-data-config S3OutputPath=s3://fahr-bench/models \
+    --resource-config InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1 \
+    --stopping-condition MaxRuntimeInSeconds=60 >/dev/null
+
+python3 - "$runs" "$FAHR" "$AWS_ENDPOINT_URL" <<'PY'
+import os, statistics, subprocess, sys, time
+runs, fahr, endpoint = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+key, secret = os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
+commands = {
+    "fahr plugins": [fahr, "plugins"],
+    "fahr status JOB": [fahr, "status", "bench-job"],
+    "one signed request (curl)": [
+        "curl", "-sf", "-o", "/dev/null", "--aws-sigv4", "aws:amz:us-east-1:sagemaker",
+        "--user", f"{key}:{secret}", "-H", "Content-Type: application/x-amz-json-1.1",
+        "-H", "X-Amz-Target: SageMaker.DescribeTrainingJob",
+        "-d", '{"TrainingJobName":"bench-job"}', endpoint + "/"],
+    "aws sagemaker describe-training-job": [
+        "aws", "--endpoint-url", endpoint, "sagemaker", "describe-training-job",
+        "--training-job-name", "bench-job"],
+}
+medians = {}
+for name, command in commands.items():
+    times = []
+    for _ in range(runs if not name.startswith("aws") else max(3, runs // 5)):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    medians[name] = statistics.median(times)
+print("median wall time, milliseconds")
+for name, value in medians.items():
+    print(f"{name:38} {value * 1000:8.1f}")
+raw = medians["one signed request (curl)"]
+print(f"fahr status / one signed request: {medians['fahr status JOB'] / raw:.2f}x   (target <= 2x)")
+print(f"fahr plugins / one signed request: {medians['fahr plugins'] / raw:.2f}x   (target <= 2x)")
+print(f"aws CLI / fahr status: {medians['aws sagemaker describe-training-job'] / medians['fahr status JOB']:.0f}x")
+PY
