@@ -112,6 +112,23 @@ corrupt_bytes_are_refused() {
     expect_dir_untouched "$TEST_TMP/corrupt"
 }
 
+interrupted_fetch_leaves_nothing() {
+    mkdir -p "$TEST_TMP/interrupted"
+    echo "mine" >"$TEST_TMP/interrupted/mine.txt"
+    # The answer stalls; each round's plan is new, so it stalls again.
+    for signal in INT TERM; do
+        plan "[{\"match\": \"GetObject\", \"fault\": \"stall\", \"seconds\": 30, \"round\": \"$signal\"}]"
+        "$FAHR" fetch "$TEST_TMP/interrupted" faults "$ARTIFACT" >/dev/null 2>"$TEST_TMP/err" &
+        local pid=$!
+        sleep 1
+        kill -"$signal" "$pid"
+        RC=0
+        wait "$pid" || RC=$?
+        expect_eq "$RC" 130 "exit code after SIG$signal; stderr: $(cat "$TEST_TMP/err")"
+        expect_dir_untouched "$TEST_TMP/interrupted"
+    done
+}
+
 a_training_job() {
     aws_bench sagemaker create-training-job --training-job-name "$1" \
         --algorithm-specification TrainingImage=127.0.0.1:1/none:latest,TrainingInputMode=File \
@@ -162,6 +179,7 @@ run_test fetch_survives_server_errors
 run_test fetch_survives_a_stall
 run_test fetch_gives_up_cleanly
 run_test corrupt_bytes_are_refused
+run_test interrupted_fetch_leaves_nothing
 run_test throttled_status_is_retried
 run_test throttled_logs_lose_nothing
 finish
