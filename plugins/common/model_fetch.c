@@ -457,9 +457,33 @@ struct download {
     char etag[256];     /* the object's, from HeadObject */
     EVP_MD_CTX *md5;    /* of the bytes delivered, when the ETag is an MD5 */
     bool reader_gone;
+    unsigned concurrency;
+    uint64_t part_size;
     int rc;
     struct fahr_error err;
 };
+
+/* Hand bytes on to the unpacking thread, counting them into the MD5 and
+ * the progress. -1 when the reader has gone. */
+static int write_part(struct download *d, const uint8_t *data, size_t length)
+{
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n = write(d->write_fd, data + done, length - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            d->reader_gone = true;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    if (d->md5 != NULL)
+        EVP_DigestUpdate(d->md5, data, length);
+    d->received += length;
+    d->client->host->progress("downloading", d->received, d->total, "B");
+    return 0;
+}
 
 static size_t to_pipe(const char *data, size_t length, void *user)
 {
@@ -477,21 +501,8 @@ static size_t to_pipe(const char *data, size_t length, void *user)
             d->skip = 0;
         }
     }
-    size_t done = 0;
-    while (done < length) {
-        ssize_t n = write(d->write_fd, data + done, length - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            d->reader_gone = true;
-            return 0; /* the reader stopped: abort the transfer */
-        }
-        done += (size_t)n;
-    }
-    if (d->md5 != NULL)
-        EVP_DigestUpdate(d->md5, data, length);
-    d->received += length;
-    d->client->host->progress("downloading", d->received, d->total, "B");
+    if (write_part(d, (const uint8_t *)data, length) != 0)
+        return 0; /* the reader stopped: abort the transfer */
     return taken;
 }
 
@@ -505,9 +516,16 @@ static int resume_attempts(void)
 /* GetObject, resumed with Range (and If-Match, so the object cannot change
  * under us) when a connection breaks in the middle of the body. Each
  * resume that brought bytes resets the count of attempts. */
+static void download_ranges(struct download *d, unsigned concurrency, uint64_t part_size);
+
 static void *download_thread(void *data)
 {
     struct download *d = data;
+    if (d->concurrency > 1 && d->total >= 2 * d->part_size) {
+        download_ranges(d, d->concurrency, d->part_size);
+        close(d->write_fd);
+        return NULL;
+    }
     int failures = 0;
     for (;;) {
         char range[64], if_match[300];
@@ -543,8 +561,177 @@ static void *download_thread(void *data)
     return NULL;
 }
 
+/* ---- Parallel ranged GETs --------------------------------------------------- */
+
+/* Where one connection is slower than the disk (real S3 serves about
+ * 100 MB/s a connection), parts of the object are fetched by several
+ * connections at once, each into a buffer of its own, and handed on in
+ * order: memory is concurrency x part size, whatever the object's size. */
+struct part_slot {
+    uint64_t index;
+    uint8_t *data;
+    size_t length;
+    bool ready;
+};
+
+struct ranged {
+    struct download *d;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    uint64_t part_size, part_count, next_to_fetch, next_to_write;
+    struct part_slot *slots;
+    size_t slot_count;
+    bool stop;
+    int rc;
+    struct fahr_error err;
+};
+
+struct part_sink {
+    uint8_t *data;
+    size_t length, capacity;
+};
+
+static size_t to_part(const char *data, size_t length, void *user)
+{
+    struct part_sink *sink = user;
+    if (length > sink->capacity - sink->length)
+        return 0; /* more than the range asked for: refuse */
+    memcpy(sink->data + sink->length, data, length);
+    sink->length += length;
+    return length;
+}
+
+static void ranged_fail(struct ranged *r, int rc, const struct fahr_error *err)
+{
+    pthread_mutex_lock(&r->lock);
+    if (!r->stop) {
+        r->stop = true;
+        r->rc = rc;
+        if (err != NULL)
+            r->err = *err;
+    }
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void *range_worker(void *data)
+{
+    struct ranged *r = data;
+    struct aws_client client = *r->d->client; /* its own connection */
+    client.curl = curl_easy_init();
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (!r->stop && r->next_to_fetch < r->part_count &&
+               r->next_to_fetch >= r->next_to_write + r->slot_count)
+            pthread_cond_wait(&r->changed, &r->lock);
+        if (r->stop || r->next_to_fetch >= r->part_count) {
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+        uint64_t index = r->next_to_fetch++;
+        struct part_slot *slot = &r->slots[index % r->slot_count];
+        pthread_mutex_unlock(&r->lock);
+
+        uint64_t first = index * r->part_size;
+        uint64_t last = first + r->part_size - 1;
+        if (last >= r->d->total)
+            last = r->d->total - 1;
+        char range[64], if_match[300];
+        snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)first,
+                 (unsigned long long)last);
+        snprintf(if_match, sizeof if_match, "%s", r->d->etag);
+        struct sigv4_pair headers[2] = {{"Range", range}, {"If-Match", if_match}};
+        struct part_sink sink = {slot->data, 0, (size_t)(last - first + 1)};
+        struct aws_request request = r->d->request;
+        request.headers = headers;
+        request.header_count = r->d->etag[0] ? 2 : 1;
+        request.on_body = to_part;
+        request.on_body_data = &sink;
+        int rc = FAHR_EFAIL;
+        struct fahr_error err = {{0}};
+        /* A part that broke off is fetched again whole. */
+        for (int attempt = 0; attempt < resume_attempts(); attempt++) {
+            sink.length = 0;
+            struct aws_response response;
+            rc = aws_send(&client, &request, &response, &err);
+            aws_response_free(&response);
+            if (rc == FAHR_OK && sink.length != sink.capacity)
+                rc = fahr_error_set(&err, FAHR_EFAIL, "GetObject: part %llu came back short",
+                                    (unsigned long long)index);
+            if (rc == FAHR_OK || rc == FAHR_EINTERRUPTED || client.host->interrupted())
+                break;
+        }
+        if (rc != FAHR_OK) {
+            ranged_fail(r, rc, &err);
+            break;
+        }
+        pthread_mutex_lock(&r->lock);
+        slot->index = index;
+        slot->length = sink.length;
+        slot->ready = true;
+        pthread_cond_broadcast(&r->changed);
+        pthread_mutex_unlock(&r->lock);
+    }
+    curl_easy_cleanup(client.curl);
+    return NULL;
+}
+
+/* The download thread's work in parallel mode: start the workers, then hand
+ * the parts on in order. */
+static void download_ranges(struct download *d, unsigned concurrency, uint64_t part_size)
+{
+    struct ranged r = {.d = d, .part_size = part_size, .slot_count = concurrency};
+    r.part_count = (d->total + part_size - 1) / part_size;
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.changed, NULL);
+    r.slots = calloc(concurrency, sizeof *r.slots);
+    pthread_t *workers = calloc(concurrency, sizeof *workers);
+    size_t started = 0;
+    bool ok = r.slots != NULL && workers != NULL;
+    for (size_t i = 0; ok && i < concurrency; i++)
+        ok = (r.slots[i].data = malloc(part_size)) != NULL;
+    for (size_t i = 0; ok && i < concurrency; i++)
+        if (pthread_create(&workers[i], NULL, range_worker, &r) == 0)
+            started++;
+    if (!ok || started == 0)
+        ranged_fail(&r, FAHR_EFAIL, NULL);
+    for (uint64_t index = 0; index < r.part_count; index++) {
+        pthread_mutex_lock(&r.lock);
+        struct part_slot *slot = &r.slots[index % r.slot_count];
+        while (!r.stop && !(slot->ready && slot->index == index))
+            pthread_cond_wait(&r.changed, &r.lock);
+        bool stop = r.stop;
+        pthread_mutex_unlock(&r.lock);
+        if (stop)
+            break;
+        if (write_part(d, slot->data, slot->length) != 0) {
+            ranged_fail(&r, FAHR_EFAIL, NULL);
+            break;
+        }
+        pthread_mutex_lock(&r.lock);
+        slot->ready = false;
+        r.next_to_write = index + 1;
+        pthread_cond_broadcast(&r.changed);
+        pthread_mutex_unlock(&r.lock);
+    }
+    for (size_t i = 0; i < started; i++)
+        pthread_join(workers[i], NULL);
+    d->rc = r.stop ? (r.rc ? r.rc : FAHR_EFAIL) : FAHR_OK;
+    if (r.stop && r.rc != 0)
+        d->err = r.err;
+    else if (r.stop)
+        fahr_error_set(&d->err, FAHR_EFAIL, "GetObject: the download stopped");
+    for (size_t i = 0; r.slots != NULL && i < concurrency; i++)
+        free(r.slots[i].data);
+    free(r.slots);
+    free(workers);
+    pthread_mutex_destroy(&r.lock);
+    pthread_cond_destroy(&r.changed);
+}
+
 int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *dest_dir,
-                   bool overwrite, struct fahr_error *err)
+                   bool overwrite, const struct s3_download_options *options,
+                   struct fahr_error *err)
 {
     char bucket[256], key[2048], path[2400];
     if (s3_uri_split(s3_uri, bucket, sizeof bucket, key, sizeof key) != FAHR_OK)
@@ -564,6 +751,8 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     curl_off_t length = -1;
     curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
     struct download d = {.client = client};
+    d.concurrency = options && options->concurrency > 0 ? options->concurrency : 1;
+    d.part_size = options && options->part_size > 0 ? options->part_size : 8u * 1024 * 1024;
     struct curl_header *etag = NULL;
     if (curl_easy_header(client->curl, "ETag", 0, CURLH_HEADER, -1, &etag) == CURLHE_OK)
         snprintf(d.etag, sizeof d.etag, "%s", etag->value);

@@ -11,6 +11,7 @@
 #define FAHR_MODEL_FETCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "aws_http.h"
 #include "fahr/plugin.h"
@@ -19,10 +20,19 @@
 int model_unpack_fd(const struct fahr_host *host, int fd, const char *dest_dir, bool overwrite,
                     struct fahr_error *err);
 
+/* How a large object is downloaded: `concurrency` ranged GETs of
+ * `part_size` bytes at once (1: one stream). */
+struct s3_download_options {
+    unsigned concurrency;
+    uint64_t part_size;
+};
+
 /* Download s3://bucket/key and unpack it into `dest_dir`, streaming: the
- * archive is unpacked as it arrives, never stored whole. */
+ * archive is unpacked as it arrives, never stored whole. `options` may be
+ * NULL (one stream). */
 int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *dest_dir,
-                   bool overwrite, struct fahr_error *err);
+                   bool overwrite, const struct s3_download_options *options,
+                   struct fahr_error *err);
 
 /* Split "s3://bucket/key" into its parts; FAHR_EINVAL if it is not one. */
 int s3_uri_split(const char *uri, char *bucket, size_t bucket_size, char *key, size_t key_size);

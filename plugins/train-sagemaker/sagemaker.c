@@ -46,6 +46,9 @@ static const struct fahr_config_key sagemaker_keys[] = {
      0},
     {"registry", FAHR_CONFIG_STRING, NULL,
      "push to this registry (HOST[:PORT]) instead of the account's ECR", 0},
+    {"download_concurrency", FAHR_CONFIG_INT, "4",
+     "fetch: ranged GETs at once for a large model (1: one stream)", 0},
+    {"download_part_mb", FAHR_CONFIG_INT, "4", "fetch: the size of each ranged GET, in MiB", 0},
     {NULL, 0, NULL, NULL, 0},
 };
 
@@ -520,7 +523,12 @@ static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request
             return rc;
     }
     sm->host->log(FAHR_LOG_INFO, "fetching %s", uri);
-    return model_fetch_s3(&sm->client, uri, request->dest_dir, request->overwrite != 0, err);
+    struct s3_download_options options = {
+        (unsigned)config_int(sm, request->config, "download_concurrency"),
+        (uint64_t)config_int(sm, request->config, "download_part_mb") * 1024 * 1024,
+    };
+    return model_fetch_s3(&sm->client, uri, request->dest_dir, request->overwrite != 0,
+                          &options, err);
 }
 
 static int sagemaker_list(void *state, const struct fahr_config *config, const char *image_name,

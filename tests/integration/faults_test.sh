@@ -68,6 +68,26 @@ fetch_resumes_after_resets() {
     grep -q '"range": "bytes=600000-"' "$PROXY_LOG" || fail "no resume at 600000: $(cat "$PROXY_LOG")"
 }
 
+parallel_ranges_survive_resets() {
+    plan '[{"match": "GetObject", "fault": "reset", "times": 2, "after_bytes": 100000}]'
+    run_fahr fetch "$TEST_TMP/ranges" faults "$ARTIFACT" --config.download_concurrency=3 \
+        --config.download_part_mb=1
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/ranges"
+    grep -q '"range": "bytes=0-1048575"' "$PROXY_LOG" || fail "no first part: $(cat "$PROXY_LOG")"
+    grep -q '"range": "bytes=1048576-2097151"' "$PROXY_LOG" || fail "no second part: $(cat "$PROXY_LOG")"
+    expect_eq "$(grep -c '"fault": "reset"' "$PROXY_LOG")" 2 "resets given"
+    # Parts that never arrive: a clear error, nothing written.
+    mkdir -p "$TEST_TMP/ranges-fail"
+    echo "mine" >"$TEST_TMP/ranges-fail/mine.txt"
+    plan '[{"match": "GetObject", "fault": "reset", "times": 100, "after_bytes": 1000}]'
+    run_fahr fetch "$TEST_TMP/ranges-fail" faults "$ARTIFACT" --config.download_concurrency=3 \
+        --config.download_part_mb=1
+    expect_eq "$RC" 1 "exit code when parts never arrive"
+    expect_contains "$ERR" "fahr: sagemaker: GetObject:" "stderr"
+    expect_dir_untouched "$TEST_TMP/ranges-fail"
+}
+
 fetch_survives_server_errors() {
     plan '[{"match": "HeadObject", "fault": "status", "status": 500, "times": 2,
             "body": "<Error><Code>InternalError</Code><Message>oops</Message></Error>"},
@@ -175,6 +195,7 @@ throttled_logs_lose_nothing() {
 }
 
 run_test fetch_resumes_after_resets
+run_test parallel_ranges_survive_resets
 run_test fetch_survives_server_errors
 run_test fetch_survives_a_stall
 run_test fetch_gives_up_cleanly

@@ -93,7 +93,11 @@ PY
 measure "curl -o /dev/null" curl -sf -o /dev/null "$url"
 measure "curl | tar xz" sh -c "curl -sf '$url' | tar -xz -C '$work/out'"
 measure "aws s3 cp + tar xzf" sh -c "aws s3 cp --quiet s3://bench/model.tar.gz '$work/out/m.tgz' && tar -xzf '$work/out/m.tgz' -C '$work/out' && rm '$work/out/m.tgz'"
-measure "fahr fetch" "$FAHR" -q fetch "$work/out" bench/model s3://bench/model.tar.gz
+measure "fahr fetch" "$FAHR" -q fetch "$work/out" bench/model s3://bench/model.tar.gz \
+    --config.download_concurrency=1
+cmp -s "$work/out/config.json" <(echo '{"layers": 1}') || { echo "fetch_bench: fahr fetched the wrong bytes" >&2; exit 1; }
+measure "fahr fetch, 4 ranges" "$FAHR" -q fetch "$work/out" bench/model s3://bench/model.tar.gz \
+    --config.download_concurrency=4 --config.download_part_mb=4
 cmp -s "$work/out/config.json" <(echo '{"layers": 1}') || { echo "fetch_bench: fahr fetched the wrong bytes" >&2; exit 1; }
 
 python3 - "$size_mb" "${results[@]}" <<'PY'
