@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct upload_file {
 struct upload {
     struct aws_client *client;
     uint64_t part_size; /* files larger go up in parts of this size */
+    size_t concurrency; /* parts at once */
     char bucket[256];
     char prefix[2048];
     struct upload_file *files;
@@ -110,6 +112,74 @@ static void count_bytes(struct upload *up, uint64_t bytes)
     up->client->host->progress("uploading inputs", up->done, up->total, "B");
 }
 
+struct part_upload {
+    struct upload *up;
+    const struct upload_file *file;
+    const char *object;
+    const char *upload_id;
+    pthread_mutex_t lock;
+    size_t next_part;
+    char (*etags)[128];
+    int rc;
+    struct fahr_error err;
+};
+
+static void part_failed(struct part_upload *job, int rc, const struct fahr_error *err)
+{
+    pthread_mutex_lock(&job->lock);
+    if (job->rc == FAHR_OK) {
+        job->rc = rc;
+        if (err != NULL)
+            job->err = *err;
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+static void *part_worker(void *data)
+{
+    struct part_upload *job = data;
+    struct upload *up = job->up;
+    struct aws_client client = *up->client; /* its own connection */
+    client.curl = curl_easy_init();
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        size_t part = job->next_part++;
+        bool stop = job->rc != FAHR_OK || part >= job->file->part_count;
+        pthread_mutex_unlock(&job->lock);
+        if (stop)
+            break;
+        char number[24];
+        snprintf(number, sizeof number, "%zu", part + 1);
+        struct sigv4_pair query[] = {{"partNumber", number}, {"uploadId", job->upload_id}};
+        uint64_t offset = (uint64_t)part * up->part_size;
+        uint64_t length = job->file->size - offset < up->part_size ? job->file->size - offset
+                                                                   : up->part_size;
+        struct aws_request put = {.service = &aws_s3, .operation = "UploadPart", .method = "PUT",
+                                  .path = job->object, .query = query, .query_count = 2,
+                                  .body_path = job->file->path,
+                                  .body_sha256 = job->file->part_sha256[part],
+                                  .body_file_offset = offset, .body_file_length = length};
+        struct aws_response response;
+        struct fahr_error err = {{0}};
+        int rc = aws_send(&client, &put, &response, &err);
+        aws_response_free(&response);
+        struct curl_header *etag = NULL;
+        if (rc == FAHR_OK &&
+            curl_easy_header(client.curl, "ETag", 0, CURLH_HEADER, -1, &etag) != CURLHE_OK)
+            rc = fahr_error_set(&err, FAHR_EFAIL, "UploadPart: no ETag for part %s", number);
+        if (rc != FAHR_OK) {
+            part_failed(job, rc, &err);
+            break;
+        }
+        pthread_mutex_lock(&job->lock);
+        snprintf(job->etags[part], sizeof job->etags[part], "%s", etag->value);
+        count_bytes(up, length);
+        pthread_mutex_unlock(&job->lock);
+    }
+    curl_easy_cleanup(client.curl);
+    return NULL;
+}
+
 /* CreateMultipartUpload, UploadPart for each part, CompleteMultipartUpload;
  * AbortMultipartUpload when anything fails, so no parts are left behind. */
 static int upload_parts(struct upload *up, const struct upload_file *file, const char *object,
@@ -134,32 +204,38 @@ static int upload_parts(struct upload *up, const struct upload_file *file, const
     if (upload_id[0] == '\0')
         return fahr_error_set(err, FAHR_EFAIL, "CreateMultipartUpload: no UploadId");
 
+    /* The parts go up over several connections at once; each reads its
+     * range of the file as it is sent, so memory stays flat. */
+    struct part_upload job = {.up = up, .file = file, .object = object, .upload_id = upload_id};
+    job.etags = calloc(file->part_count, sizeof *job.etags);
+    pthread_mutex_init(&job.lock, NULL);
+    size_t workers = up->concurrency < file->part_count ? up->concurrency : file->part_count;
+    pthread_t *threads = calloc(workers, sizeof *threads);
+    size_t started = 0;
+    if (job.etags != NULL && threads != NULL)
+        for (size_t i = 0; i < workers; i++)
+            if (pthread_create(&threads[i], NULL, part_worker, &job) == 0)
+                started++;
+    if (started == 0)
+        part_failed(&job, FAHR_EFAIL, NULL);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    pthread_mutex_destroy(&job.lock);
+    rc = job.rc;
+    if (rc != FAHR_OK && job.err.message[0] != '\0')
+        *err = job.err;
+    else if (rc != FAHR_OK)
+        fahr_error_set(err, rc, "UploadPart: cannot start the uploads");
+
     char *complete = NULL;
     size_t complete_length = 0;
     FILE *xml = open_memstream(&complete, &complete_length);
     fputs("<CompleteMultipartUpload>", xml);
-    for (size_t part = 0; rc == FAHR_OK && part < file->part_count; part++) {
-        char number[24];
-        snprintf(number, sizeof number, "%zu", part + 1);
-        struct sigv4_pair query[] = {{"partNumber", number}, {"uploadId", upload_id}};
-        uint64_t offset = (uint64_t)part * up->part_size;
-        uint64_t length = file->size - offset < up->part_size ? file->size - offset : up->part_size;
-        struct aws_request put = {.service = &aws_s3, .operation = "UploadPart", .method = "PUT",
-                                  .path = object, .query = query, .query_count = 2,
-                                  .body_path = file->path, .body_sha256 = file->part_sha256[part],
-                                  .body_file_offset = offset, .body_file_length = length};
-        rc = aws_send(up->client, &put, &response, err);
-        aws_response_free(&response);
-        struct curl_header *etag = NULL;
-        if (rc == FAHR_OK && curl_easy_header(up->client->curl, "ETag", 0, CURLH_HEADER, -1,
-                                              &etag) != CURLHE_OK)
-            rc = fahr_error_set(err, FAHR_EFAIL, "UploadPart: no ETag for part %s", number);
-        if (rc == FAHR_OK) {
-            fprintf(xml, "<Part><PartNumber>%s</PartNumber><ETag>%s</ETag></Part>", number,
-                    etag->value);
-            count_bytes(up, length);
-        }
-    }
+    for (size_t part = 0; rc == FAHR_OK && part < file->part_count; part++)
+        fprintf(xml, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>", part + 1,
+                job.etags[part]);
+    free(job.etags);
     fputs("</CompleteMultipartUpload>", xml);
     fclose(xml);
     struct sigv4_pair id_query[] = {{"uploadId", upload_id}};
@@ -297,7 +373,11 @@ int s3_upload_path(struct aws_client *client, const char *local_path, const char
     uint64_t part_size = part_env ? strtoull(part_env, NULL, 10) : 0;
     if (part_size < 5u * 1024 * 1024)
         part_size = part_env ? 5u * 1024 * 1024 : 64u * 1024 * 1024;
-    struct upload up = {.client = client, .part_size = part_size};
+    /* Parts at once: FAHR_S3_UPLOAD_CONCURRENCY, 4 by default. */
+    const char *concurrency_env = getenv("FAHR_S3_UPLOAD_CONCURRENCY");
+    long concurrency = concurrency_env ? atol(concurrency_env) : 4;
+    struct upload up = {.client = client, .part_size = part_size,
+                        .concurrency = concurrency > 0 ? (size_t)concurrency : 1};
     const char *start = s3_base + 5;
     const char *slash = strchr(start, '/');
     snprintf(up.bucket, sizeof up.bucket, "%.*s",
