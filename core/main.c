@@ -231,6 +231,18 @@ static const struct flag_option *find_flag_option(const char *arg, unsigned allo
     return NULL;
 }
 
+/* The value of "--prefix.KEY=VALUE" or "--prefix.KEY VALUE" (advancing *i
+ * for the second), given KEY's start; KEY's length into *key_len. NULL when
+ * no value follows. */
+static const char *dotted_value(int argc, char **argv, int *i, const char *key, size_t *key_len)
+{
+    const char *eq = strchr(key, '=');
+    *key_len = eq ? (size_t)(eq - key) : strlen(key);
+    if (eq != NULL)
+        return eq + 1;
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
 /* Returns -1 on success, or the exit code to end with. */
 static int parse(int argc, char **argv, struct cli *cli)
 {
@@ -275,34 +287,23 @@ static int parse(int argc, char **argv, struct cli *cli)
             return FAHR_EXIT_OK;
         } else if (strncmp(arg, "--config.", 9) == 0 && (allowed & OPT_CONFIG)) {
             const char *key = arg + 9;
-            const char *eq = strchr(key, '=');
-            size_t key_len = eq ? (size_t)(eq - key) : strlen(key);
-            if (!config_key_is_valid(key, key_len))
+            size_t key_len;
+            if (!config_key_is_valid(key, strcspn(key, "=")))
                 return usage_error(cmd, "'%s': a config key is lower case letters, digits and _",
                                    arg);
-            if (eq != NULL) {
-                value = eq + 1;
-            } else if (i + 1 < argc) {
-                value = argv[++i];
-            } else {
+            if ((value = dotted_value(argc, argv, &i, key, &key_len)) == NULL)
                 return usage_error(cmd, "%s needs a value", arg);
-            }
             char name[256];
             snprintf(name, sizeof name, "%.*s", (int)key_len, key);
             config_set(cli->config, name, value);
         } else if (strncmp(arg, "--hp.", 5) == 0 && (allowed & OPT_TRAINING_INPUTS)) {
-            const char *key = arg + 5;
-            char *eq = strchr(key, '=');
+            char *key = arg + 5;
+            size_t key_len;
             if (key[0] == '\0' || key[0] == '=')
                 return usage_error(cmd, "'%s': a hyperparameter needs a name", arg);
-            if (eq != NULL) {
-                *eq = '\0'; /* argv is ours to cut */
-                value = eq + 1;
-            } else if (i + 1 < argc) {
-                value = argv[++i];
-            } else {
+            if ((value = dotted_value(argc, argv, &i, key, &key_len)) == NULL)
                 return usage_error(cmd, "%s needs a value", arg);
-            }
+            key[key_len] = '\0'; /* argv is ours to cut: the name ends at '=' */
             struct fahr_hyperparameter *grown = realloc(
                 cli->hyperparameters, (cli->hyperparameter_count + 1) * sizeof *grown);
             if (grown == NULL)
