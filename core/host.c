@@ -1,6 +1,7 @@
 /* core/host.c: what the host offers drivers (struct fahr_host) and its own
  * output. stdout carries only a command's result; everything else goes to
  * stderr, and progress only when stderr is a terminal. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,13 +13,16 @@
 #include "version.h"
 
 static enum verbosity host_verbosity = VERBOSITY_NORMAL;
+/* Drivers may call the services from threads of their own (plugin.h): one
+ * line at a time reaches stderr. */
+static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool stderr_is_terminal;
 static volatile sig_atomic_t interrupted_flag;
 
 /* Progress line state: a line is open while progress is drawn on it. */
 static struct {
     bool line_open;
-    struct timespec started;
+    struct timespec started, drawn;
     char what[128];
 } progress_state;
 
@@ -35,11 +39,13 @@ static void vprint_line(const char *prefix, const char *fmt, va_list ap)
 
 static void vprint_line(const char *prefix, const char *fmt, va_list ap)
 {
+    pthread_mutex_lock(&output_lock);
     end_progress_line();
     fputs("fahr: ", stderr);
     fputs(prefix, stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    pthread_mutex_unlock(&output_lock);
 }
 
 void host_error(const char *fmt, ...)
@@ -96,9 +102,11 @@ static void service_stream(const char *text, size_t len)
 {
     if (!live_output_shown() || len == 0)
         return;
+    pthread_mutex_lock(&output_lock);
     end_progress_line();
     fwrite(text, 1, len, stderr);
     fflush(stderr);
+    pthread_mutex_unlock(&output_lock);
 }
 
 static void format_bytes(double bytes, char *out, size_t size)
@@ -112,10 +120,19 @@ static void format_bytes(double bytes, char *out, size_t size)
     snprintf(out, size, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
 }
 
+static void draw_progress(const char *what, uint64_t done, uint64_t total, const char *unit);
+
 static void service_progress(const char *what, uint64_t done, uint64_t total, const char *unit)
 {
     if (!stderr_is_terminal || host_verbosity == VERBOSITY_QUIET)
         return;
+    pthread_mutex_lock(&output_lock);
+    draw_progress(what, done, total, unit);
+    pthread_mutex_unlock(&output_lock);
+}
+
+static void draw_progress(const char *what, uint64_t done, uint64_t total, const char *unit)
+{
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!progress_state.line_open || strcmp(progress_state.what, what) != 0) {
@@ -125,20 +142,33 @@ static void service_progress(const char *what, uint64_t done, uint64_t total, co
     }
     double elapsed = (double)(now.tv_sec - progress_state.started.tv_sec) +
                      (double)(now.tv_nsec - progress_state.started.tv_nsec) / 1e9;
+    /* Redrawn ten times a second at most, and once at the end. */
+    bool last = total > 0 && done >= total;
+    double since_drawn = (double)(now.tv_sec - progress_state.drawn.tv_sec) +
+                         (double)(now.tv_nsec - progress_state.drawn.tv_nsec) / 1e9;
+    if (progress_state.line_open && !last && since_drawn < 0.1)
+        return;
+    progress_state.drawn = now;
     char line[256];
     if (unit != NULL && strcmp(unit, "B") == 0) {
-        char done_s[32], total_s[32], rate_s[32];
+        char done_s[32], total_s[32], rate_s[32] = "";
         format_bytes((double)done, done_s, sizeof done_s);
         format_bytes((double)total, total_s, sizeof total_s);
-        double rate = elapsed > 0.05 ? (double)done / elapsed : 0;
-        format_bytes(rate, rate_s, sizeof rate_s);
-        if (total > 0 && rate > 0) {
-            double left = (double)(total - (done < total ? done : total)) / rate;
-            snprintf(line, sizeof line, "%s: %s of %s (%3.0f%%), %s/s, %.0f s left", what,
-                     done_s, total_s, 100.0 * (double)done / (double)total, rate_s, left);
-        } else {
-            snprintf(line, sizeof line, "%s: %s, %s/s", what, done_s, rate_s);
+        /* The rate once it means something; time left from it. */
+        double rate = elapsed > 0.5 ? (double)done / elapsed : 0;
+        char rate_part[64] = "", left_part[32] = "";
+        if (rate > 0) {
+            format_bytes(rate, rate_s, sizeof rate_s);
+            snprintf(rate_part, sizeof rate_part, ", %s/s", rate_s);
+            if (total > 0 && !last)
+                snprintf(left_part, sizeof left_part, ", %.0f s left",
+                         (double)(total - (done < total ? done : total)) / rate);
         }
+        if (total > 0)
+            snprintf(line, sizeof line, "%s: %s of %s (%3.0f%%)%s%s", what, done_s, total_s,
+                     100.0 * (double)done / (double)total, rate_part, left_part);
+        else
+            snprintf(line, sizeof line, "%s: %s%s", what, done_s, rate_part);
     } else if (total > 0) {
         snprintf(line, sizeof line, "%s: %llu of %llu %s", what, (unsigned long long)done,
                  (unsigned long long)total, unit ? unit : "");
@@ -148,7 +178,7 @@ static void service_progress(const char *what, uint64_t done, uint64_t total, co
     }
     fprintf(stderr, "\r\033[K%s", line);
     progress_state.line_open = true;
-    if (total > 0 && done >= total) {
+    if (last) {
         fputc('\n', stderr);
         progress_state.line_open = false;
     }
