@@ -50,7 +50,8 @@ static const struct fahr_config_key sagemaker_keys[] = {
      "fetch: ranged GETs at once for a large model (0: 4, or 1 for an S3 endpoint on this "
      "machine, which one stream serves faster)",
      0},
-    {"download_part_mb", FAHR_CONFIG_INT, "4", "fetch: the size of each ranged GET, in MiB", 0},
+    {"download_part_mb", FAHR_CONFIG_INT, "3",
+     "fetch: the size of each ranged GET, in MiB (memory: concurrency x this)", 0},
     {NULL, 0, NULL, NULL, 0},
 };
 

@@ -96,8 +96,8 @@ measure "aws s3 cp + tar xzf" sh -c "aws s3 cp --quiet s3://bench/model.tar.gz '
 measure "fahr fetch" "$FAHR" -q fetch "$work/out" bench/model s3://bench/model.tar.gz \
     --config.download_concurrency=1
 cmp -s "$work/out/config.json" <(echo '{"layers": 1}') || { echo "fetch_bench: fahr fetched the wrong bytes" >&2; exit 1; }
-measure "fahr fetch, 4 ranges" "$FAHR" -q fetch "$work/out" bench/model s3://bench/model.tar.gz \
-    --config.download_concurrency=4 --config.download_part_mb=4
+measure "fahr fetch, 4 x 3 MiB ranges" "$FAHR" -q fetch "$work/out" bench/model s3://bench/model.tar.gz \
+    --config.download_concurrency=4
 cmp -s "$work/out/config.json" <(echo '{"layers": 1}') || { echo "fetch_bench: fahr fetched the wrong bytes" >&2; exit 1; }
 
 python3 - "$size_mb" "${results[@]}" <<'PY'
@@ -107,10 +107,10 @@ rows = [r.split(";") for r in sys.argv[2:]]
 times = {name: float(wall) for name, wall, _ in rows}
 print(f"fetch of a {size_mb} MiB model.tar.gz (unpacked size) from s3rver on 127.0.0.1,")
 print("best wall time of the runs; MiB/s of unpacked data; peak resident memory")
-print(f"{'':24} {'wall s':>8} {'MiB/s':>8} {'peak MiB':>9}")
+print(f"{'':30} {'wall s':>8} {'MiB/s':>8} {'peak MiB':>9}")
 for name, wall, rss in rows:
     wall = float(wall)
-    print(f"{name:24} {wall:8.2f} {size_mb / wall:8.0f} {int(rss) / 1024:9.1f}")
+    print(f"{name:30} {wall:8.2f} {size_mb / wall:8.0f} {int(rss) / 1024:9.1f}")
 bare, fahr, aws = times["curl -o /dev/null"], times["fahr fetch"], times["aws s3 cp + tar xzf"]
 print(f"fahr fetch / bare download: {fahr / bare:.2f}x   (target <= 1.25x)")
 print(f"aws s3 cp + tar / fahr fetch: {aws / fahr:.2f}x   (target >= 3x)")
