@@ -122,6 +122,7 @@ enum { GUNZIP_IN = 256 * 1024, GUNZIP_OUT = 1024 * 1024 };
 struct gunzip {
     int fd;
     bool probed, gzip, input_done, finished;
+    char error[128];
     struct inflate_state state;
     uint8_t *in;
     uint8_t *out;
@@ -175,11 +176,10 @@ static bool gunzip_fill(struct gunzip *g)
     return true;
 }
 
-/* libarchive's read callback: the next piece of plain tar. */
-static la_ssize_t gunzip_read(struct archive *archive, void *data, const void **buffer)
+/* The next piece of plain tar into g->out: its length, 0 at the end, -1 on
+ * bad data (g->error says why). */
+static ssize_t gunzip_next(struct gunzip *g)
 {
-    struct gunzip *g = data;
-    *buffer = g->out;
     if (!g->probed) {
         g->probed = true;
         while (g->state.avail_in < 2 && gunzip_fill(g))
@@ -189,7 +189,7 @@ static la_ssize_t gunzip_read(struct archive *archive, void *data, const void **
     if (!g->gzip) { /* plain tar: hand on what was read, then the rest */
         if (g->state.avail_in > 0) {
             memcpy(g->out, g->state.next_in, g->state.avail_in);
-            la_ssize_t n = (la_ssize_t)g->state.avail_in;
+            ssize_t n = (ssize_t)g->state.avail_in;
             g->state.avail_in = 0;
             return n;
         }
@@ -207,7 +207,7 @@ static la_ssize_t gunzip_read(struct archive *archive, void *data, const void **
                 g->finished = true;
                 return 0;
             }
-            archive_set_error(archive, EILSEQ, "gzip data ends early (truncated)");
+            snprintf(g->error, sizeof g->error, "gzip data ends early (truncated)");
             return -1;
         }
         if (g->state.block_state == ISAL_BLOCK_FINISH) {
@@ -219,7 +219,7 @@ static la_ssize_t gunzip_read(struct archive *archive, void *data, const void **
             if (g->state.avail_in == 0)
                 continue;
             if (g->state.next_in[0] != 0x1f) {
-                archive_set_error(archive, EILSEQ, "garbage after the gzip data");
+                snprintf(g->error, sizeof g->error, "garbage after the gzip data");
                 return -1;
             }
             uint8_t *next = g->state.next_in;
@@ -233,15 +233,25 @@ static la_ssize_t gunzip_read(struct archive *archive, void *data, const void **
         g->state.avail_out = GUNZIP_OUT;
         int result = isal_inflate(&g->state);
         if (result < 0) {
-            archive_set_error(archive, EILSEQ, "gzip data is corrupt (%s)",
-                              result == ISAL_INCORRECT_CHECKSUM ? "CRC mismatch"
-                                                                : "invalid deflate data");
+            snprintf(g->error, sizeof g->error, "gzip data is corrupt (%s)",
+                     result == ISAL_INCORRECT_CHECKSUM ? "CRC mismatch" : "invalid deflate data");
             return -1;
         }
-        la_ssize_t produced = (la_ssize_t)(GUNZIP_OUT - g->state.avail_out);
+        ssize_t produced = (ssize_t)(GUNZIP_OUT - g->state.avail_out);
         if (produced > 0)
             return produced;
     }
+}
+
+/* libarchive's read callback: the next piece of plain tar. */
+static la_ssize_t gunzip_read(struct archive *archive, void *data, const void **buffer)
+{
+    struct gunzip *g = data;
+    *buffer = g->out;
+    ssize_t n = gunzip_next(g);
+    if (n < 0)
+        archive_set_error(archive, EILSEQ, "%s", g->error[0] ? g->error : strerror(errno));
+    return n;
 }
 
 /* ---- Staging and moving into place ---------------------------------------- */
