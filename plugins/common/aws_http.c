@@ -312,7 +312,7 @@ static bool is_retryable(const struct aws_response *r, CURLcode result)
     return false;
 }
 
-static int max_attempts(void)
+int aws_max_attempts(void)
 {
     const char *env = getenv("AWS_MAX_ATTEMPTS");
     int n = env ? atoi(env) : 0;
@@ -483,7 +483,7 @@ int aws_send(struct aws_client *client, const struct aws_request *request,
     char endpoint[1024];
     aws_endpoint(request->service->id, request->service->default_host, client->region, endpoint,
                  sizeof endpoint);
-    int attempts = max_attempts();
+    int attempts = aws_max_attempts();
     for (int attempt = 0;; attempt++) {
         aws_response_free(response);
         struct transfer t = {response, request, client->curl, 0, false, client->host};

@@ -80,6 +80,10 @@ struct aws_request {
 int aws_send(struct aws_client *client, const struct aws_request *request,
              struct aws_response *response, struct fahr_error *err);
 
+/* Attempts a request gets: AWS_MAX_ATTEMPTS, 3 by default (the SDKs'
+ * standard mode). */
+int aws_max_attempts(void);
+
 /* JSON 1.1 protocol: POST / with X-Amz-Target. `input` is borrowed;
  * `*output` is the caller's to json_decref(). */
 int aws_json_call(struct aws_client *client, const struct aws_service *service,

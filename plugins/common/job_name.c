@@ -25,15 +25,20 @@ void job_name_prefix(const char *image_name, char *out, size_t size)
     snprintf(out, size, "%s-", used ? base : "fahr");
 }
 
+void job_name_stamp(char out[16])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 16, "%Y%m%d-%H%M%S", &tm);
+}
+
 void job_name_derive(const char *image_name, char *out, size_t size)
 {
     char prefix[64], stamp[16];
     job_name_prefix(image_name, prefix, sizeof prefix);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    unsigned short salt = (unsigned short)(now ^ clock());
+    job_name_stamp(stamp);
+    unsigned short salt = (unsigned short)(time(NULL) ^ clock());
     FILE *random = fopen("/dev/urandom", "rb");
     if (random != NULL) {
         if (fread(&salt, sizeof salt, 1, random) != 1)

@@ -12,4 +12,7 @@ void job_name_derive(const char *image_name, char *out, size_t size);
 /* What every job name of the image starts with: "foo-model-". */
 void job_name_prefix(const char *image_name, char *out, size_t size);
 
+/* "20261126-131554": the UTC time stamp job names and image tags carry. */
+void job_name_stamp(char out[16]);
+
 #endif

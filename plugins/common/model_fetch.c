@@ -516,18 +516,11 @@ static size_t to_pipe(const char *data, size_t length, void *user)
     return taken;
 }
 
-static int resume_attempts(void)
-{
-    const char *env = getenv("AWS_MAX_ATTEMPTS");
-    int n = env ? atoi(env) : 0;
-    return n > 0 ? n : 3;
-}
+static void download_ranges(struct download *d, unsigned concurrency, uint64_t part_size);
 
 /* GetObject, resumed with Range (and If-Match, so the object cannot change
  * under us) when a connection breaks in the middle of the body. Each
  * resume that brought bytes resets the count of attempts. */
-static void download_ranges(struct download *d, unsigned concurrency, uint64_t part_size);
-
 static void *download_thread(void *data)
 {
     struct download *d = data;
@@ -562,7 +555,7 @@ static void *download_thread(void *data)
         bool broke_mid_body = d->received > 0 && d->received < d->total;
         if (d->received > before)
             failures = 0;
-        if (!broke_mid_body || ++failures >= resume_attempts())
+        if (!broke_mid_body || ++failures >= aws_max_attempts())
             break;
         d->client->host->log(FAHR_LOG_DEBUG, "GetObject broke off at %llu bytes; resuming",
                              (unsigned long long)d->received);
@@ -660,7 +653,7 @@ static void *range_worker(void *data)
         int rc = FAHR_EFAIL;
         struct fahr_error err = {{0}};
         /* A part that broke off is fetched again whole. */
-        for (int attempt = 0; attempt < resume_attempts(); attempt++) {
+        for (int attempt = 0; attempt < aws_max_attempts(); attempt++) {
             sink.length = 0;
             struct aws_response response;
             rc = aws_send(&client, &request, &response, &err);

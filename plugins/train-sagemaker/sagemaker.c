@@ -85,14 +85,6 @@ static int client(struct sagemaker *sm, const struct fahr_config *config, struct
     return rc;
 }
 
-static void utc_stamp(char out[16])
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(out, 16, "%Y%m%d-%H%M%S", &tm);
-}
-
 /* ---- publish --------------------------------------------------------------- */
 
 static int decode_base64(const char *in, char *out, size_t size)
@@ -212,7 +204,7 @@ static int sagemaker_publish(void *state, const struct fahr_train_request *reque
                                 &auth_json, err)) != FAHR_OK) {
         return rc;
     }
-    utc_stamp(stamp);
+    job_name_stamp(stamp);
     snprintf(remote_ref, remote_ref_size, "%s:%s", repository, stamp);
     struct docker_engine engine;
     rc = docker_engine_from_env(&engine, err);
