@@ -111,8 +111,4 @@ struct plugin *plugins_find(struct plugin_set *set, const char *name);
 int plugin_open(struct plugin *plugin, struct fahr_error *err);
 const char *driver_kind_name(enum fahr_driver_kind kind);
 
-/* ---- commands ----------------------------------------------------------- */
-
-struct cli; /* parsed command line, see cli.h */
-
 #endif

@@ -303,6 +303,27 @@ static int inspect(struct local *local, const char *job_id, json_t **state_out,
     return *state_out ? FAHR_OK : fahr_error_set(err, FAHR_EFAIL, "the engine's answer is odd");
 }
 
+/* The container's state ("created", "running", "exited", ...) and exit
+ * code. */
+static int container_state(struct local *local, const char *job_id, char *status, size_t size,
+                           long long *exit_code, struct fahr_error *err)
+{
+    json_t *container = NULL;
+    int rc = inspect(local, job_id, &container, err);
+    if (rc != FAHR_OK)
+        return rc;
+    const char *text = json_string_value(json_object_get(container, "Status"));
+    snprintf(status, size, "%s", text ? text : "");
+    *exit_code = (long long)json_integer_value(json_object_get(container, "ExitCode"));
+    json_decref(container);
+    return FAHR_OK;
+}
+
+static bool container_over(const char *status)
+{
+    return strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0;
+}
+
 /* The container's log, demultiplexed; the caller frees. */
 static int container_log(struct local *local, const char *job_id, char **text, size_t *length,
                          struct fahr_error *err)
@@ -383,19 +404,18 @@ static int local_poll(void *state, const struct fahr_config *config, const char 
                       struct fahr_job_status *status, struct fahr_error *err)
 {
     struct local *local = state;
-    json_t *container = NULL;
-    int rc = inspect(local, job_id, &container, err);
+    char running[32];
+    long long code;
+    int rc = container_state(local, job_id, running, sizeof running, &code, err);
     if (rc != FAHR_OK)
         return rc;
-    const char *running = json_string_value(json_object_get(container, "Status"));
-    json_int_t code = json_integer_value(json_object_get(container, "ExitCode"));
     char marker[8400];
     job_path(local, config, job_id, "stopped", marker, sizeof marker);
     bool stopped = access(marker, F_OK) == 0;
-    if (running == NULL || strcmp(running, "created") == 0) {
+    if (running[0] == '\0' || strcmp(running, "created") == 0) {
         status->state = FAHR_JOB_PENDING;
         snprintf(status->detail, sizeof status->detail, "Starting");
-    } else if (strcmp(running, "exited") != 0 && strcmp(running, "dead") != 0) {
+    } else if (!container_over(running)) {
         status->state = FAHR_JOB_RUNNING;
         snprintf(status->detail, sizeof status->detail, stopped ? "Stopping" : "Training");
     } else if (stopped) {
@@ -417,7 +437,6 @@ static int local_poll(void *state, const struct fahr_config *config, const char 
             last_output_line(local, job_id, code, status->failure_reason,
                              sizeof status->failure_reason);
     }
-    json_decref(container);
     return FAHR_OK;
 }
 
@@ -427,13 +446,12 @@ static int local_read_logs(void *state, const struct fahr_config *config, const 
 {
     (void)config;
     struct local *local = state;
-    json_t *container = NULL;
-    int rc = inspect(local, job_id, &container, err);
+    char running[32];
+    long long code;
+    int rc = container_state(local, job_id, running, sizeof running, &code, err);
     if (rc != FAHR_OK)
         return rc;
-    const char *running = json_string_value(json_object_get(container, "Status"));
-    bool over = running != NULL && (strcmp(running, "exited") == 0 || strcmp(running, "dead") == 0);
-    json_decref(container);
+    bool over = container_over(running);
     char *text = NULL;
     size_t length = 0;
     if ((rc = container_log(local, job_id, &text, &length, err)) != FAHR_OK)
@@ -605,7 +623,6 @@ static int local_list(void *state, const struct fahr_config *config, const char 
     closedir(dir);
     if (count > 1)
         qsort(jobs, count, sizeof *jobs, newest_first);
-    int rc = FAHR_OK;
     for (size_t i = 0; i < count; i++) {
         struct fahr_job_status status = {.size = sizeof status};
         struct fahr_error poll_err;
@@ -620,8 +637,8 @@ static int local_list(void *state, const struct fahr_config *config, const char 
             break;
     }
     free(jobs);
-    (void)err;
-    return rc;
+    (void)err; /* a listing of local folders does not fail */
+    return FAHR_OK;
 }
 
 static const struct fahr_train_ops local_ops = {
