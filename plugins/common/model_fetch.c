@@ -2,11 +2,12 @@
 #define _GNU_SOURCE
 #include "model_fetch.h"
 
+#include "s3_checksum.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <isa-l/igzip_lib.h>
-#include <openssl/evp.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -465,7 +466,7 @@ struct download {
     uint64_t received, total;
     uint64_t skip;      /* bytes to drop: a server that ignored our Range */
     char etag[256];     /* the object's, from HeadObject */
-    EVP_MD_CTX *md5;    /* of the bytes delivered, when the ETag is an MD5 */
+    struct s3_checksum checksum; /* of the bytes delivered */
     bool reader_gone;
     unsigned concurrency;
     uint64_t part_size;
@@ -473,8 +474,8 @@ struct download {
     struct fahr_error err;
 };
 
-/* Hand bytes on to the unpacking thread, counting them into the MD5 and
- * the progress. -1 when the reader has gone. */
+/* Hand bytes on to the unpacking thread, counting them into the checksum
+ * and the progress. -1 when the reader has gone. */
 static int write_part(struct download *d, const uint8_t *data, size_t length)
 {
     size_t done = 0;
@@ -488,8 +489,7 @@ static int write_part(struct download *d, const uint8_t *data, size_t length)
         }
         done += (size_t)n;
     }
-    if (d->md5 != NULL)
-        EVP_DigestUpdate(d->md5, data, length);
+    s3_checksum_update(&d->checksum, data, length);
     d->received += length;
     d->client->host->progress("downloading", d->received, d->total, "B");
     return 0;
@@ -517,6 +517,15 @@ static size_t to_pipe(const char *data, size_t length, void *user)
 }
 
 static void download_ranges(struct download *d, unsigned concurrency, uint64_t part_size);
+
+/* A header of the last answer on `curl`, NULL where it has none. */
+static const char *answer_header(void *curl, const char *name)
+{
+    struct curl_header *header = NULL;
+    if (curl_easy_header(curl, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
+        return NULL;
+    return header->value;
+}
 
 /* GetObject, resumed with Range (and If-Match, so the object cannot change
  * under us) when a connection breaks in the middle of the body. Each
@@ -742,8 +751,10 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
                               s3_uri);
     snprintf(path, sizeof path, "/%s/%s", bucket, key);
 
+    /* Checksum mode: the answer carries the object's checksum. */
+    struct sigv4_pair checksum_mode = {"x-amz-checksum-mode", "ENABLED"};
     struct aws_request head = {.service = &aws_s3, .operation = "HeadObject", .method = "HEAD",
-                               .path = path};
+                               .path = path, .headers = &checksum_mode, .header_count = 1};
     struct aws_response response;
     int rc = aws_send(client, &head, &response, err);
     aws_response_free(&response);
@@ -756,19 +767,15 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     struct download d = {.client = client};
     d.concurrency = options && options->concurrency > 0 ? options->concurrency : 1;
     d.part_size = options && options->part_size > 0 ? options->part_size : 8u * 1024 * 1024;
-    struct curl_header *etag = NULL;
-    if (curl_easy_header(client->curl, "ETag", 0, CURLH_HEADER, -1, &etag) == CURLHE_OK)
-        snprintf(d.etag, sizeof d.etag, "%s", etag->value);
-    /* A single-part object's ETag is its MD5: the download is checked
-     * against it. */
-    if (strlen(d.etag) == 34 && d.etag[0] == '"' && strspn(d.etag + 1, "0123456789abcdef") == 32) {
-        d.md5 = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(d.md5, EVP_md5(), NULL);
-    }
+    const char *etag = answer_header(client->curl, "ETag");
+    snprintf(d.etag, sizeof d.etag, "%s", etag ? etag : "");
+    s3_checksum_choose(&d.checksum, answer_header, client->curl);
+    client->host->log(FAHR_LOG_DEBUG, "%s: the download is checked against the object's %s",
+                      s3_uri, d.checksum.name ? d.checksum.name : "size alone (S3 gave no checksum)");
 
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
-        EVP_MD_CTX_free(d.md5);
+        s3_checksum_free(&d.checksum);
         return fahr_error_set(err, FAHR_EFAIL, "cannot make a pipe: %s", strerror(errno));
     }
     d.write_fd = fds[1];
@@ -784,7 +791,7 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     if (pthread_create(&thread, NULL, download_thread, &d) != 0) {
         close(fds[0]);
         close(fds[1]);
-        EVP_MD_CTX_free(d.md5);
+        s3_checksum_free(&d.checksum);
         return fahr_error_set(err, FAHR_EFAIL, "cannot start the download");
     }
     char staging[4096];
@@ -794,20 +801,12 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     if (d.rc == FAHR_OK && d.total > 0 && d.received != d.total)
         d.rc = fahr_error_set(&d.err, FAHR_EFAIL, "%s: got %llu of %llu bytes", s3_uri,
                               (unsigned long long)d.received, (unsigned long long)d.total);
-    if (d.md5 != NULL) {
-        unsigned char digest[16];
-        unsigned int digest_length;
-        char hex[33];
-        EVP_DigestFinal_ex(d.md5, digest, &digest_length);
-        EVP_MD_CTX_free(d.md5);
-        for (int i = 0; i < 16; i++)
-            snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-        if (d.rc == FAHR_OK && rc == FAHR_OK && strncmp(hex, d.etag + 1, 32) != 0)
-            d.rc = fahr_error_set(&d.err, FAHR_EFAIL,
-                                  "%s: the download's MD5 %s is not the object's ETag %s; "
-                                  "nothing was written",
-                                  s3_uri, hex, d.etag);
-    }
+    char got[72];
+    if (!s3_checksum_finish(&d.checksum, got, sizeof got) && d.rc == FAHR_OK && rc == FAHR_OK)
+        d.rc = fahr_error_set(&d.err, FAHR_EFAIL,
+                              "%s: the download's %s is %s, not the object's %s; "
+                              "nothing was written",
+                              s3_uri, d.checksum.name, got, d.checksum.expected_text);
     if (d.rc != FAHR_OK) {
         if (rc == FAHR_OK)
             remove_tree(staging);

@@ -11,15 +11,18 @@ each request) matches it first. A rule:
                            # ("SageMaker.DescribeTrainingJob"), or one of the
                            # S3 names GetObject / HeadObject (by method), or a
                            # substring of the path
-   "fault": "reset" | "status" | "stall" | "corrupt",
+   "fault": "reset" | "status" | "stall" | "corrupt" | "headers",
    "times": 2,             # how many matching requests get it (then none)
    "after_bytes": 1000,    # reset, corrupt: how far into the body
    "status": 503, "body": "...", "content_type": "...",   # status
-   "seconds": 3}           # stall: before answering
+   "seconds": 3,           # stall: before answering
+   "set": {"ETag": "..."}, "remove": ["x-amz-checksum-crc32"]}   # headers
 
 reset sends the headers and `after_bytes` of the body, then drops the
 connection; corrupt flips the byte at `after_bytes`; stall waits, then
-answers normally. Each request is logged to LOG_FILE as one JSON line:
+answers normally; headers changes the answer's headers as real S3's
+would differ (a KMS object's ETag, a CRC64NVME the emulator cannot make).
+Each request is logged to LOG_FILE as one JSON line:
 method, path, Range header, and the fault given (or null).
 """
 import http.client
@@ -101,7 +104,13 @@ class Proxy(BaseHTTPRequestHandler):
         response = upstream.getresponse()
         data = response.read() if self.command != "HEAD" else b""
         self.send_response(response.status)
-        for name, value in response.getheaders():
+        headers = response.getheaders()
+        if kind == "headers":
+            changed = {name.lower() for name in fault.get("set", {})}
+            changed |= {name.lower() for name in fault.get("remove", [])}
+            headers = [(n, v) for n, v in headers if n.lower() not in changed]
+            headers += list(fault.get("set", {}).items())
+        for name, value in headers:
             if name.lower() not in ("transfer-encoding", "connection", "content-length"):
                 self.send_header(name, value)
         self.send_header("Content-Length",

@@ -132,6 +132,84 @@ corrupt_bytes_are_refused() {
     expect_dir_untouched "$TEST_TMP/corrupt"
 }
 
+# The checksum S3 keeps for the object is what the download is held to.
+s3_checksums_are_checked() {
+    # aws s3 cp sends a CRC32, which S3 keeps and gives back.
+    plan '[]'
+    run_fahr -v fetch "$TEST_TMP/crc32" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "the download is checked against the object's CRC32" "stderr"
+    expect_model_fetched "$TEST_TMP/crc32"
+    aws_bench s3api put-object --bucket "$FAHR_BENCH_BUCKET" --key faults/sha256.tar.gz \
+        --body "$TEST_TMP/model.tar.gz" --checksum-algorithm SHA256 >/dev/null
+    run_fahr -v fetch "$TEST_TMP/sha256" faults "s3://$FAHR_BENCH_BUCKET/faults/sha256.tar.gz"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "the download is checked against the object's SHA256" "stderr"
+    expect_model_fetched "$TEST_TMP/sha256"
+    # CRC64NVME, which S3 adds to objects uploaded without a checksum: the
+    # emulator cannot compute it, so the proxy answers as S3 does, with
+    # the value from CRC-64/NVME's definition, a bit at a time.
+    local crc64
+    crc64=$(python3 - "$TEST_TMP/model.tar.gz" <<'PY'
+import base64, sys
+table = []
+for i in range(256):
+    crc = i
+    for _ in range(8):
+        crc = (crc >> 1) ^ (0x9A6C9329AC4BC9B5 if crc & 1 else 0)
+    table.append(crc)
+crc = (1 << 64) - 1
+for byte in open(sys.argv[1], "rb").read():
+    crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
+print(base64.b64encode((crc ^ ((1 << 64) - 1)).to_bytes(8, "big")).decode())
+PY
+)
+    local s3_crc64='{"match": "HeadObject", "fault": "headers", "times": 1,
+                     "set": {"x-amz-checksum-crc64nvme": "%s", "x-amz-checksum-type": "FULL_OBJECT"},
+                     "remove": ["x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm"]}'
+    # shellcheck disable=SC2059 # the plan is the format
+    plan "[$(printf "$s3_crc64" "$crc64")]"
+    run_fahr -v fetch "$TEST_TMP/crc64" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "the download is checked against the object's CRC64NVME" "stderr"
+    expect_model_fetched "$TEST_TMP/crc64"
+    # One that does not match: refused, nothing written.
+    mkdir -p "$TEST_TMP/crc64-wrong"
+    echo "mine" >"$TEST_TMP/crc64-wrong/mine.txt"
+    # shellcheck disable=SC2059
+    plan "[$(printf "$s3_crc64" "AAAAAAAAAAA=")]"
+    run_fahr -q fetch "$TEST_TMP/crc64-wrong" faults "$ARTIFACT"
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$ERR" "fahr: sagemaker: $ARTIFACT: the download's CRC64NVME is $crc64, not the object's AAAAAAAAAAA=; nothing was written" "stderr"
+    expect_dir_untouched "$TEST_TMP/crc64-wrong"
+}
+
+# Under SSE-KMS an object's ETag is not the MD5 of its bytes (S3 User
+# Guide, "Checking object integrity"); the emulator's is, so the proxy
+# gives S3's answer.
+kms_etags_are_not_taken_for_md5s() {
+    local md5
+    md5=$(md5sum "$TEST_TMP/model.tar.gz" | cut -d' ' -f1)
+    plan '[{"match": "HeadObject", "fault": "headers", "times": 1,
+            "set": {"ETag": "\"0123456789abcdef0123456789abcdef\"",
+                    "x-amz-server-side-encryption": "aws:kms"},
+            "remove": ["x-amz-checksum-crc32"]}]'
+    run_fahr -v fetch "$TEST_TMP/kms" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "checked against the object's size alone" "stderr"
+    expect_model_fetched "$TEST_TMP/kms"
+    # The same ETag on an unencrypted object is an MD5, and not this one's.
+    mkdir -p "$TEST_TMP/md5-wrong"
+    echo "mine" >"$TEST_TMP/md5-wrong/mine.txt"
+    plan '[{"match": "HeadObject", "fault": "headers", "times": 1,
+            "set": {"ETag": "\"0123456789abcdef0123456789abcdef\""},
+            "remove": ["x-amz-checksum-crc32"]}]'
+    run_fahr -q fetch "$TEST_TMP/md5-wrong" faults "$ARTIFACT"
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$ERR" "fahr: sagemaker: $ARTIFACT: the download's MD5 (ETag) is $md5, not the object's 0123456789abcdef0123456789abcdef; nothing was written" "stderr"
+    expect_dir_untouched "$TEST_TMP/md5-wrong"
+}
+
 interrupted_fetch_leaves_nothing() {
     mkdir -p "$TEST_TMP/interrupted"
     echo "mine" >"$TEST_TMP/interrupted/mine.txt"
@@ -200,6 +278,8 @@ run_test fetch_survives_server_errors
 run_test fetch_survives_a_stall
 run_test fetch_gives_up_cleanly
 run_test corrupt_bytes_are_refused
+run_test s3_checksums_are_checked
+run_test kms_etags_are_not_taken_for_md5s
 run_test interrupted_fetch_leaves_nothing
 run_test throttled_status_is_retried
 run_test throttled_logs_lose_nothing

@@ -63,34 +63,44 @@ aws s3 cp --quiet "$artifact" s3://bench/model.tar.gz
 url="http://127.0.0.1:$port/bench/model.tar.gz"
 
 # measure NAME COMMAND...: the best wall seconds of FAHR_BENCH_RUNS runs (3
-# by default; shared machines are noisy) and the peak RSS (KiB).
+# by default; shared machines are noisy), with that run's CPU seconds (user +
+# system) and s3rver's in the same time, and the peak RSS (KiB).
 results=()
 runs=${FAHR_BENCH_RUNS:-3}
+server_cpu() { # s3rver's user + system CPU so far, in clock ticks
+    awk '{print $14 + $15}' "/proc/$s3rver/stat"
+}
 measure() {
-    local name=$1 best="" rss=0 wall this_rss
+    local name=$1 best="" rss=0 cpu="" server="" wall this_rss this_cpu before after
     shift
     for _ in $(seq 1 "$runs"); do
         rm -rf "$work/out" && mkdir -p "$work/out"
         sync
+        before=$(server_cpu)
         /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt" || {
             echo "fetch_bench: $name failed:" >&2
             cat "$work/stderr.txt" >&2
             exit 1
         }
-        wall=$(python3 - "$work/time.txt" <<'PY'
+        after=$(server_cpu)
+        read -r wall this_cpu < <(python3 - "$work/time.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text)
-print(int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+wall = int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text))
+print(wall, cpu)
 PY
 )
         this_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
         [ "$this_rss" -gt "$rss" ] && rss=$this_rss
         if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $wall < $best else 1)"; then
             best=$wall
+            cpu=$this_cpu
+            server=$(python3 -c "print(($after - $before) / $(getconf CLK_TCK))")
         fi
     done
-    results+=("$name;$best;$rss")
+    results+=("$name;$best;$rss;$cpu;$server")
 }
 
 measure "curl -o /dev/null" curl -sf -o /dev/null "$url"
@@ -108,18 +118,28 @@ measure "fahr fetch, 4 x 3 MiB ranges" "$FAHR" -q fetch "$work/out" bench/model 
     --config.download_concurrency=4
 cmp -s "$work/out/config.json" <(echo '{"layers": 1}') || { echo "fetch_bench: fahr fetched the wrong bytes" >&2; exit 1; }
 
-python3 - "$size_mb" "${results[@]}" <<'PY'
+python3 - "$size_mb" "$(nproc)" "${results[@]}" <<'PY'
 import sys
-size_mb = int(sys.argv[1])
-rows = [r.split(";") for r in sys.argv[2:]]
-times = {name: float(wall) for name, wall, _ in rows}
+size_mb, cores = int(sys.argv[1]), int(sys.argv[2])
+rows = [r.split(";") for r in sys.argv[3:]]
+times = {name: float(wall) for name, wall, *_ in rows}
+cpus = {name: (float(cpu), float(server)) for name, _, _, cpu, server in rows}
 print(f"fetch of a {size_mb} MiB model.tar.gz (unpacked size) from s3rver on 127.0.0.1,")
-print("best wall time of the runs; MiB/s of unpacked data; peak resident memory")
-print(f"{'':30} {'wall s':>8} {'MiB/s':>8} {'peak MiB':>9}")
-for name, wall, rss in rows:
+print("best wall time of the runs; MiB/s of unpacked data; peak resident memory;")
+print(f"CPU seconds (user + system) of the command and of s3rver meanwhile; {cores} cores")
+print(f"{'':30} {'wall s':>8} {'MiB/s':>8} {'peak MiB':>9} {'CPU s':>7} {'s3rver':>7}")
+for name, wall, rss, cpu, server in rows:
     wall = float(wall)
-    print(f"{name:30} {wall:8.2f} {size_mb / wall:8.0f} {int(rss) / 1024:9.1f}")
+    print(f"{name:30} {wall:8.2f} {size_mb / wall:8.0f} {int(rss) / 1024:9.1f}"
+          f" {float(cpu):7.2f} {float(server):7.2f}")
 bare, fahr, aws = times["curl -o /dev/null"], times["fahr fetch"], times["aws s3 cp + tar xzf"]
 print(f"fahr fetch / bare download: {fahr / bare:.2f}x   (target <= 1.25x)")
 print(f"aws s3 cp + tar / fahr fetch: {aws / fahr:.2f}x   (target >= 3x)")
+# What the cores allow: s3rver's work for one download and inflating alone
+# must both fit in the time, on this machine's cores.
+if "igzip -dc (no network)" in cpus:
+    need = cpus["curl -o /dev/null"][1] + cpus["igzip -dc (no network)"][0]
+    print(f"floor here: s3rver's {cpus['curl -o /dev/null'][1]:.2f} CPU s + igzip's "
+          f"{cpus['igzip -dc (no network)'][0]:.2f} on {cores} cores >= {need / cores:.2f} s "
+          f"= {need / cores / bare:.2f}x the bare download")
 PY
