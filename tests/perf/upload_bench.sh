@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The upload benchmark: `fahr fit --no-wait` (build, push, upload the input
+# channel, CreateTrainingJob) on the test bench, with an input of a few KiB
+# and with one of FAHR_BENCH_MB (512 by default), which goes up as a
+# multipart upload, parts in parallel. The build and push are the same in
+# both runs; the upload is what differs. Parts are read from the file as
+# they are sent, so the two peaks should match. Beside them, `aws s3 cp` of
+# the same large file to the same bucket through the same front. This
+# machine, this run; peak memory from /usr/bin/time -v.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+FAHR=${FAHR:-$root/build-test/core/fahr}
+export FAHR_PLUGIN_PATH=${FAHR_PLUGIN_PATH:-$root/build-test/plugins} FAHR_PLUGIN_SYSTEM_PATH=
+size_mb=${FAHR_BENCH_MB:-512}
+eval "$("$root/tests/bench/docker.sh" start)"
+"$root/tests/bench/docker.sh" image
+work=$(mktemp -d)
+trap '"$root/tests/bench/aws.sh" stop "$work/aws" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+mkdir -p "$work/aws"
+"$root/tests/bench/aws.sh" start "$work/aws"
+# shellcheck disable=SC1091 # written by aws.sh start
+. "$work/aws/env"
+export AWS_CONFIG_FILE="$work/no-config" AWS_SHARED_CREDENTIALS_FILE="$work/no-credentials"
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+mkdir -p "$work/foo"
+cp "$root/examples/foo/model.py" "$work/foo/model.py"
+fit=("$FAHR" -q fit "$work/foo/model.py" --build-driver=local --train-driver=sagemaker
+    --config.output_path="s3://$FAHR_BENCH_BUCKET/models"
+    --config.role_name="$FAHR_BENCH_ROLE" --config.registry="$FAHR_BENCH_REGISTRY"
+    --config.base_image=fahr-bench/python:3 --no-wait --input)
+
+measure() { # NAME COMMAND...
+    local name=$1
+    shift
+    /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/out.txt"
+    local rss wall
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
+    printf "%-40s %10s %9s\n" "$name" "$wall" "$(awk -v kib="$rss" 'BEGIN { printf "%.1f", kib / 1024 }')"
+    # The job would run on the bench and take the machine from the next run.
+    local job
+    job=$(cat "$work/out.txt")
+    if [ -n "$job" ]; then
+        "$FAHR" -q stop "$job" >/dev/null 2>&1 || true
+    fi
+}
+
+echo "small" >"$work/small.txt"
+head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$work/large.bin"
+"${fit[@]}" "data=$work/small.txt" >"$work/out.txt" # builds and pushes the image once, unmeasured
+"$FAHR" -q stop "$(cat "$work/out.txt")" >/dev/null 2>&1 || true
+
+echo "fahr fit --no-wait: peak memory with a small and a $size_mb MiB input channel"
+printf '%-40s %10s %9s\n' "" "wall" "peak MiB"
+measure "input of a few bytes (already there)" "${fit[@]}" "data=$work/small.txt"
+measure "input of $size_mb MiB, multipart" "${fit[@]}" "data=$work/large.bin"
+measure "aws s3 cp of the $size_mb MiB file" \
+    aws s3 cp --quiet "$work/large.bin" "s3://$FAHR_BENCH_BUCKET/aws-cp/large.bin"
