@@ -707,3 +707,11 @@ int aws_instance_credentials(const struct fahr_host *host, char *body, size_t si
              endpoint, role);
     return plain_request("GET", url, header, body, size);
 }
+
+const char *aws_answer_header(void *curl, const char *name)
+{
+    struct curl_header *header = NULL;
+    if (curl_easy_header(curl, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
+        return NULL;
+    return header->value;
+}

@@ -75,6 +75,10 @@ struct aws_request {
     uint64_t body_file_length;
 };
 
+/* A header of the last answer on a client's connection (`client->curl`),
+ * NULL where it had none. Valid until that connection's next request. */
+const char *aws_answer_header(void *curl, const char *name);
+
 /* Send with retries. FAHR_OK for 2xx; otherwise `response` holds the status
  * and the service's error code and message, and `err` one line. */
 int aws_send(struct aws_client *client, const struct aws_request *request,

@@ -518,15 +518,6 @@ static size_t to_pipe(const char *data, size_t length, void *user)
 
 static void download_ranges(struct download *d, unsigned concurrency, uint64_t part_size);
 
-/* A header of the last answer on `curl`, NULL where it has none. */
-static const char *answer_header(void *curl, const char *name)
-{
-    struct curl_header *header = NULL;
-    if (curl_easy_header(curl, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
-        return NULL;
-    return header->value;
-}
-
 /* GetObject, resumed with Range (and If-Match, so the object cannot change
  * under us) when a connection breaks in the middle of the body. Each
  * resume that brought bytes resets the count of attempts. */
@@ -767,9 +758,9 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     struct download d = {.client = client};
     d.concurrency = options && options->concurrency > 0 ? options->concurrency : 1;
     d.part_size = options && options->part_size > 0 ? options->part_size : 8u * 1024 * 1024;
-    const char *etag = answer_header(client->curl, "ETag");
+    const char *etag = aws_answer_header(client->curl, "ETag");
     snprintf(d.etag, sizeof d.etag, "%s", etag ? etag : "");
-    s3_checksum_choose(&d.checksum, answer_header, client->curl);
+    s3_checksum_choose(&d.checksum, aws_answer_header, client->curl);
     client->host->log(FAHR_LOG_DEBUG, "%s: the download is checked against the object's %s",
                       s3_uri, d.checksum.name ? d.checksum.name : "size alone (S3 gave no checksum)");
 

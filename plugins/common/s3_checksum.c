@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sigv4.h"
+
 /* ---- CRC-64/NVME, eight bytes a step ------------------------------------ */
 
 #define CRC64_NVME_REFLECTED 0x9a6c9329ac4bc9b5ull /* 0xAD93D23594C93659, bits reversed */
@@ -54,7 +56,7 @@ uint64_t crc64_nvme(uint64_t crc, const void *data, size_t length)
 
 /* ---- Choosing ------------------------------------------------------------- */
 
-enum { CRC32C, CRC32, CRC64NVME, SHA1, SHA256, MD5_ETAG };
+enum { NONE, CRC32C, CRC32, CRC64NVME, SHA1, SHA256, MD5_ETAG };
 
 /* Cheapest first. */
 static const struct {
@@ -69,13 +71,6 @@ static const struct {
     [MD5_ETAG] = {"MD5 (ETag)", "ETag", 16},
 };
 
-static int which(const struct s3_checksum *checksum)
-{
-    for (int i = 0; i <= MD5_ETAG; i++)
-        if (checksum->name == offers[i].name)
-            return i;
-    return -1;
-}
 
 /* A full-object checksum, base64 of exactly `length` bytes. A composite
  * one ends in "-PARTS", which base64 never holds. */
@@ -123,22 +118,22 @@ void s3_checksum_choose(struct s3_checksum *checksum, s3_header_fn header, void 
     memset(checksum, 0, sizeof *checksum);
     const char *type = header(context, "x-amz-checksum-type");
     bool full_object = type == NULL || strcasecmp(type, "FULL_OBJECT") == 0;
-    int chosen = -1;
-    for (int i = 0; full_object && i < MD5_ETAG && chosen < 0; i++) {
+    int chosen = NONE;
+    for (int i = CRC32C; full_object && i < MD5_ETAG && chosen == NONE; i++) {
         const char *value = header(context, offers[i].header);
         if (value != NULL && decode_base64(value, checksum->expected, offers[i].length)) {
             chosen = i;
             snprintf(checksum->expected_text, sizeof checksum->expected_text, "%s", value);
         }
     }
-    if (chosen < 0) {
+    if (chosen == NONE) {
         const char *etag = header(context, "ETag");
         if (etag != NULL && etag_is_md5(header, context) && decode_etag(etag, checksum->expected)) {
             chosen = MD5_ETAG;
             snprintf(checksum->expected_text, sizeof checksum->expected_text, "%.32s", etag + 1);
         }
     }
-    if (chosen < 0)
+    if (chosen == NONE)
         return;
     const EVP_MD *md = chosen == SHA1 ? EVP_sha1() : chosen == SHA256 ? EVP_sha256()
                      : chosen == MD5_ETAG ? EVP_md5() : NULL;
@@ -149,13 +144,14 @@ void s3_checksum_choose(struct s3_checksum *checksum, s3_header_fn header, void 
             return;
         }
     }
+    checksum->kind = chosen;
     checksum->name = offers[chosen].name;
     checksum->length = offers[chosen].length;
 }
 
 void s3_checksum_update(struct s3_checksum *checksum, const void *data, size_t length)
 {
-    switch (which(checksum)) {
+    switch (checksum->kind) {
     case CRC32C:
         /* ISA-L's CRC32C takes an int length and leaves the inversions to us. */
         while (length > 0) {
@@ -185,8 +181,7 @@ void s3_checksum_update(struct s3_checksum *checksum, const void *data, size_t l
 bool s3_checksum_finish(struct s3_checksum *checksum, char *got, size_t got_size)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
-    int kind = which(checksum);
-    if (kind < 0)
+    if (checksum->kind == NONE)
         return true;
     if (checksum->digest != NULL) {
         unsigned int length = 0;
@@ -197,9 +192,8 @@ bool s3_checksum_finish(struct s3_checksum *checksum, char *got, size_t got_size
     }
     bool match = memcmp(digest, checksum->expected, checksum->length) == 0;
     char text[64] = "";
-    if (kind == MD5_ETAG) {
-        for (size_t i = 0; i < checksum->length; i++)
-            snprintf(text + 2 * i, 3, "%02x", digest[i]);
+    if (checksum->kind == MD5_ETAG) {
+        sigv4_hex(digest, checksum->length, text);
     } else {
         EVP_EncodeBlock((unsigned char *)text, digest, (int)checksum->length);
     }

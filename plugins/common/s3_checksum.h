@@ -22,6 +22,7 @@
 typedef const char *(*s3_header_fn)(void *context, const char *name);
 
 struct s3_checksum {
+    int kind;                   /* which one, for s3_checksum.c; 0: nothing to check */
     const char *name;           /* "CRC32", ..., "MD5 (ETag)"; NULL: nothing to check */
     unsigned char expected[32]; /* the digest, as S3 gave it (big-endian for CRCs) */
     char expected_text[72];     /* and as S3 wrote it */

@@ -39,12 +39,6 @@ struct upload {
     size_t uploaded, skipped;
 };
 
-static void hex(const unsigned char *bytes, size_t length, char *out)
-{
-    for (size_t i = 0; i < length; i++)
-        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
-}
-
 /* Read the file once for its SHA-256 (what the signature covers), its ETag
  * and, for a multipart upload, each part's SHA-256. */
 static int digest_file(struct upload *up, struct upload_file *file)
@@ -83,20 +77,20 @@ static int digest_file(struct upload *up, struct upload_file *file)
         }
         EVP_DigestFinal_ex(part_sha, digest, &length);
         if (multipart)
-            hex(digest, 32, file->part_sha256[part]);
+            sigv4_hex(digest, 32, file->part_sha256[part]);
         EVP_DigestFinal_ex(part_md5, digest, &length);
         if (multipart)
             EVP_DigestUpdate(md5_of_md5s, digest, 16);
         else
-            hex(digest, 16, file->etag);
+            sigv4_hex(digest, 16, file->etag);
     }
     failed = ferror(stream);
     fclose(stream);
     EVP_DigestFinal_ex(whole, digest, &length);
-    hex(digest, 32, file->sha256);
+    sigv4_hex(digest, 32, file->sha256);
     EVP_DigestFinal_ex(md5_of_md5s, digest, &length);
     if (multipart) {
-        hex(digest, 16, file->etag);
+        sigv4_hex(digest, 16, file->etag);
         snprintf(file->etag + 32, sizeof file->etag - 32, "-%zu", file->part_count);
     }
     EVP_MD_CTX_free(whole);
@@ -163,16 +157,15 @@ static void *part_worker(void *data)
         struct fahr_error err = {{0}};
         int rc = aws_send(&client, &put, &response, &err);
         aws_response_free(&response);
-        struct curl_header *etag = NULL;
-        if (rc == FAHR_OK &&
-            curl_easy_header(client.curl, "ETag", 0, CURLH_HEADER, -1, &etag) != CURLHE_OK)
+        const char *etag = rc == FAHR_OK ? aws_answer_header(client.curl, "ETag") : NULL;
+        if (rc == FAHR_OK && etag == NULL)
             rc = fahr_error_set(&err, FAHR_EFAIL, "UploadPart: no ETag for part %s", number);
         if (rc != FAHR_OK) {
             part_failed(job, rc, &err);
             break;
         }
         pthread_mutex_lock(&job->lock);
-        snprintf(job->etags[part], sizeof job->etags[part], "%s", etag->value);
+        snprintf(job->etags[part], sizeof job->etags[part], "%s", etag);
         count_bytes(up, length);
         pthread_mutex_unlock(&job->lock);
     }
@@ -281,12 +274,11 @@ static int upload_file(struct upload *up, const struct upload_file *file, struct
     aws_response_free(&response);
     if (rc == FAHR_OK) {
         curl_off_t length = -1;
-        struct curl_header *etag = NULL;
         curl_easy_getinfo(up->client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
         char quoted[56];
         snprintf(quoted, sizeof quoted, "\"%s\"", file->etag);
-        if (curl_easy_header(up->client->curl, "ETag", 0, CURLH_HEADER, -1, &etag) == CURLHE_OK &&
-            length == (curl_off_t)file->size && strcasecmp(etag->value, quoted) == 0) {
+        const char *etag = aws_answer_header(up->client->curl, "ETag");
+        if (etag != NULL && length == (curl_off_t)file->size && strcasecmp(etag, quoted) == 0) {
             up->skipped++;
             count_bytes(up, file->size);
             return FAHR_OK;
@@ -411,8 +403,7 @@ int s3_upload_path(struct aws_client *client, const char *local_path, const char
         EVP_DigestFinal_ex(manifest, digest, &digest_length);
         EVP_MD_CTX_free(manifest);
         char hex[17];
-        for (int i = 0; i < 8; i++)
-            snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        sigv4_hex(digest, 8, hex);
         snprintf(up.prefix, sizeof up.prefix, "%s%s%s", base, base[0] ? "/" : "", hex);
         snprintf(uri, uri_size, "s3://%s/%s", up.bucket, up.prefix);
         for (size_t i = 0; rc == FAHR_OK && i < up.count; i++)

@@ -76,12 +76,21 @@ char *sigv4_uri_encode(const char *s, size_t length, bool keep_slash)
     return finish(&text);
 }
 
+void sigv4_hex(const unsigned char *bytes, size_t length, char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < length; i++) {
+        hex[2 * i] = digits[bytes[i] >> 4];
+        hex[2 * i + 1] = digits[bytes[i] & 0xf];
+    }
+    hex[2 * length] = '\0';
+}
+
 void sigv4_sha256_hex(const void *data, size_t length, char hex[65])
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(data, length, digest);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    sigv4_hex(digest, SHA256_DIGEST_LENGTH, hex);
 }
 
 void sigv4_amz_date(long long unix_time, char out[17])
@@ -385,8 +394,7 @@ int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentia
     hmac(k_service, 32, "aws4_request", k_signing);
     hmac(k_signing, 32, result->string_to_sign, signature);
     OPENSSL_cleanse(k_signing, sizeof k_signing);
-    for (int i = 0; i < 32; i++)
-        snprintf(result->signature + 2 * i, 3, "%02x", signature[i]);
+    sigv4_hex(signature, 32, result->signature);
 
     size_t auth_size = strlen(credentials->access_key_id) + strlen(scope) +
                        strlen(signed_headers) + 160;

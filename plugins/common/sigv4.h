@@ -62,6 +62,8 @@ int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentia
                const struct sigv4_options *options, struct sigv4_result *result);
 void sigv4_result_free(struct sigv4_result *result);
 
+/* `length` bytes as lower-case hex into `hex` (2 x length + 1 bytes). */
+void sigv4_hex(const unsigned char *bytes, size_t length, char *hex);
 /* Lower-case hex SHA-256 of `length` bytes into `hex` (65 bytes). */
 void sigv4_sha256_hex(const void *data, size_t length, char hex[65]);
 /* RFC 3986 encoding as SigV4 wants it: everything but A-Z a-z 0-9 - _ . ~
