@@ -14,9 +14,8 @@
 # installed into tests/perf/node_modules on first use).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-FAHR=${FAHR:-$root/build-test/core/fahr}
-export FAHR_PLUGIN_PATH=${FAHR_PLUGIN_PATH:-$root/build-test/plugins} FAHR_PLUGIN_SYSTEM_PATH=
+# shellcheck source=tests/perf/lib.sh
+. "$here/lib.sh"
 size_mb=${FAHR_BENCH_MB:-1024}
 work=${FAHR_PERF_DIR:-/var/tmp/fahr-perf}
 mkdir -p "$work"

@@ -5,10 +5,8 @@
 # on this machine in this run. Prints the median wall time of each and the
 # ratios.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-FAHR=${FAHR:-$root/build-test/core/fahr}
-export FAHR_PLUGIN_PATH=${FAHR_PLUGIN_PATH:-$root/build-test/plugins} FAHR_PLUGIN_SYSTEM_PATH=
+# shellcheck source=tests/perf/lib.sh
+. "$(dirname "$0")/lib.sh"
 runs=${FAHR_BENCH_RUNS:-20}
 bench=$(mktemp -d)
 trap '"$root/tests/bench/aws.sh" stop "$bench"; rm -rf "$bench"' EXIT

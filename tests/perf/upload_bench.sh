@@ -8,10 +8,8 @@
 # the same large file to the same bucket through the same front. This
 # machine, this run; peak memory from /usr/bin/time -v.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-FAHR=${FAHR:-$root/build-test/core/fahr}
-export FAHR_PLUGIN_PATH=${FAHR_PLUGIN_PATH:-$root/build-test/plugins} FAHR_PLUGIN_SYSTEM_PATH=
+# shellcheck source=tests/perf/lib.sh
+. "$(dirname "$0")/lib.sh"
 size_mb=${FAHR_BENCH_MB:-512}
 eval "$("$root/tests/bench/docker.sh" start)"
 "$root/tests/bench/docker.sh" image
@@ -32,13 +30,7 @@ fit=("$FAHR" -q fit "$work/foo/model.py" --build-driver=local --train-driver=sag
     --config.base_image=fahr-bench/python:3 --no-wait --input)
 
 measure() { # NAME COMMAND...
-    local name=$1
-    shift
-    /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/out.txt"
-    local rss wall
-    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
-    printf "%-40s %10s %9s\n" "$name" "$wall" "$(awk -v kib="$rss" 'BEGIN { printf "%.1f", kib / 1024 }')"
+    timed_row "$@"
     # The job would run on the bench and take the machine from the next run.
     local job
     job=$(cat "$work/out.txt")
@@ -53,8 +45,10 @@ head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$work/large.bin"
 "$FAHR" -q stop "$(cat "$work/out.txt")" >/dev/null 2>&1 || true
 
 echo "fahr fit --no-wait: peak memory with a small and a $size_mb MiB input channel"
-printf '%-40s %10s %9s\n' "" "wall" "peak MiB"
+timed_header
 measure "input of a few bytes (already there)" "${fit[@]}" "data=$work/small.txt"
-measure "input of $size_mb MiB, multipart" "${fit[@]}" "data=$work/large.bin"
+# Files over 64 MiB (FAHR_S3_PART_SIZE) go up in parts.
+how=$([ "$size_mb" -gt 64 ] && echo "multipart" || echo "one PUT")
+measure "input of $size_mb MiB, $how" "${fit[@]}" "data=$work/large.bin"
 measure "aws s3 cp of the $size_mb MiB file" \
     aws s3 cp --quiet "$work/large.bin" "s3://$FAHR_BENCH_BUCKET/aws-cp/large.bin"

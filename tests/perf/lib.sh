@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# tests/perf/lib.sh: what the benchmarks share; sourced. Sets `root` (the
+# source tree) and FAHR, and points the plugin path at the build tree's
+# drivers (build-test/ unless FAHR and FAHR_PLUGIN_PATH say otherwise),
+# never an installed fahr's.
+# shellcheck disable=SC2034 # root and FAHR are for the scripts that source this
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+FAHR=${FAHR:-$root/build-test/core/fahr}
+export FAHR_PLUGIN_PATH=${FAHR_PLUGIN_PATH:-$root/build-test/plugins} FAHR_PLUGIN_SYSTEM_PATH=
+
+# timed_row NAME COMMAND...: run COMMAND once under /usr/bin/time -v, its
+# output into $work/out.txt (`work`: the caller's scratch directory), and
+# print a row: NAME, the wall time and the peak resident memory in MiB.
+timed_row() {
+    local name=$1 dir=${work:?} rss wall
+    shift
+    /usr/bin/time -v -o "$dir/time.txt" "$@" >"$dir/out.txt"
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$dir/time.txt")
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$dir/time.txt")
+    printf "%-40s %10s %9s\n" "$name" "$wall" "$(awk -v kib="$rss" 'BEGIN { printf "%.1f", kib / 1024 }')"
+}
+
+# The header over timed_row's rows.
+timed_header() {
+    printf '%-40s %10s %9s\n' "" "wall" "peak MiB"
+}
