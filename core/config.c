@@ -303,6 +303,18 @@ static void list_keys(const struct fahr_config_key *const *keys, const char *con
     }
 }
 
+/* The declared key nearest to a mistyped one, or NULL. */
+static const char *nearest_key(const struct fahr_config_key *const *keys, size_t ntables,
+                               const char *word)
+{
+    const char *names[256] = {NULL};
+    size_t count = 0;
+    for (size_t t = 0; t < ntables; t++)
+        for (const struct fahr_config_key *k = keys[t]; k && k->name && count < 256; k++)
+            names[count++] = k->name;
+    return suggest_nearest(word, names, count);
+}
+
 int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
                     const char *const *owners, size_t ntables, bool enforce_required,
                     struct fahr_error *err)
@@ -311,8 +323,14 @@ int config_validate(struct fahr_config *config, const struct fahr_config_key *co
         struct config_entry *entry = &config->entries[i];
         const struct fahr_config_key *key = find_key(keys, ntables, entry->key);
         if (key == NULL) {
+            const char *near = nearest_key(keys, ntables, entry->key);
             char accepted[900];
             list_keys(keys, owners, ntables, accepted, sizeof accepted);
+            if (near != NULL)
+                return fahr_error_set(err, FAHR_EINVAL,
+                                      "unknown config key '%s' (did you mean --config.%s?); "
+                                      "accepted: %s",
+                                      entry->key, near, accepted);
             return fahr_error_set(err, FAHR_EINVAL, "unknown config key '%s'; accepted: %s",
                                   entry->key, accepted);
         }

@@ -67,6 +67,14 @@ bool image_ref_is_valid(const char *ref);
  * out; returns FAHR_EINVAL if the path has no usable name. */
 int image_name_from_path(const char *artifact_path, char *out, size_t out_size);
 
+/* ---- suggest.c: "did you mean ...?" -------------------------------------- */
+
+/* Edit distance (Levenshtein with neighbour swaps) between two words. */
+size_t suggest_distance(const char *a, const char *b);
+/* The candidate clearly nearest to a mistyped `word`, or NULL when none is
+ * near or two are equally near. NULL entries are skipped. */
+const char *suggest_nearest(const char *word, const char *const *candidates, size_t count);
+
 /* ---- plugins.c: discovery and loading ------------------------------------ */
 
 struct plugin {

@@ -243,6 +243,53 @@ static const char *dotted_value(int argc, char **argv, int *i, const char *key, 
     return *i + 1 < argc ? argv[++*i] : NULL;
 }
 
+static int unknown_command(const char *word)
+{
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        names[i] = commands[i].name;
+    const char *near = suggest_nearest(word, names, sizeof names / sizeof names[0]);
+    if (near != NULL)
+        return usage_error(NULL, "'%s' is not a fahr command; did you mean '%s'?", word, near);
+    return usage_error(NULL, "'%s' is not a fahr command", word);
+}
+
+/* An option this command does not take: suggest the nearest one it does
+ * take, comparing the name before any '=' (or, for --config.KEY and
+ * --hp.KEY, before the '.'). */
+static int unknown_option(const struct command *cmd, const char *arg)
+{
+    unsigned allowed = cmd ? cmd->options : 0;
+    const char *names[32];
+    size_t count = 0;
+    for (size_t i = 0; i < sizeof valued_options / sizeof valued_options[0]; i++)
+        if (valued_options[i].needs == 0 || (allowed & valued_options[i].needs))
+            names[count++] = valued_options[i].name;
+    for (size_t i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++)
+        if (allowed & flag_options[i].needs)
+            names[count++] = flag_options[i].name;
+    static const char *const global[] = {"--help", "--quiet", "--verbose", "--version"};
+    for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
+        names[count++] = global[i];
+    if (allowed & OPT_CONFIG)
+        names[count++] = "--config.";
+    if (allowed & OPT_TRAINING_INPUTS)
+        names[count++] = "--hp.";
+    char word[128];
+    size_t length = strcspn(arg, "=");
+    const char *dot = strchr(arg, '.');
+    if (dot != NULL && (size_t)(dot - arg) < length)
+        length = (size_t)(dot - arg) + 1; /* "--confg.key" compares "--confg." */
+    snprintf(word, sizeof word, "%.*s", (int)length, arg);
+    const char *near = suggest_nearest(word, names, count);
+    if (near == NULL)
+        return usage_error(cmd, "unknown option '%s'", arg);
+    if (near[strlen(near) - 1] == '.')
+        return usage_error(cmd, "unknown option '%s'; did you mean %s%s?", arg, near,
+                           arg + length);
+    return usage_error(cmd, "unknown option '%s'; did you mean %s?", arg, near);
+}
+
 /* Returns -1 on success, or the exit code to end with. */
 static int parse(int argc, char **argv, struct cli *cli)
 {
@@ -255,7 +302,7 @@ static int parse(int argc, char **argv, struct cli *cli)
             if (cli->command == NULL) {
                 cli->command = find_command(arg);
                 if (cli->command == NULL)
-                    return usage_error(NULL, "'%s' is not a fahr command", arg);
+                    return unknown_command(arg);
             } else {
                 push_string(&cli->args, &cli->arg_count, arg);
             }
@@ -311,7 +358,7 @@ static int parse(int argc, char **argv, struct cli *cli)
             grown[cli->hyperparameter_count++] = (struct fahr_hyperparameter){key, value};
             cli->hyperparameters = grown;
         } else {
-            return usage_error(cmd, "unknown option '%s'", arg);
+            return unknown_option(cmd, arg);
         }
     }
     return -1;

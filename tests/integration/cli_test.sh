@@ -67,8 +67,26 @@ unknown_config_key_lists_accepted_keys() {
     dir=$(fixture_copy examples/foo)
     run_fahr init "$dir/model.py" --build-driver=local --config.base_imag=python:3
     expect_eq "$RC" 2 "exit code"
-    expect_eq "$ERR" "fahr: unknown config key 'base_imag'; accepted: base_image" "stderr"
+    expect_eq "$ERR" "fahr: unknown config key 'base_imag' (did you mean --config.base_image?); accepted: base_image" "stderr"
     [ ! -e "$dir/Dockerfile" ] || fail "a rejected command wrote a Dockerfile"
+}
+
+typos_get_the_nearest_suggestion() {
+    run_fahr buld x.py
+    expect_eq "$RC" 2 "exit code of a mistyped command"
+    expect_eq "$ERR" "fahr: 'buld' is not a fahr command; did you mean 'build'? (see 'fahr --help')" \
+        "mistyped command"
+    run_fahr init x.py --ovewrite
+    expect_eq "$RC" 2 "exit code of a mistyped option"
+    expect_contains "$ERR" "unknown option '--ovewrite'; did you mean --overwrite?" "mistyped flag"
+    run_fahr fit x.py --build-drive=local
+    expect_contains "$ERR" "unknown option '--build-drive=local'; did you mean --build-driver?" \
+        "mistyped valued option"
+    run_fahr fit x.py --confg.region=eu-west-1
+    expect_contains "$ERR" "did you mean --config.region=eu-west-1?" "mistyped --config."
+    run_fahr init x.py --frobnicate
+    expect_eq "$ERR" "fahr: unknown option '--frobnicate' (see 'fahr init --help')" \
+        "no suggestion for a word near nothing"
 }
 
 invalid_config_values_are_rejected() {
@@ -191,6 +209,7 @@ run_test no_command_is_a_usage_error
 run_test unknown_command_is_one_line
 run_test unknown_option_is_one_line
 run_test unknown_config_key_lists_accepted_keys
+run_test typos_get_the_nearest_suggestion
 run_test invalid_config_values_are_rejected
 run_test unknown_driver_lists_the_found_ones
 run_test bad_artifacts_are_rejected

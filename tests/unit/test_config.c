@@ -201,6 +201,41 @@ START_TEST(image_name_from_artifact_path)
 }
 END_TEST
 
+START_TEST(suggestions_pick_the_clearly_nearest)
+{
+    ck_assert_uint_eq(suggest_distance("overwrite", "overwrite"), 0);
+    ck_assert_uint_eq(suggest_distance("ovewrite", "overwrite"), 1);  /* a dropped letter */
+    ck_assert_uint_eq(suggest_distance("bulid", "build"), 1);         /* swapped neighbours */
+    ck_assert_uint_eq(suggest_distance("", "abc"), 3);
+    static const char *const commands[] = {"init", "build", "fit", "fetch", "jobs", "stop"};
+    ck_assert_str_eq(suggest_nearest("buld", commands, 6), "build");
+    ck_assert_str_eq(suggest_nearest("jbos", commands, 6), "jobs");
+    ck_assert_ptr_null(suggest_nearest("train", commands, 6));   /* nothing near */
+    ck_assert_ptr_null(suggest_nearest("fi", commands, 6));      /* too short to guess */
+    static const char *const tied[] = {"fetch", "fitch", NULL};
+    ck_assert_ptr_null(suggest_nearest("fatch", tied, 3));         /* two equally near */
+    static const char *const keys[] = {"base_image", "region", "role_name"};
+    ck_assert_str_eq(suggest_nearest("base_imag", keys, 3), "base_image");
+    char long_word[200];
+    memset(long_word, 'a', sizeof long_word - 1);
+    long_word[sizeof long_word - 1] = '\0';
+    ck_assert_ptr_null(suggest_nearest(long_word, keys, 3));
+}
+END_TEST
+
+START_TEST(unknown_key_suggests_the_nearest)
+{
+    struct fahr_config *config = config_new();
+    config_set(config, "regoin", "us-east-1");
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(validate(config, &err), FAHR_EINVAL);
+    ck_assert_str_eq(err.message, "unknown config key 'regoin' (did you mean --config.region?); "
+                                  "accepted: base_image, region, train_instance_count, "
+                                  "output_path, spot, data");
+    config_free(config);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("config");
@@ -208,6 +243,8 @@ int main(void)
     tcase_add_test(config, fills_defaults_and_keeps_given_values);
     tcase_add_test(config, last_value_wins);
     tcase_add_test(config, unknown_key_lists_the_accepted_ones);
+    tcase_add_test(config, unknown_key_suggests_the_nearest);
+    tcase_add_test(config, suggestions_pick_the_clearly_nearest);
     tcase_add_test(config, missing_required_key_names_driver_and_key);
     tcase_add_test(config, integers_must_be_integers);
     tcase_add_test(config, booleans_normalise);
