@@ -71,9 +71,10 @@ int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
                     const char *artifact, const char *dir);
 
 /* cmd_jobs.c: follow a job until it ends, its log lines to `log_out`, and
- * (show_status) each state change on stderr. Returns the exit code. */
+ * (show_status) each state change on stderr. Where the model is, once known,
+ * goes into `artifact_uri` (may be NULL). Returns the exit code. */
 int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *log_out,
-               bool show_status);
+               bool show_status, char *artifact_uri, size_t artifact_uri_size);
 
 /* main.c */
 void print_main_help(FILE *out);

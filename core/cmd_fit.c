@@ -5,6 +5,29 @@
 
 #include "cli.h"
 
+/* `word` as one shell word: as it is where that is safe, else in single
+ * quotes, so that a printed command can be pasted back. */
+static void shell_word(const char *word, char *out, size_t size)
+{
+    if (word[0] != '\0' && strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789_./:@%+=,-") == strlen(word)) {
+        snprintf(out, size, "%s", word);
+        return;
+    }
+    size_t used = 0;
+    out[used++] = '\'';
+    for (const char *p = word; *p && used + 5 < size; p++) {
+        if (*p == '\'') {
+            memcpy(out + used, "'\\''", 4);
+            used += 4;
+        } else {
+            out[used++] = *p;
+        }
+    }
+    out[used++] = '\'';
+    out[used] = '\0';
+}
+
 int cmd_fit(struct cli *cli)
 {
     struct artifact artifact;
@@ -73,9 +96,25 @@ int cmd_fit(struct cli *cli)
     }
     printf("%s\n", job_id);
     fflush(stdout);
-    rc = cli->no_wait ? FAHR_EXIT_OK : follow_job(cli, train, job_id, stderr, true);
-    if (rc == FAHR_EXIT_OK && cli->fetch_dir != NULL)
+    if (cli->no_wait) {
+        host_info("follow it with: fahr logs --train-driver=%s %s --follow", train->desc.name,
+                  job_id);
+        goto done;
+    }
+    char model[FAHR_URI_MAX] = "";
+    rc = follow_job(cli, train, job_id, stderr, true, model, sizeof model);
+    if (rc == FAHR_EXIT_OK && cli->fetch_dir != NULL) {
         rc = fetch_job_model(cli, train, job_id, NULL, cli->fetch_dir);
+        /* The job's work is not lost with the fetch: say how to try again. */
+        if (rc != FAHR_EXIT_OK && rc != FAHR_EXIT_INTERRUPTED && model[0]) {
+            char dir_word[8192], model_word[4 * FAHR_URI_MAX + 3];
+            shell_word(cli->fetch_dir, dir_word, sizeof dir_word);
+            shell_word(model, model_word, sizeof model_word);
+            host_error("the job completed; fetch its model again with: fahr fetch "
+                       "--train-driver=%s %s %s %s",
+                       train->desc.name, dir_word, artifact.image_name, model_word);
+        }
+    }
 done:
     inputs_free(channels, cli->input_count);
     drivers_release(&drivers);

@@ -2,6 +2,7 @@
  * logs, stop, jobs; and following a job, which fit shares. Without
  * --train-driver they use "sagemaker", as the original fahr did. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static bool ended(enum fahr_job_state state)
 }
 
 int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *log_out,
-               bool show_status)
+               bool show_status, char *artifact_uri, size_t artifact_uri_size)
 {
     uint64_t cursor = 0;
     char last_shown[512] = "";
@@ -84,10 +85,11 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
         char shown[512];
         snprintf(shown, sizeof shown, "%s%s%s", state_name(status.state),
                  status.detail[0] ? ": " : "", status.detail);
-        if (show_status && strcmp(shown, last_shown) != 0) {
+        bool changed = show_status && strcmp(shown, last_shown) != 0;
+        /* Lines come out in the order things happened: a new state before
+         * the lines logged in it, but the job's last lines before its end. */
+        if (changed && !ended(status.state))
             host_info("job %s: %s", job_id, shown);
-            memcpy(last_shown, shown, sizeof shown);
-        }
         /* Logs are read once more after the end, so the last lines arrive. */
         if (logs) {
             rc = train->train.read_logs(train->state, cli->config, job_id, &cursor,
@@ -96,6 +98,12 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
             if (rc != FAHR_OK && rc != FAHR_EINTERRUPTED)
                 return report_driver_error(train, rc, &err);
         }
+        if (changed && ended(status.state))
+            host_info("job %s: %s", job_id, shown);
+        if (changed)
+            memcpy(last_shown, shown, sizeof shown);
+        if (artifact_uri != NULL && status.artifact_uri[0])
+            snprintf(artifact_uri, artifact_uri_size, "%s", status.artifact_uri);
         if (ended(status.state)) {
             if (status.state == FAHR_JOB_COMPLETED) {
                 if (status.artifact_uri[0])
@@ -162,17 +170,74 @@ int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
     return rc;
 }
 
-struct newest {
-    char job_id[FAHR_JOB_ID_MAX];
+/* ---- Listings: collected, then sorted by fahr --------------------------- */
+
+/* A job of a listing, copied out of the driver's summary. */
+struct listed_job {
+    char *job_id;
+    enum fahr_job_state state;
+    int64_t created;
+    size_t order; /* as the driver gave it: the tie-breaker */
 };
 
-static int take_first_completed(void *data, const struct fahr_job_summary *job)
+struct job_list {
+    struct listed_job *jobs;
+    size_t count;
+};
+
+static int collect_job(void *data, const struct fahr_job_summary *job)
 {
-    struct newest *newest = data;
-    if (job->state != FAHR_JOB_COMPLETED)
-        return 0;
-    snprintf(newest->job_id, sizeof newest->job_id, "%s", job->job_id);
-    return 1;
+    struct job_list *list = data;
+    struct listed_job *grown = realloc(list->jobs, (list->count + 1) * sizeof *grown);
+    if (grown == NULL)
+        abort();
+    list->jobs = grown;
+    struct listed_job *copy = &list->jobs[list->count];
+    copy->job_id = strdup(job->job_id ? job->job_id : "");
+    if (copy->job_id == NULL)
+        abort();
+    copy->state = job->state;
+    copy->created = job->size >= offsetof(struct fahr_job_summary, created) + sizeof job->created
+                        ? job->created
+                        : 0;
+    copy->order = list->count++;
+    return host_interrupted();
+}
+
+/* Newest first, whatever order the service answered in (moto, for one,
+ * ignores SortOrder); jobs of equal or unknown time keep the driver's
+ * order. */
+static int newest_first(const void *a, const void *b)
+{
+    const struct listed_job *x = a, *y = b;
+    if (x->created != y->created)
+        return x->created > y->created ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void free_job_list(struct job_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->jobs[i].job_id);
+    }
+    free(list->jobs);
+}
+
+/* The jobs of `image_name` (NULL: all), newest first. Prints the error and
+ * returns an exit code. */
+static int list_jobs(struct cli *cli, struct plugin *train, const char *image_name,
+                     struct job_list *list)
+{
+    memset(list, 0, sizeof *list);
+    struct fahr_error err = {{0}};
+    int result = train->train.list(train->state, cli->config, image_name, collect_job, list,
+                                   &err);
+    if (result != FAHR_OK)
+        return report_driver_error(train, result, &err);
+    if (host_interrupted())
+        return FAHR_EXIT_INTERRUPTED;
+    qsort(list->jobs, list->count, sizeof *list->jobs, newest_first);
+    return FAHR_EXIT_OK;
 }
 
 int cmd_fetch(struct cli *cli)
@@ -184,58 +249,62 @@ int cmd_fetch(struct cli *cli)
     if (rc != FAHR_EXIT_OK)
         goto done;
     struct plugin *train = drivers.train;
-    struct fahr_error err = {{0}};
-    struct newest newest = {""};
+    struct job_list list = {NULL, 0};
+    const char *newest = NULL;
     if (artifact == NULL) {
         if (!can_list(train)) {
             host_error("the %s driver cannot list jobs; give the model's location", train->desc.name);
             rc = FAHR_EXIT_USAGE;
             goto done;
         }
-        int status = train->train.list(train->state, cli->config, image_name,
-                                       take_first_completed, &newest, &err);
-        if (status != FAHR_OK) {
-            rc = report_driver_error(train, status, &err);
+        if ((rc = list_jobs(cli, train, image_name, &list)) != FAHR_EXIT_OK)
             goto done;
-        }
-        if (newest.job_id[0] == '\0') {
+        for (size_t i = 0; i < list.count && newest == NULL; i++)
+            if (list.jobs[i].state == FAHR_JOB_COMPLETED)
+                newest = list.jobs[i].job_id;
+        if (newest == NULL) {
             host_error("no completed job for '%s'; 'fahr jobs %s' lists its jobs", image_name,
                        image_name);
             rc = FAHR_EXIT_FAILED;
             goto done;
         }
-        host_info("newest completed job for %s: %s", image_name, newest.job_id);
+        host_info("newest completed job for %s: %s", image_name, newest);
     }
 
-    rc = fetch_job_model(cli, train, newest.job_id[0] ? newest.job_id : NULL, artifact, dest);
+    rc = fetch_job_model(cli, train, newest, artifact, dest);
 done:
+    free_job_list(&list);
     drivers_release(&drivers);
     return rc;
+}
+
+/* A job's status, or the exit code of the driver's error. */
+static int poll_job(struct plugin *train, struct cli *cli, const char *job_id,
+                    struct fahr_job_status *status)
+{
+    memset(status, 0, sizeof *status);
+    status->size = sizeof *status;
+    struct fahr_error err = {{0}};
+    int result = train->train.poll(train->state, cli->config, job_id, status, &err);
+    return result == FAHR_OK ? FAHR_EXIT_OK : report_driver_error(train, result, &err);
 }
 
 int cmd_status(struct cli *cli)
 {
     struct drivers drivers;
     int rc = prepare(cli, &drivers, "report status", NULL);
+    struct fahr_job_status status;
+    if (rc == FAHR_EXIT_OK)
+        rc = poll_job(drivers.train, cli, cli->args[0], &status);
     if (rc == FAHR_EXIT_OK) {
-        struct plugin *train = drivers.train;
-        struct fahr_job_status status;
-        memset(&status, 0, sizeof status);
-        status.size = sizeof status;
-        struct fahr_error err = {{0}};
-        int result = train->train.poll(train->state, cli->config, cli->args[0], &status, &err);
-        if (result != FAHR_OK) {
-            rc = report_driver_error(train, result, &err);
-        } else {
-            printf("%s\t%s", cli->args[0], state_name(status.state));
-            if (status.detail[0])
-                printf("\t%s", status.detail);
-            printf("\n");
-            if (status.failure_reason[0])
-                printf("reason: %s\n", status.failure_reason);
-            if (status.artifact_uri[0])
-                printf("model: %s\n", status.artifact_uri);
-        }
+        printf("%s\t%s", cli->args[0], state_name(status.state));
+        if (status.detail[0])
+            printf("\t%s", status.detail);
+        printf("\n");
+        if (status.failure_reason[0])
+            printf("reason: %s\n", status.failure_reason);
+        if (status.artifact_uri[0])
+            printf("model: %s\n", status.artifact_uri);
     }
     drivers_release(&drivers);
     return rc;
@@ -249,13 +318,15 @@ int cmd_logs(struct cli *cli)
         host_error("the %s driver keeps no logs", drivers.train->desc.name);
         rc = FAHR_EXIT_USAGE;
     }
+    struct fahr_job_status status;
+    /* A job that does not exist is an error, not an empty log. */
+    if (rc == FAHR_EXIT_OK)
+        rc = poll_job(drivers.train, cli, cli->args[0], &status);
     if (rc == FAHR_EXIT_OK) {
         struct plugin *train = drivers.train;
         if (cli->follow) {
-            rc = follow_job(cli, train, cli->args[0], stdout, false);
-            /* The job's end is its own business here: logs were shown. */
-            if (rc == FAHR_EXIT_JOB_FAILED)
-                rc = FAHR_EXIT_OK;
+            /* Exits 3 when the job ends Failed or Stopped, as fit does. */
+            rc = follow_job(cli, train, cli->args[0], stdout, false, NULL, 0);
         } else {
             uint64_t cursor = 0;
             struct fahr_error err = {{0}};
@@ -273,7 +344,14 @@ int cmd_stop(struct cli *cli)
 {
     struct drivers drivers;
     int rc = prepare(cli, &drivers, "stop jobs", can_stop);
-    if (rc == FAHR_EXIT_OK) {
+    struct fahr_job_status status;
+    if (rc == FAHR_EXIT_OK)
+        rc = poll_job(drivers.train, cli, cli->args[0], &status);
+    if (rc == FAHR_EXIT_OK && ended(status.state)) {
+        /* Nothing to stop: say so rather than claim a stop, whatever the
+         * driver's service would answer. */
+        host_info("job %s already %s; nothing to stop", cli->args[0], state_name(status.state));
+    } else if (rc == FAHR_EXIT_OK) {
         struct fahr_error err = {{0}};
         int result = drivers.train->train.stop(drivers.train->state, cli->config, cli->args[0],
                                                &err);
@@ -286,32 +364,43 @@ int cmd_stop(struct cli *cli)
     return rc;
 }
 
-static int print_job(void *data, const struct fahr_job_summary *job)
+static void format_created(int64_t created, char *out, size_t size)
 {
-    (void)data;
-    char created[32] = "-";
-    if (job->created > 0) {
-        time_t t = (time_t)job->created;
+    snprintf(out, size, "-");
+    if (created > 0) {
+        time_t t = (time_t)created;
         struct tm tm;
         gmtime_r(&t, &tm);
-        strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
-    printf("%-64s %-10s %s\n", job->job_id, state_name(job->state), created);
-    return host_interrupted();
+}
+
+/* A header and columns as wide as the longest job id. */
+static void print_jobs(const struct job_list *list)
+{
+    int width = (int)strlen("JOB");
+    for (size_t i = 0; i < list->count; i++)
+        if ((int)strlen(list->jobs[i].job_id) > width)
+            width = (int)strlen(list->jobs[i].job_id);
+    printf("%-*s  %-9s  %s\n", width, "JOB", "STATE", "CREATED");
+    for (size_t i = 0; i < list->count; i++) {
+        char created[32];
+        format_created(list->jobs[i].created, created, sizeof created);
+        printf("%-*s  %-9s  %s\n", width, list->jobs[i].job_id,
+               state_name(list->jobs[i].state), created);
+    }
 }
 
 int cmd_jobs(struct cli *cli)
 {
     struct drivers drivers;
     int rc = prepare(cli, &drivers, "list jobs", can_list);
-    if (rc == FAHR_EXIT_OK) {
-        struct fahr_error err = {{0}};
-        int result = drivers.train->train.list(drivers.train->state, cli->config,
-                                               cli->arg_count ? cli->args[0] : NULL, print_job,
-                                               NULL, &err);
-        if (result != FAHR_OK)
-            rc = report_driver_error(drivers.train, result, &err);
-    }
+    struct job_list list = {NULL, 0};
+    if (rc == FAHR_EXIT_OK)
+        rc = list_jobs(cli, drivers.train, cli->arg_count ? cli->args[0] : NULL, &list);
+    if (rc == FAHR_EXIT_OK)
+        print_jobs(&list);
+    free_job_list(&list);
     drivers_release(&drivers);
     return rc;
 }

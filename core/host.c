@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,19 +19,39 @@ static enum verbosity host_verbosity = VERBOSITY_NORMAL;
  * line at a time reaches stderr. */
 static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool stderr_is_terminal;
+/* TERM=dumb: a terminal that takes no escape sequences, so a progress line
+ * is cleared by writing spaces over it. */
+static bool terminal_is_dumb;
+/* Escape sequences in live output (the engine's colours, a job's) are
+ * passed on only to a terminal that takes them and only without NO_COLOR
+ * (https://no-color.org); elsewhere they are taken out. */
+static bool strip_escapes;
 static volatile sig_atomic_t interrupted_flag;
 
 /* Progress line state: a line is open while progress is drawn on it. */
 static struct {
     bool line_open;
+    size_t drawn_width; /* columns the open line takes */
     struct timespec started, drawn;
     char what[128];
 } progress_state;
 
+static void clear_line(void)
+{
+    if (!terminal_is_dumb) {
+        fputs("\r\033[K", stderr);
+        return;
+    }
+    fputc('\r', stderr);
+    for (size_t i = 0; i < progress_state.drawn_width; i++)
+        fputc(' ', stderr);
+    fputc('\r', stderr);
+}
+
 static void end_progress_line(void)
 {
     if (progress_state.line_open) {
-        fputs("\r\033[K", stderr);
+        clear_line();
         progress_state.line_open = false;
     }
 }
@@ -98,13 +120,55 @@ static bool live_output_shown(void)
            (host_verbosity == VERBOSITY_NORMAL && stderr_is_terminal);
 }
 
+/* Live output without its escape sequences (CSI "ESC [ ... final", OSC
+ * "ESC ] ... BEL or ESC \\", and two-byte ones). A sequence may be split
+ * across calls, so where it stands is kept between them. */
+static void write_without_escapes(const char *text, size_t len)
+{
+    static enum { PLAIN, ESCAPE, CSI, OSC, OSC_ESCAPE } state = PLAIN;
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        switch (state) {
+        case PLAIN:
+            if (c == 0x1b) {
+                fwrite(text + start, 1, i - start, stderr);
+                state = ESCAPE;
+            }
+            continue;
+        case ESCAPE:
+            state = c == '[' ? CSI : c == ']' ? OSC : PLAIN;
+            break;
+        case CSI:
+            if (c >= 0x40 && c <= 0x7e)
+                state = PLAIN;
+            break;
+        case OSC:
+            if (c == 0x07)
+                state = PLAIN;
+            else if (c == 0x1b)
+                state = OSC_ESCAPE;
+            break;
+        case OSC_ESCAPE:
+            state = c == '\\' ? PLAIN : OSC;
+            break;
+        }
+        start = i + 1;
+    }
+    if (state == PLAIN)
+        fwrite(text + start, 1, len - start, stderr);
+}
+
 static void service_stream(const char *text, size_t len)
 {
     if (!live_output_shown() || len == 0)
         return;
     pthread_mutex_lock(&output_lock);
     end_progress_line();
-    fwrite(text, 1, len, stderr);
+    if (strip_escapes)
+        write_without_escapes(text, len);
+    else
+        fwrite(text, 1, len, stderr);
     fflush(stderr);
     pthread_mutex_unlock(&output_lock);
 }
@@ -129,6 +193,28 @@ static void service_progress(const char *what, uint64_t done, uint64_t total, co
     pthread_mutex_lock(&output_lock);
     draw_progress(what, done, total, unit);
     pthread_mutex_unlock(&output_lock);
+}
+
+/* Cut a line to one column less than the terminal is wide, so that it never
+ * wraps (a wrapped line is not redrawn in place: every redraw would leave a
+ * line behind). UTF-8 sequences are kept whole; each counts as a column.
+ * Returns the columns the line now takes. */
+static size_t fit_to_terminal(char *line)
+{
+    struct winsize size;
+    size_t limit = (size_t)-1, columns = 0;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+        limit = size.ws_col - 1u;
+    for (char *p = line; *p; p++) {
+        if (((unsigned char)*p & 0xc0) == 0x80)
+            continue; /* a continuation byte: the same column */
+        if (columns == limit) {
+            *p = '\0';
+            break;
+        }
+        columns++;
+    }
+    return columns;
 }
 
 static void draw_progress(const char *what, uint64_t done, uint64_t total, const char *unit)
@@ -176,7 +262,10 @@ static void draw_progress(const char *what, uint64_t done, uint64_t total, const
         snprintf(line, sizeof line, "%s: %llu %s", what, (unsigned long long)done,
                  unit ? unit : "");
     }
-    fprintf(stderr, "\r\033[K%s", line);
+    size_t width = fit_to_terminal(line);
+    clear_line();
+    fputs(line, stderr);
+    progress_state.drawn_width = width;
     progress_state.line_open = true;
     if (last) {
         fputc('\n', stderr);
@@ -215,6 +304,9 @@ void host_init(enum verbosity verbosity)
 {
     host_verbosity = verbosity;
     stderr_is_terminal = isatty(STDERR_FILENO) != 0;
+    const char *term = getenv("TERM"), *no_color = getenv("NO_COLOR");
+    terminal_is_dumb = term == NULL || term[0] == '\0' || strcmp(term, "dumb") == 0;
+    strip_escapes = !stderr_is_terminal || terminal_is_dumb || (no_color && no_color[0]);
 }
 
 static void on_signal(int signo)

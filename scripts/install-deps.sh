@@ -6,7 +6,7 @@ packages=(
     build-essential meson ninja-build pkg-config
     libcurl4-openssl-dev libssl-dev libjansson-dev libarchive-dev libexpat1-dev check
     docker.io docker-registry debootstrap debian-archive-keyring ca-certificates shellcheck python3
-    clang libclang-rt-14-dev libisal-dev
+    clang libclang-rt-14-dev libisal-dev tmux bsdutils
 )
 
 missing=()

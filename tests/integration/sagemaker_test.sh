@@ -127,7 +127,7 @@ stop_and_logs_follow() {
     run_fahr stop "$job"
     expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
     run_fahr logs "$job" --follow
-    expect_eq "$RC" 0 "logs --follow exit code; stderr: $ERR"
+    expect_eq "$RC" 3 "logs --follow exit code of a stopped job; stderr: $ERR"
     expect_contains "$OUT" "step 0" "followed logs"
     # Lines in order, none lost.
     python3 - "$OUT" <<'PY' || fail "log lines out of order or lost"

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The job commands and what a person sees at a terminal, with the `scripted`
+# fixture driver (tests/fixtures/plugins/train_scripted.c), whose jobs follow
+# their id: no service, no Docker engine.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+PLUGINS="$TEST_TMP/plugins"
+mkdir -p "$PLUGINS"
+chmod 0755 "$PLUGINS"
+cp "$FAHR_FIXTURE_DIR/train_scripted.so" "$PLUGINS/"
+WORK=$(fixture_copy examples/foo)
+
+scripted() { # fahr ARGS with the scripted driver
+    run_fahr --plugin-dir "$PLUGINS" "$@" --train-driver=scripted
+}
+
+logs_of_a_missing_job_fail() {
+    scripted logs nosuch-job
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$OUT" "" "stdout"
+    expect_eq "$ERR" "fahr: scripted: job 'nosuch-job' does not exist" "stderr"
+}
+
+logs_follow_exits_3_when_the_job_failed() {
+    scripted logs fail-1 --follow
+    expect_eq "$RC" 3 "exit code of a failed job"
+    expect_contains "$OUT" "last log line" "its logs"
+    expect_contains "$ERR" "job fail-1 failed: the script raised" "stderr"
+    scripted logs stop-1 --follow
+    expect_eq "$RC" 3 "exit code of a stopped job"
+    scripted logs ok-1 --follow
+    expect_eq "$RC" 0 "exit code of a completed job"
+}
+
+stop_of_an_ended_job_says_so() {
+    scripted stop ok-1
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$ERR" "fahr: job ok-1 already completed; nothing to stop" "stderr"
+    scripted stop fail-1
+    expect_eq "$ERR" "fahr: job fail-1 already failed; nothing to stop" "stderr"
+    scripted stop run-1
+    expect_eq "$RC" 0 "exit code of a running job"
+    expect_eq "$ERR" "fahr: asked job run-1 to stop" "stderr"
+    scripted stop nosuch-1
+    expect_eq "$RC" 1 "exit code of a missing job"
+}
+
+jobs_are_sorted_newest_first_under_a_header() {
+    scripted jobs
+    expect_eq "$RC" 0 "exit code"
+    local long=run-newest-with-a-name-longer-than-sixty-four-characters-to-check-the-columns
+    local expected format="%-${#long}s  %-9s  %s\n"
+    # shellcheck disable=SC2059 # the format is built for the longest id
+    expected=$(printf "$format" JOB STATE CREATED \
+        "$long" running 1970-01-01T00:50:00Z \
+        ok-newer completed 1970-01-01T00:33:20Z \
+        ok-older completed 1970-01-01T00:16:40Z)
+    expect_eq "$OUT" "$expected" "the listing"
+}
+
+fetch_takes_the_newest_completed_job() {
+    scripted fetch "$TEST_TMP/newest" some/model
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/newest/model.bin")" ok-newer "the job fetched"
+}
+
+the_last_log_lines_come_before_the_end() {
+    scripted fit "$WORK/model.py" --build-driver=local --config.job=fail-2
+    expect_eq "$RC" 3 "exit code"
+    local last_line end
+    last_line=$(printf '%s\n' "$ERR" | grep -n 'last log line' | cut -d: -f1)
+    end=$(printf '%s\n' "$ERR" | grep -n 'job fail-2: failed: scripted' | cut -d: -f1)
+    if [ -z "$last_line" ] || [ -z "$end" ] || [ "$end" -le "$last_line" ]; then
+        fail "the end was shown before the job's last line: $ERR"
+    fi
+}
+
+no_wait_prints_how_to_follow() {
+    scripted fit "$WORK/model.py" --build-driver=local --config.job=run-2 --no-wait
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$OUT" run-2 "stdout: the job id alone"
+    expect_eq "$ERR" "fahr: follow it with: fahr logs --train-driver=scripted run-2 --follow" \
+        "stderr"
+}
+
+a_failed_fetch_after_the_job_says_how_to_retry() {
+    local dir="$TEST_TMP/it's here"
+    scripted fit "$WORK/model.py" --build-driver=local --config.job=fetchfail-3 --fetch "$dir"
+    expect_eq "$RC" 1 "exit code"
+    local hint
+    hint=$(printf '%s\n' "$ERR" | sed -n 's/^fahr: the job completed; fetch its model again with: //p')
+    [ -n "$hint" ] || fail "no retry command in: $ERR"
+    # The command, pasted back into a shell, names the same directory and model.
+    eval "set -- $hint"
+    expect_eq "$*" "fahr fetch --train-driver=scripted $dir foo/model fixture://fetchfail-3/model it's" \
+        "the retry command's words"
+}
+
+# What a person sees: tmux runs fahr in a terminal COLUMNS wide, and the
+# pane is read back when fahr is done.
+in_tmux() { # COLUMNS COMMAND...
+    local columns=$1 socket="$TEST_TMP/tmux.sock"
+    shift
+    rm -f "$TEST_TMP/tmux.done"
+    tmux -S "$socket" new-session -d -x "$columns" -y 20 \
+        "$* 2>&1; echo EXIT=\$?; touch '$TEST_TMP/tmux.done'; sleep 30"
+    for _ in $(seq 1 100); do
+        [ -e "$TEST_TMP/tmux.done" ] && break
+        sleep 0.1
+    done
+    PANE=$(tmux -S "$socket" capture-pane -p)
+    tmux -S "$socket" kill-server
+}
+
+progress_fits_a_narrow_terminal() {
+    command -v tmux >/dev/null || fail "tmux is not installed"
+    in_tmux 40 env TERM=screen "$FAHR" --plugin-dir "$PLUGINS" fetch "$TEST_TMP/narrow" x \
+        --train-driver=scripted
+    expect_contains "$PANE" "EXIT=0" "fahr's exit"
+    # One finished progress line, cut to 39 columns: redraws left no lines.
+    local lines
+    lines=$(printf '%s\n' "$PANE" | grep -c 'downloading the scripted' || true)
+    expect_eq "$lines" 1 "progress lines in: $PANE"
+    local widest
+    widest=$(printf '%s\n' "$PANE" | awk '{ if (length($0) > w) w = length($0) } END { print w }')
+    [ "$widest" -le 40 ] || fail "a line is wider than the terminal: $PANE"
+    expect_contains "$PANE" "coloured output" "the live output"
+}
+
+# The raw bytes fahr writes to a terminal (script(1) gives it one).
+raw_terminal_output() { # ENV... -- ARGS...
+    local envs=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    local command
+    printf -v command '%q ' env "${envs[@]}" "$FAHR" --plugin-dir "$PLUGINS" "$@"
+    script -qec "$command" /dev/null >"$TEST_TMP/raw" </dev/null
+}
+
+no_escape_codes_for_a_dumb_terminal_or_no_color() {
+    raw_terminal_output TERM=dumb -- fetch "$TEST_TMP/dumb" x --train-driver=scripted
+    ! grep -q $'\033' "$TEST_TMP/raw" || fail "escape codes under TERM=dumb: $(od -c "$TEST_TMP/raw" | head)"
+    grep -q 'coloured output' "$TEST_TMP/raw" || fail "no live output under TERM=dumb"
+    raw_terminal_output TERM=xterm NO_COLOR=1 -- fetch "$TEST_TMP/nocolor" x --train-driver=scripted
+    ! grep -q $'\033\\[1;31m' "$TEST_TMP/raw" || fail "colour codes despite NO_COLOR"
+    grep -q 'coloured output' "$TEST_TMP/raw" || fail "no live output under NO_COLOR"
+    raw_terminal_output TERM=xterm -- fetch "$TEST_TMP/colour" x --train-driver=scripted
+    grep -q $'\033\\[1;31mcoloured' "$TEST_TMP/raw" || fail "colours are kept on a colour terminal"
+}
+
+piped_output_has_no_escape_codes() {
+    "$FAHR" -v --plugin-dir "$PLUGINS" fetch "$TEST_TMP/piped" x --train-driver=scripted \
+        2>"$TEST_TMP/piped.err" >/dev/null
+    grep -q 'coloured output' "$TEST_TMP/piped.err" || fail "no live output with -v"
+    ! grep -q $'\033' "$TEST_TMP/piped.err" || fail "escape codes in piped output"
+}
+
+run_test logs_of_a_missing_job_fail
+run_test logs_follow_exits_3_when_the_job_failed
+run_test stop_of_an_ended_job_says_so
+run_test jobs_are_sorted_newest_first_under_a_header
+run_test fetch_takes_the_newest_completed_job
+run_test the_last_log_lines_come_before_the_end
+run_test no_wait_prints_how_to_follow
+run_test a_failed_fetch_after_the_job_says_how_to_retry
+run_test progress_fits_a_narrow_terminal
+run_test no_escape_codes_for_a_dumb_terminal_or_no_color
+run_test piped_output_has_no_escape_codes
+finish
