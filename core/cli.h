@@ -27,7 +27,8 @@ struct cli {
     const char *build_driver;
     const char *train_driver;
     struct fahr_config *config;  /* raw --config.KEY values */
-    bool overwrite;
+    bool overwrite;              /* init, build, fit: the build files; fetch: the model's */
+    bool fetch_overwrite;        /* fit --fetch: the model's files */
     bool no_wait;
     bool follow;
     const char *fetch_dir;       /* fit --fetch DIR */
@@ -66,9 +67,10 @@ int inputs_prepare(const struct cli *cli, struct fahr_channel **channels);
 void inputs_free(struct fahr_channel *channels, size_t count);
 
 /* cmd_jobs.c: fetch a job's model into dir (made if missing, removed again
- * on failure); fit --fetch shares it. */
+ * on failure), replacing files there only if `overwrite`; fit --fetch
+ * shares it. */
 int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
-                    const char *artifact, const char *dir);
+                    const char *artifact, const char *dir, bool overwrite);
 
 /* cmd_jobs.c: follow a job until it ends, its log lines to `log_out`, and
  * (show_status) each state change on stderr. Where the model is, once known,

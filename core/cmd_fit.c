@@ -104,7 +104,7 @@ int cmd_fit(struct cli *cli)
     char model[FAHR_URI_MAX] = "";
     rc = follow_job(cli, train, job_id, stderr, true, model, sizeof model);
     if (rc == FAHR_EXIT_OK && cli->fetch_dir != NULL) {
-        rc = fetch_job_model(cli, train, job_id, NULL, cli->fetch_dir);
+        rc = fetch_job_model(cli, train, job_id, NULL, cli->fetch_dir, cli->fetch_overwrite);
         /* The job's work is not lost with the fetch: say how to try again. */
         if (rc != FAHR_EXIT_OK && rc != FAHR_EXIT_INTERRUPTED && model[0]) {
             char dir_word[8192], model_word[4 * FAHR_URI_MAX + 3];

@@ -137,7 +137,7 @@ static bool can_list(const struct plugin *p) { return FAHR_HAS(&p->train, list);
 static bool can_stop(const struct plugin *p) { return FAHR_HAS(&p->train, stop); }
 
 int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
-                    const char *artifact, const char *dir)
+                    const char *artifact, const char *dir, bool overwrite)
 {
     /* The directory: made if missing, and removed again if the fetch fails. */
     bool made = false;
@@ -155,7 +155,7 @@ int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
     int rc = FAHR_EXIT_OK;
     char *absolute = realpath(dir, NULL);
     struct fahr_fetch_request request = {sizeof request, job_id,         artifact,
-                                         absolute,       cli->overwrite, cli->config};
+                                         absolute,       overwrite,      cli->config};
     struct fahr_error err = {{0}};
     int status = absolute ? train->train.fetch(train->state, &request, &err)
                           : fahr_error_set(&err, FAHR_EFAIL, "%s: %s", dir, strerror(errno));
@@ -271,7 +271,7 @@ int cmd_fetch(struct cli *cli)
         host_info("newest completed job for %s: %s", image_name, newest);
     }
 
-    rc = fetch_job_model(cli, train, newest, artifact, dest);
+    rc = fetch_job_model(cli, train, newest, artifact, dest, cli->overwrite);
 done:
     free_job_list(&list);
     drivers_release(&drivers);

@@ -22,7 +22,7 @@ static const struct command commands[] = {
      OPT_BUILD_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 1, 1},
     {"fit", cmd_fit,
      "PATH --build-driver=NAME --train-driver=NAME [--config.KEY=VALUE ...] [--hp.KEY=VALUE ...]\n"
-     "                [--input NAME=SOURCE ...] [--no-wait | --fetch DIR]",
+     "                [--input NAME=SOURCE ...] [--overwrite] [--no-wait | --fetch DIR [--fetch-overwrite]]",
      "build the image, run it with a train driver and follow the job",
      OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT |
          OPT_TRAINING_INPUTS | OPT_FETCH,
@@ -99,9 +99,12 @@ void print_command_help(const struct command *command, FILE *out)
             fputs("  --config.KEY=VALUE      a driver setting, also --config.KEY VALUE;\n"
                   "                          'fahr help DRIVER' lists a driver's keys\n",
                   out);
-        if (command->options & OPT_OVERWRITE)
-            fputs("  --overwrite             replace existing files (build files, or the\n"
-                  "                          model's files in fetch)\n", out);
+        if ((command->options & OPT_OVERWRITE) && command->run == cmd_fetch)
+            fputs("  --overwrite             replace files of LOCAL_DIR that the model has too\n",
+                  out);
+        else if (command->options & OPT_OVERWRITE)
+            fputs("  --overwrite             write Dockerfile and run.sh anew, replacing\n"
+                  "                          edited ones\n", out);
         if (command->options & OPT_TRAINING_INPUTS)
             fputs("  --hp.KEY=VALUE          a hyperparameter for the job (repeatable)\n"
                   "  --input NAME=SOURCE     an input data channel: an s3:// prefix or a local\n"
@@ -110,7 +113,9 @@ void print_command_help(const struct command *command, FILE *out)
         if (command->options & OPT_NO_WAIT)
             fputs("  --no-wait               return once the job is submitted\n", out);
         if (command->options & OPT_FETCH)
-            fputs("  --fetch DIR             when the job completes, fetch its model into DIR\n",
+            fputs("  --fetch DIR             when the job completes, fetch its model into DIR\n"
+                  "  --fetch-overwrite       with --fetch: replace files of DIR that the model\n"
+                  "                          has too (the build files are kept)\n",
                   out);
         if (command->options & OPT_FOLLOW)
             fputs("  -f, --follow            keep printing until the job ends\n", out);
@@ -209,6 +214,7 @@ static const struct flag_option {
     size_t field;
 } flag_options[] = {
     {"--overwrite", OPT_OVERWRITE, offsetof(struct cli, overwrite)},
+    {"--fetch-overwrite", OPT_FETCH, offsetof(struct cli, fetch_overwrite)},
     {"--no-wait", OPT_NO_WAIT, offsetof(struct cli, no_wait)},
     {"--follow", OPT_FOLLOW, offsetof(struct cli, follow)},
     {"-f", OPT_FOLLOW, offsetof(struct cli, follow)},
@@ -392,6 +398,8 @@ int main(int argc, char **argv)
                              cli.args[cli.command->max_args]);
         } else if (cli.no_wait && cli.fetch_dir != NULL) {
             rc = usage_error(cli.command, "%s", "--no-wait and --fetch contradict each other");
+        } else if (cli.fetch_overwrite && cli.fetch_dir == NULL) {
+            rc = usage_error(cli.command, "%s", "--fetch-overwrite goes with --fetch DIR");
         } else {
             host_catch_signals();
             rc = cli.command->run(&cli);

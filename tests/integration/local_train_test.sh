@@ -133,10 +133,33 @@ gpu_image_without_an_nvidia_runtime() {
     expect_eq "$(cat "$TEST_TMP/gpu-model/model.json")" '{"a": 3.0, "b": 2.0}' "model.json"
 }
 
+fetch_overwrite_keeps_the_build_files() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/hyper)
+    fit_local "$dir/train.py" --hp.scale=1 --input "train=$DATA" --fetch "$TEST_TMP/replaced"
+    expect_eq "$RC" 0 "first fit; stderr: $ERR"
+    echo "# edited by hand" >>"$dir/Dockerfile"
+    # --overwrite is about the build files alone: the model is not replaced.
+    fit_local "$dir/train.py" --hp.scale=3 --input "train=$DATA" --fetch "$TEST_TMP/replaced" \
+        --overwrite
+    expect_eq "$RC" 1 "fit --overwrite into a fetched model; stderr: $ERR"
+    expect_contains "$ERR" "model.json exists; --overwrite replaces it" "stderr"
+    expect_contains "$(cat "$TEST_TMP/replaced/model.json")" '"scale": "1"' "the first model stays"
+    expect_lacks "$(cat "$dir/Dockerfile")" "edited by hand" "--overwrite writes the build files anew"
+    echo "# edited by hand" >>"$dir/Dockerfile"
+    # --fetch-overwrite replaces the model and keeps the edited Dockerfile.
+    fit_local "$dir/train.py" --hp.scale=2 --input "train=$DATA" --fetch "$TEST_TMP/replaced" \
+        --fetch-overwrite
+    expect_eq "$RC" 0 "fit --fetch-overwrite; stderr: $ERR"
+    expect_contains "$(cat "$TEST_TMP/replaced/model.json")" '"scale": "2"' "the model is replaced"
+    expect_contains "$(cat "$dir/Dockerfile")" "edited by hand" "the edited Dockerfile is kept"
+}
+
 run_test hyperparameters_and_channels_make_the_model
 run_test a_single_file_channel
 run_test failure_leaves_the_fetch_dir_untouched
 run_test bad_training_inputs_are_refused_before_building
 run_test stop_a_running_local_job
 run_test gpu_image_without_an_nvidia_runtime
+run_test fetch_overwrite_keeps_the_build_files
 finish
