@@ -24,42 +24,6 @@ int report_driver_error(const struct plugin *plugin, int status, const struct fa
     }
 }
 
-int artifact_resolve(const char *path, struct artifact *artifact)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        host_error("'%s': %s", path, strerror(errno));
-        return FAHR_EXIT_USAGE;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        host_error("'%s' is not a file; give the .py or .ipynb to train", path);
-        return FAHR_EXIT_USAGE;
-    }
-    const char *dot = strrchr(path, '.');
-    if (dot == NULL || (strcmp(dot, ".py") != 0 && strcmp(dot, ".ipynb") != 0)) {
-        host_error("'%s' is neither a .py script nor an .ipynb notebook", path);
-        return FAHR_EXIT_USAGE;
-    }
-    char *absolute = realpath(path, NULL);
-    if (absolute == NULL || strlen(absolute) >= sizeof artifact->path) {
-        host_error("'%s': %s", path, absolute ? "path too long" : strerror(errno));
-        free(absolute);
-        return FAHR_EXIT_USAGE;
-    }
-    strcpy(artifact->path, absolute);
-    free(absolute);
-    strcpy(artifact->dir, artifact->path);
-    *strrchr(artifact->dir, '/') = '\0';
-    if (artifact->dir[0] == '\0')
-        strcpy(artifact->dir, "/");
-    if (image_name_from_path(artifact->path, artifact->image_name, sizeof artifact->image_name) !=
-        FAHR_OK) {
-        host_error("'%s': cannot derive an image name from this file name", path);
-        return FAHR_EXIT_USAGE;
-    }
-    return FAHR_EXIT_OK;
-}
-
 static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind kind,
                 const char *option, struct plugin **out)
 {

@@ -12,22 +12,61 @@ static bool is_alnum_lower(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
+/* Latin letters with marks, as the plain letters a reader sees in them, so
+ * that "mödel" names the image "model", not "m-del", and "ü2" gives "u2".
+ * U+00C0 to U+00FF (NULL: a sign, not a letter), then U+0100 to U+017F. */
+static const char *const latin1_letters[64] = {
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "y"};
+static const char latin_extended_a[129] =
+    "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOo"
+    "RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+
+/* The ASCII letters for the UTF-8 sequence at s (of at most `left` bytes):
+ * how many into *count (0: no Latin letter), the bytes it takes into *used. */
+static const char *plain_letters(const unsigned char *s, size_t left, size_t *count,
+                                 size_t *used)
+{
+    *count = 0;
+    *used = 1;
+    if (s[0] < 0x80) {
+        *count = 1;
+        return (const char *)s;
+    }
+    if (left < 2 || (s[0] & 0xe0) != 0xc0 || (s[1] & 0xc0) != 0x80)
+        return NULL;
+    unsigned code = ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
+    if (code < 0xc0 || code > 0x17f)
+        return NULL;
+    *used = 2;
+    const char *letters =
+        code < 0x100 ? latin1_letters[code - 0xc0] : &latin_extended_a[code - 0x100];
+    *count = letters == NULL ? 0 : code < 0x100 ? strlen(letters) : 1;
+    return letters;
+}
+
 /* Sanitise [s, s+len) into out; returns the length written (0: nothing
  * usable). */
 static size_t sanitise_component(const char *s, size_t len, char *out, size_t cap)
 {
     size_t used = 0;
     bool pending_separator = false;
-    for (size_t i = 0; i < len && used + 2 < cap; i++) {
-        char c = (char)tolower((unsigned char)s[i]);
-        if (is_alnum_lower(c)) {
-            if (pending_separator && used > 0)
-                out[used++] = '-';
-            pending_separator = false;
-            out[used++] = c;
-        } else {
+    for (size_t i = 0; i < len && used + 2 < cap;) {
+        size_t count, step;
+        const char *letters =
+            plain_letters((const unsigned char *)s + i, len - i, &count, &step);
+        i += step;
+        if (count == 0 || !is_alnum_lower((char)tolower((unsigned char)letters[0]))) {
             pending_separator = true;
+            continue;
         }
+        if (pending_separator && used > 0)
+            out[used++] = '-';
+        pending_separator = false;
+        for (size_t k = 0; k < count && used + 2 < cap; k++)
+            out[used++] = (char)tolower((unsigned char)letters[k]);
     }
     out[used] = '\0';
     return used;

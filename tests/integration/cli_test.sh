@@ -140,6 +140,27 @@ bad_artifacts_are_rejected() {
     expect_contains "$ERR" "is not a file" "stderr"
 }
 
+broken_notebooks_are_refused_before_building() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/notebook)
+    printf '{"cells": [], "nbformat": 4,\n' >"$dir/broken.ipynb"
+    # No engine answers there: the refusal must come before any build.
+    DOCKER_HOST=unix:///nonexistent/docker.sock run_fahr build "$dir/broken.ipynb" \
+        --build-driver=local
+    expect_eq "$RC" 2 "exit code"
+    expect_contains "$ERR" "fahr: '$dir/broken.ipynb' is not a valid notebook: " "stderr"
+    expect_contains "$ERR" "(line 2, column 0)" "where the JSON breaks"
+    [ ! -e "$dir/Dockerfile" ] || fail "a refused notebook got a Dockerfile"
+    printf '{"nbformat": 4}' >"$dir/nocells.ipynb"
+    run_fahr init "$dir/nocells.ipynb" --build-driver=local
+    expect_eq "$ERR" "fahr: '$dir/nocells.ipynb' is not a valid notebook: it has no list of cells" \
+        "a notebook without cells"
+    # The extension's case does not matter.
+    cp "$dir/train.ipynb" "$dir/TRAIN.IPYNB"
+    run_fahr init "$dir/TRAIN.IPYNB" --build-driver=local
+    expect_eq "$RC" 0 "init of TRAIN.IPYNB; stderr: $ERR"
+}
+
 init_writes_files_and_builds_nothing() {
     local dir
     dir=$(fixture_copy examples/foo)
@@ -213,6 +234,7 @@ run_test typos_get_the_nearest_suggestion
 run_test invalid_config_values_are_rejected
 run_test unknown_driver_lists_the_found_ones
 run_test bad_artifacts_are_rejected
+run_test broken_notebooks_are_refused_before_building
 run_test init_writes_files_and_builds_nothing
 run_test init_keeps_user_edits_unless_overwrite
 run_test quiet_prints_only_the_result

@@ -190,7 +190,13 @@ START_TEST(image_name_from_artifact_path)
     assert_name("/work/My Project/Train Model.PY", "my-project/train-model");
     assert_name("/work/__weird__/--model--.py", "weird/model");
     assert_name("/work/a.b.c/model.v2.py", "a-b-c/model-v2");
-    assert_name("/work/données/modèle.py", "donn-es/mod-le");
+    /* Latin letters with marks read as the plain letters, not as separators. */
+    assert_name("/work/données/modèle.py", "donnees/modele");
+    assert_name("/work/foo/mödel.py", "foo/model");
+    assert_name("/work/ü2/model.py", "u2/model");
+    assert_name("/work/Ærø/Straße-Łódź.py", "aero/strasse-lodz");
+    assert_name("/work/模型/model.py", "model");     /* no Latin letters: no directory part */
+    assert_name("/work/x\xc3/model\xc3.py", "x/model"); /* a cut UTF-8 sequence */
     assert_name("/model.py", "model");
     assert_name("/work/___/model.py", "model");
     char out[256];
