@@ -69,6 +69,13 @@ int cmd_fit(struct cli *cli)
     char image_ref[512] = "", remote_ref[FAHR_URI_MAX] = "", job_id[FAHR_JOB_ID_MAX] = "";
     struct fahr_error err = {{0}};
     int status = FAHR_OK;
+    /* The driver's own rules and the service's reach, before a build that
+     * may take minutes. */
+    if (FAHR_HAS(&train->train, check) &&
+        (status = train->train.check(train->state, &request, &err)) != FAHR_OK) {
+        rc = report_driver_error(train, status, &err);
+        goto done;
+    }
     if (train->train.input == FAHR_TRAIN_IMAGE) {
         rc = build_image(cli, &drivers, &artifact, image_ref, sizeof image_ref);
         if (rc != FAHR_EXIT_OK)

@@ -56,7 +56,7 @@ extern "C" {
 #endif
 
 #define FAHR_ABI_MAJOR 1
-#define FAHR_ABI_MINOR 0
+#define FAHR_ABI_MINOR 1
 #define FAHR_ABI_VERSION ((uint32_t)((FAHR_ABI_MAJOR << 16) | FAHR_ABI_MINOR))
 #define FAHR_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define FAHR_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xffffu)
@@ -326,6 +326,19 @@ struct fahr_train_ops {
      * milliseconds (0: the host's default, 5000). A local runner wants its
      * output live; a cloud service wants fewer calls. */
     uint32_t poll_interval_ms;
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Optional: check a request against the service's own rules before
+     * anything is built, pushed or uploaded: the config values (an
+     * instance type the service knows, a job name it takes and that is not
+     * taken), the hyperparameters and channels, and that the service can be
+     * used as asked (credentials, roles, buckets). request->image_ref is
+     * NULL: nothing is built yet. Return FAHR_EINVAL for input the user must
+     * change (the command exits 2) and FAHR_EFAIL where the service cannot
+     * be used (exit 1). Must create nothing. */
+    int (*check)(void *state, const struct fahr_train_request *request,
+                 struct fahr_error *err);
 };
 
 /* ---- The plugin descriptor ---------------------------------------------- */

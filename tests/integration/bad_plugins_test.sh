@@ -42,14 +42,14 @@ wrong_major() {
     local dir
     dir=$(bad_dir wrong_major abi_wrong_major.so)
     expect_skipped_and_host_works "$dir" "$dir/wrong_major.so" \
-        "built for plugin ABI 2.0; this fahr speaks 1.0"
+        "built for plugin ABI 2.0; this fahr speaks 1.1"
 }
 
 newer_minor() {
     local dir
     dir=$(bad_dir newer_minor abi_newer_minor.so)
     expect_skipped_and_host_works "$dir" "$dir/newer_minor.so" \
-        "built for plugin ABI 1.1, newer than this fahr's 1.0"
+        "built for plugin ABI 1.2, newer than this fahr's 1.1"
 }
 
 no_entry_symbol() {

@@ -8,7 +8,7 @@ set -euo pipefail
 version_names_the_abi() {
     run_fahr --version
     expect_eq "$RC" 0 "exit code"
-    expect_eq "$OUT" "fahr 0.1.0 (plugin ABI 1.0)" "version line"
+    expect_eq "$OUT" "fahr 0.1.0 (plugin ABI 1.1)" "version line"
 }
 
 help_lists_commands_and_exit_codes() {
@@ -216,9 +216,9 @@ help_for_a_driver_shows_its_keys() {
 plugins_lists_the_builtin_build_drivers() {
     run_fahr plugins
     expect_eq "$RC" 0 "exit code"
-    printf '%s\n' "$OUT" | grep -qE '^local +build +0\.1\.0 +1\.0 +/.*build-local\.so$' ||
+    printf '%s\n' "$OUT" | grep -qE '^local +build +0\.1\.0 +1\.1 +/.*build-local\.so$' ||
         fail "local missing: $OUT"
-    printf '%s\n' "$OUT" | grep -qE '^local-gpu +build +0\.1\.0 +1\.0 +/.*build-local-gpu\.so$' ||
+    printf '%s\n' "$OUT" | grep -qE '^local-gpu +build +0\.1\.0 +1\.1 +/.*build-local-gpu\.so$' ||
         fail "local-gpu missing: $OUT"
 }
 

@@ -157,6 +157,29 @@ piped_output_has_no_escape_codes() {
     ! grep -q $'\033' "$TEST_TMP/piped.err" || fail "escape codes in piped output"
 }
 
+check_refuses_before_anything_runs() {
+    scripted fit "$WORK/model.py" --build-driver=local --config.job=ok-9 \
+        --config.refuse="instance type 'c5' is not of the form ml.*"
+    expect_eq "$RC" 2 "exit code"
+    expect_eq "$OUT" "" "stdout: no job was submitted"
+    expect_eq "$ERR" "fahr: scripted: instance type 'c5' is not of the form ml.*" "stderr"
+}
+
+a_driver_built_against_abi_1_0_still_runs() {
+    local dir="$TEST_TMP/abi10"
+    mkdir -p "$dir"
+    chmod 0755 "$dir"
+    cp "$FAHR_FIXTURE_DIR/train_abi_1_0.so" "$dir/"
+    run_fahr --plugin-dir "$dir" plugins
+    printf '%s\n' "$OUT" | grep -qE '^abi-one-oh +train +1\.0\.0 +1\.0 ' ||
+        fail "the 1.0 driver is not listed with ABI 1.0: $OUT"
+    run_fahr --plugin-dir "$dir" fit "$WORK/model.py" --build-driver=local --train-driver=abi-one-oh
+    expect_eq "$RC" 0 "fit with the 1.0 driver; stderr: $ERR"
+    expect_eq "$OUT" fixture-job "its job"
+}
+
+run_test check_refuses_before_anything_runs
+run_test a_driver_built_against_abi_1_0_still_runs
 run_test logs_of_a_missing_job_fail
 run_test logs_follow_exits_3_when_the_job_failed
 run_test stop_of_an_ended_job_says_so

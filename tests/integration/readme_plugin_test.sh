@@ -45,7 +45,7 @@ is_listed() {
     run_fahr --plugin-dir "$PLUGINS" plugins
     expect_eq "$RC" 0 "exit code"
     expect_eq "$ERR" "" "stderr"
-    printf '%s\n' "$OUT" | grep -qE "^dryrun +train +1\.0\.0 +1\.0 +$PLUGINS/dryrun.so\$" ||
+    printf '%s\n' "$OUT" | grep -qE "^dryrun +train +1\.0\.0 +1\.1 +$PLUGINS/dryrun.so\$" ||
         fail "dryrun not listed: $OUT"
     run_fahr --plugin-dir "$PLUGINS" help dryrun
     expect_contains "$OUT" "--config.outcome=<string>" "help dryrun"
