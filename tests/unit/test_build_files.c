@@ -4,10 +4,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "build_context.h"
@@ -171,6 +173,68 @@ START_TEST(run_sh_quoting_survives_a_real_shell)
 }
 END_TEST
 
+/* Start SHELL on the rendered run.sh of train.py in the scratch directory,
+ * paths made local as in the test above; its pid. */
+static pid_t start_run_sh(const char *shell)
+{
+    struct build_inputs inputs = {.artifact_name = "train.py"};
+    char out[8192];
+    ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
+    write_file("run.sh", out);
+    char command[1024];
+    snprintf(command, sizeof command,
+             "cd '%s' && sed -e 's#^cd /opt/program#cd .#' -e 's#/opt/ml/#./ml/#g' run.sh "
+             "> run2.sh && mkdir -p ml/model ml/output",
+             scratch);
+    ck_assert_int_eq(system(command), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        if (chdir(scratch) != 0)
+            _exit(126);
+        execlp(shell, shell, "run2.sh", "train", (char *)NULL);
+        _exit(127);
+    }
+    return child;
+}
+
+START_TEST(run_sh_passes_sigterm_on_to_the_script)
+{
+    /* fahr stop and SageMaker's StopTrainingJob send SIGTERM to run.sh: the
+     * script's handler must run (here it saves a checkpoint and exits 0). */
+    const char *shells[] = {"sh", "bash"};
+    for (size_t i = 0; i < sizeof shells / sizeof shells[0]; i++) {
+        if (i > 0 && system("command -v bash >/dev/null") != 0)
+            continue;
+        make_scratch();
+        write_file("train.py", "import signal, sys, time\n"
+                               "def on_term(signum, frame):\n"
+                               "    open('ml/model/checkpoint', 'w').write('saved')\n"
+                               "    sys.exit(0)\n"
+                               "signal.signal(signal.SIGTERM, on_term)\n"
+                               "open('ml/started', 'w').close()\n"
+                               "time.sleep(20)\n"
+                               "sys.exit(9)\n");
+        pid_t child = start_run_sh(shells[i]);
+        char started[512], checkpoint[512], failure[512];
+        snprintf(started, sizeof started, "%s/ml/started", scratch);
+        snprintf(checkpoint, sizeof checkpoint, "%s/ml/model/checkpoint", scratch);
+        snprintf(failure, sizeof failure, "%s/ml/output/failure", scratch);
+        for (int tries = 0; tries < 200 && access(started, F_OK) != 0; tries++)
+            usleep(50 * 1000);
+        ck_assert_int_eq(access(started, F_OK), 0);
+        ck_assert_int_eq(kill(child, SIGTERM), 0);
+        int status = 0;
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "%s: run.sh ended with wait status %d", shells[i], status);
+        ck_assert_msg(access(checkpoint, F_OK) == 0, "%s: the handler did not run", shells[i]);
+        ck_assert_int_ne(access(failure, F_OK), 0);
+        remove_scratch();
+    }
+}
+END_TEST
+
 START_TEST(dockerignore_globs)
 {
     ck_assert(dockerignore_glob("*.csv", "data.csv"));
@@ -303,6 +367,7 @@ int main(void)
     tcase_add_test(templates, gpu_variant_sets_the_nvidia_environment);
     tcase_add_test(templates, run_sh_runs_scripts_and_notebooks_under_the_train_contract);
     tcase_add_test(templates, run_sh_quoting_survives_a_real_shell);
+    tcase_add_test(templates, run_sh_passes_sigterm_on_to_the_script);
     suite_add_tcase(suite, templates);
     TCase *context = tcase_create("context");
     tcase_add_test(context, dockerignore_globs);
