@@ -133,6 +133,24 @@ gpu_image_without_an_nvidia_runtime() {
     expect_eq "$(cat "$TEST_TMP/gpu-model/model.json")" '{"a": 3.0, "b": 2.0}' "model.json"
 }
 
+the_model_comes_back_whole() {
+    # The model's own .dockerignore names its weights: a model is copied
+    # whole all the same, non-ASCII file names included.
+    local dir
+    dir=$(fixture_copy tests/fixtures/weights)
+    fit_local "$dir/train.py" --fetch "$TEST_TMP/weights-model"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    local trained="$XDG_DATA_HOME/fahr/jobs/$job/model"
+    [ -d "$trained" ] || fail "no model folder at $trained"
+    expect_eq "$(cd "$TEST_TMP/weights-model" && find . | LC_ALL=C sort)" \
+        "$(cd "$trained" && find . | LC_ALL=C sort)" "the fetched files"
+    for file in .dockerignore weights.bin weights/layer1.bin modèle.json; do
+        cmp "$trained/$file" "$TEST_TMP/weights-model/$file" || fail "$file differs or is missing"
+    done
+}
+
 stop_reaches_the_scripts_sigterm_handler() {
     # fahr stop sends SIGTERM, as SageMaker's StopTrainingJob and spot
     # interruptions do: the script's handler saves a checkpoint at once.
@@ -185,6 +203,7 @@ run_test failure_leaves_the_fetch_dir_untouched
 run_test bad_training_inputs_are_refused_before_building
 run_test stop_a_running_local_job
 run_test gpu_image_without_an_nvidia_runtime
+run_test the_model_comes_back_whole
 run_test stop_reaches_the_scripts_sigterm_handler
 run_test stop_reaches_a_notebooks_sigterm_handler
 finish
