@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dockerignore.h"
+#include "output_tail.h"
 #include "tar_stream.h"
 
 int docker_engine_from_env(struct docker_engine *engine, struct fahr_error *err)
@@ -206,6 +207,7 @@ struct build_state {
     char current_step[512];
     char error[2048];
     char image_id[128];
+    struct output_tail step_output; /* the current step's last lines */
 };
 
 static ssize_t send_context(void *data, char *buffer, size_t size, struct fahr_error *err)
@@ -230,8 +232,12 @@ static void build_message(json_t *message, void *data)
     const char *stream = json_string_value(json_object_get(message, "stream"));
     if (stream != NULL) {
         build->host->stream(stream, strlen(stream));
-        if (strncmp(stream, "Step ", 5) == 0)
+        if (strncmp(stream, "Step ", 5) == 0) {
             copy_trimmed(build->current_step, sizeof build->current_step, stream);
+            output_tail_reset(&build->step_output);
+        } else {
+            output_tail_feed(&build->step_output, stream, strlen(stream));
+        }
     }
     const char *status = json_string_value(json_object_get(message, "status"));
     if (status != NULL) {
@@ -248,6 +254,45 @@ static void build_message(json_t *message, void *data)
     if (id != NULL)
         snprintf(build->image_id, sizeof build->image_id, "%s", id);
 }
+
+/* TEXT on one line (control characters become spaces) in at most `max`
+ * bytes, cut at a character's start with "..." where it is longer. */
+static void one_line(char *out, size_t max, const char *text)
+{
+    size_t length = strlen(text);
+    if (length >= max) {
+        length = max - 4;
+        while (length > 0 && ((unsigned char)text[length] & 0xc0) == 0x80)
+            length--;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[used++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    if (length < strlen(text))
+        used += (size_t)snprintf(out + used, 4, "...");
+    out[used] = '\0';
+}
+
+/* The engine's error, the step it failed at and what the step printed last
+ * (pip's "No module named pip" is in its output, not in the error). */
+static int build_failed(struct build_state *build, struct fahr_error *err)
+{
+    char step[300] = "", error[400], last[260] = "";
+    one_line(error, sizeof error, build->error);
+    if (build->current_step[0]) {
+        one_line(step + 4, sizeof step - 4, build->current_step);
+        memcpy(step, " at ", 4);
+    }
+    output_tail_join(&build->step_output, last, sizeof last);
+    return fahr_error_set(err, FAHR_EFAIL, "build failed%s: %s%s%s", step, error,
+                          last[0] ? "; last output: " : "", last);
+}
+
+/* Lines of a build step's output that only tell the engine's own progress. */
+static const char *const engine_chatter[] = {" ---> ", "Removing intermediate container ",
+                                             NULL};
 
 /* POST the context as a tar, as it is read; the engine's answer to `build`. */
 static int post_context(const struct docker_engine *engine, const char *tag,
@@ -280,6 +325,7 @@ int docker_engine_build(const struct fahr_host *host, const struct docker_engine
                         const char *context_dir, const char *tag, struct fahr_error *err)
 {
     struct build_state build = {.host = host};
+    output_tail_init(&build.step_output, engine_chatter);
     struct dockerignore *ignore = dockerignore_load(context_dir);
     if (ignore == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
@@ -291,11 +337,8 @@ int docker_engine_build(const struct fahr_host *host, const struct docker_engine
         host->progress("sending build context", total, total, "B");
     if (rc != FAHR_OK)
         ; /* err is written */
-    else if (build.error[0] && build.current_step[0])
-        rc = fahr_error_set(err, FAHR_EFAIL, "build failed at %s: %s", build.current_step,
-                            build.error);
     else if (build.error[0])
-        rc = fahr_error_set(err, FAHR_EFAIL, "build failed: %s", build.error);
+        rc = build_failed(&build, err);
     else if (build.image_id[0] == '\0')
         rc = fahr_error_set(err, FAHR_EFAIL, "the Docker engine ended the build without an image");
     else

@@ -204,6 +204,20 @@ dockerignore_cannot_leave_out_the_build_files() {
     [ -s "$TEST_TMP/model-ignoreall/model.json" ] || fail "the image did not train"
 }
 
+a_failed_step_shows_its_last_output() {
+    local dir
+    dir=$(foo_copy_named laststep)
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    # As pip fails in an image without it: the reason is in the step's output.
+    sed -i 's|^WORKDIR /opt/program$|WORKDIR /opt/program\nRUN echo collecting \&\& python3 -m nosuchmodule install numpy|' \
+        "$dir/Dockerfile"
+    run_fahr -q build "$dir/model.py" --build-driver=local
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "error lines"
+    expect_contains "$ERR" "fahr: local: build failed at Step" "stderr"
+    expect_contains "$ERR" "returned a non-zero code: 1; last output: collecting | /usr/bin/python3: No module named nosuchmodule" "stderr"
+}
+
 run_test script_image_trains
 run_test notebook_image_executes_the_notebook
 run_test failing_script_reports_through_the_contract
@@ -215,4 +229,5 @@ run_test unreachable_engine_is_a_clear_error
 run_test names_reach_the_image_as_they_are
 run_test an_unreadable_file_is_named_in_the_error
 run_test dockerignore_cannot_leave_out_the_build_files
+run_test a_failed_step_shows_its_last_output
 finish

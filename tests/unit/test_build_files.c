@@ -1,5 +1,5 @@
 /* The build drivers' shared code: templates, .dockerignore, the tar stream
- * of a build context or a model. */
+ * of a build context or a model, and a failed step's last output. */
 #define _GNU_SOURCE
 #include <archive.h>
 #include <archive_entry.h>
@@ -15,6 +15,7 @@
 
 #include "build_driver.h"
 #include "dockerignore.h"
+#include "output_tail.h"
 #include "tar_stream.h"
 
 static const struct build_variant cpu = {
@@ -541,6 +542,39 @@ START_TEST(an_unreadable_file_fails_with_its_name_and_reason)
 }
 END_TEST
 
+START_TEST(a_failed_steps_last_lines_without_the_engines_chatter)
+{
+    static const char *const chatter[] = {" ---> ", "Removing intermediate container ", NULL};
+    struct output_tail tail;
+    output_tail_init(&tail, chatter);
+    char out[512];
+    ck_assert_uint_eq(output_tail_join(&tail, out, sizeof out), 0);
+    ck_assert_str_eq(out, "");
+    /* As the engine sends a RUN step's output: colored stderr, lines split
+     * across messages, a progress bar redrawn with carriage returns. */
+    const char *pieces[] = {" ---> Running in 7a403121bbda\n",
+                            "\033[91mline two\n\033[0mline one\n",
+                            "Downloading 10%\rDownloading 100%\n",
+                            "\033[91m/usr/bin/python3: No module ",
+                            "named pip\n\033[0m",
+                            "Removing intermediate container 7a403121bbda\n"};
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
+        output_tail_feed(&tail, pieces[i], strlen(pieces[i]));
+    output_tail_join(&tail, out, sizeof out);
+    ck_assert_str_eq(out, "line one | Downloading 100% | /usr/bin/python3: No module named pip");
+    /* What does not fit leaves out the oldest lines first. */
+    output_tail_join(&tail, out, 50);
+    ck_assert_str_eq(out, "/usr/bin/python3: No module named pip");
+    /* A line still arriving counts; a new step starts empty. */
+    output_tail_feed(&tail, "\tlast\x07 words", 12);
+    output_tail_join(&tail, out, sizeof out);
+    ck_assert_str_eq(out, "Downloading 100% | /usr/bin/python3: No module named pip | last words");
+    output_tail_reset(&tail);
+    output_tail_join(&tail, out, sizeof out);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("build-files");
@@ -560,6 +594,7 @@ int main(void)
     tcase_add_test(context, a_model_is_streamed_whole_whatever_its_dockerignore_says);
     tcase_add_test(context, names_travel_as_the_bytes_on_disk);
     tcase_add_test(context, an_unreadable_file_fails_with_its_name_and_reason);
+    tcase_add_test(context, a_failed_steps_last_lines_without_the_engines_chatter);
     suite_add_tcase(suite, context);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
