@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tar_stream.h"
 #include "docker_engine.h"
 #include "job_name.h"
 #include "model_fetch.h"
+#include "tar_stream.h"
 
 struct local {
     const struct fahr_host *host;
