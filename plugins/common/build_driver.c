@@ -127,6 +127,50 @@ int build_render_dockerfile(const struct build_variant *variant, const struct bu
     return text.overflow ? FAHR_EFAIL : FAHR_OK;
 }
 
+/* How run.sh passes SIGTERM on to the training code, and why: the comment
+ * it carries says. */
+static const char run_sh_signals[] =
+    "# SIGTERM (fahr stop, docker stop, SageMaker's StopTrainingJob and spot\n"
+    "# interruptions) must reach the training code, which may save a checkpoint.\n"
+    "# This shell is PID 1 in the container, which gets no default action for a\n"
+    "# signal: it passes SIGTERM on to every other process of the container (the\n"
+    "# script, a notebook's kernel, their workers), or to the script alone when\n"
+    "# it is not PID 1. The script runs as its child rather than by exec, so that\n"
+    "# the failure file is written however the script ends (in the background,\n"
+    "# with stdin from /dev/null, as training services give none).\n"
+    "script=\n"
+    "signalled=no\n"
+    "stopping=no\n"
+    "pass_on_sigterm() {\n"
+    "    signalled=yes\n"
+    "    stopping=yes\n"
+    "    if [ \"$$\" -eq 1 ]; then\n"
+    "        kill -TERM -1 2>/dev/null || true\n"
+    "    elif [ -n \"$script\" ]; then\n"
+    "        kill -TERM \"$script\" 2>/dev/null || true\n"
+    "    fi\n"
+    "}\n\n"
+    "# The exit status of the script started in the background as $1. A signal\n"
+    "# ends `wait` early: wait again for the script's own status (127: the shell\n"
+    "# had it already).\n"
+    "wait_for_script() {\n"
+    "    script=$1\n"
+    "    status=0\n"
+    "    wait \"$script\" || status=$?\n"
+    "    while [ \"$signalled\" = yes ]; do\n"
+    "        signalled=no\n"
+    "        again=0\n"
+    "        wait \"$script\" || again=$?\n"
+    "        [ \"$again\" -eq 127 ] || status=$again\n"
+    "    done\n"
+    "    # PID 1's end ends the container: when stopping, let the processes the\n"
+    "    # signal reached (a notebook's kernel saving a checkpoint) end first.\n"
+    "    if [ \"$stopping\" = yes ] && [ \"$$\" -eq 1 ]; then\n"
+    "        while kill -0 -1 2>/dev/null; do sleep 1 || break; done\n"
+    "    fi\n"
+    "    return \"$status\"\n"
+    "}\n\n";
+
 int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t size)
 {
     struct text text = {out, size, 0, false};
@@ -139,8 +183,11 @@ int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t siz
          "cd /opt/program\n"
          "mkdir -p /opt/ml/model /opt/ml/output\n"
          "PYTHON=$(command -v python3 || command -v python)\n\n"
-         "train() {\n",
-         inputs->artifact_name);
+         "%s"
+         "train() {\n"
+         "    trap pass_on_sigterm TERM\n"
+         "    { exec \\\n",
+         inputs->artifact_name, run_sh_signals);
     if (inputs->notebook) {
         /* The executed notebook, outputs kept, comes home with the model. */
         emit(&text, "    \"$PYTHON\" -m nbconvert --to notebook --execute \\\n"
@@ -152,7 +199,9 @@ int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t siz
         emit_shell_quoted(&text, inputs->artifact_name);
         emit(&text, "\n");
     }
-    emit(&text, "}\n\n"
+    emit(&text, "    } &\n"
+                "    wait_for_script \"$!\"\n"
+                "}\n\n"
                 "case \"${1:-train}\" in\n"
                 "train)\n"
                 "    status=0\n"

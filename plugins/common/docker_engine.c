@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build_context.h"
+#include "dockerignore.h"
+#include "output_tail.h"
+#include "tar_stream.h"
 
 int docker_engine_from_env(struct docker_engine *engine, struct fahr_error *err)
 {
@@ -54,10 +56,24 @@ struct engine_call {
     size_t body_length;
     void (*on_message)(json_t *message, void *data);
     void *data;
-    /* Optional request body, pulled as curl sends. */
-    size_t (*read_body)(char *buffer, size_t size, size_t nitems, void *data);
+    /* Optional request body, pulled as curl sends: bytes, 0 at its end, -1
+     * when it cannot be made (with err written). */
+    ssize_t (*read_body)(void *data, char *buffer, size_t size, struct fahr_error *err);
+    struct fahr_error *body_err;
+    bool body_failed;
     int (*on_progress)(void *data);
 };
+
+static size_t send_body(char *buffer, size_t size, size_t nitems, void *data)
+{
+    struct engine_call *call = data;
+    ssize_t n = call->read_body(call->data, buffer, size * nitems, call->body_err);
+    if (n < 0) {
+        call->body_failed = true;
+        return CURL_READFUNC_ABORT;
+    }
+    return (size_t)n;
+}
 
 static size_t receive_header(char *bytes, size_t size, size_t nitems, void *data)
 {
@@ -135,8 +151,8 @@ static int engine_post(const struct docker_engine *engine, struct engine_call *c
         curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, engine->socket_path);
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     if (call->read_body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, call->read_body);
-        curl_easy_setopt(curl, CURLOPT_READDATA, call->data);
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, send_body);
+        curl_easy_setopt(curl, CURLOPT_READDATA, call);
     } else {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
@@ -154,11 +170,17 @@ static int engine_post(const struct docker_engine *engine, struct engine_call *c
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     call->curl = NULL;
-    if (result == CURLE_ABORTED_BY_CALLBACK || call->host->interrupted())
-        return fahr_error_set(err, FAHR_EINTERRUPTED, "%s interrupted", what);
-    if (result == CURLE_READ_ERROR)
+    /* Aborting the upload is curl's "aborted by callback" too: only the
+     * user's interruption is an interruption. */
+    if (call->body_failed)
         return FAHR_EFAIL; /* the body's reader wrote err */
-    if (result != CURLE_OK)
+    if (call->host->interrupted())
+        return fahr_error_set(err, FAHR_EINTERRUPTED, "%s interrupted", what);
+    /* An engine that refuses the request may answer before it has read the
+     * body and close the connection while curl still sends: its answer is
+     * the reason, not the broken connection. */
+    bool refused = call->http_status >= 300 && call->body_length > 0;
+    if (result != CURLE_OK && !refused)
         return fahr_error_set(err, FAHR_EFAIL,
                               "cannot reach the Docker engine at %s: %s (is it running? "
                               "DOCKER_HOST selects another)",
@@ -181,30 +203,24 @@ static int engine_post(const struct docker_engine *engine, struct engine_call *c
 
 struct build_state {
     const struct fahr_host *host;
-    struct build_context *context;
-    struct fahr_error *err;
-    bool context_failed;
+    struct tar_stream *context;
     char current_step[512];
     char error[2048];
     char image_id[128];
+    struct output_tail step_output; /* the current step's last lines */
 };
 
-static size_t send_context(char *buffer, size_t size, size_t nitems, void *data)
+static ssize_t send_context(void *data, char *buffer, size_t size, struct fahr_error *err)
 {
     struct build_state *build = data;
-    ssize_t n = build_context_read(build->context, buffer, size * nitems, build->err);
-    if (n < 0) {
-        build->context_failed = true;
-        return CURL_READFUNC_ABORT;
-    }
-    return (size_t)n;
+    return tar_stream_read(build->context, buffer, size, err);
 }
 
 static int build_progress(void *data)
 {
     struct build_state *build = data;
-    uint64_t total = build_context_content_bytes(build->context);
-    uint64_t sent = build_context_content_sent(build->context);
+    uint64_t total = tar_stream_content_bytes(build->context);
+    uint64_t sent = tar_stream_content_sent(build->context);
     if (total > 0 && sent < total)
         build->host->progress("sending build context", sent, total, "B");
     return 0;
@@ -216,8 +232,12 @@ static void build_message(json_t *message, void *data)
     const char *stream = json_string_value(json_object_get(message, "stream"));
     if (stream != NULL) {
         build->host->stream(stream, strlen(stream));
-        if (strncmp(stream, "Step ", 5) == 0)
+        if (strncmp(stream, "Step ", 5) == 0) {
             copy_trimmed(build->current_step, sizeof build->current_step, stream);
+            output_tail_reset(&build->step_output);
+        } else {
+            output_tail_feed(&build->step_output, stream, strlen(stream));
+        }
     }
     const char *status = json_string_value(json_object_get(message, "status"));
     if (status != NULL) {
@@ -235,16 +255,54 @@ static void build_message(json_t *message, void *data)
         snprintf(build->image_id, sizeof build->image_id, "%s", id);
 }
 
-int docker_engine_build(const struct fahr_host *host, const struct docker_engine *engine,
-                        const char *context_dir, const char *tag, struct fahr_error *err)
+/* TEXT on one line (control characters become spaces) in at most `max`
+ * bytes, cut at a character's start with "..." where it is longer. */
+static void one_line(char *out, size_t max, const char *text)
 {
-    struct build_state build = {.host = host, .err = err};
-    int rc = build_context_open(context_dir, &build.context, err);
-    if (rc != FAHR_OK)
-        return rc;
+    size_t length = strlen(text);
+    if (length >= max) {
+        length = max - 4;
+        while (length > 0 && ((unsigned char)text[length] & 0xc0) == 0x80)
+            length--;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[used++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    if (length < strlen(text))
+        used += (size_t)snprintf(out + used, 4, "...");
+    out[used] = '\0';
+}
+
+/* The engine's error, the step it failed at and what the step printed last
+ * (pip's "No module named pip" is in its output, not in the error). */
+static int build_failed(struct build_state *build, struct fahr_error *err)
+{
+    char step[300] = "", error[400], last[260] = "";
+    one_line(error, sizeof error, build->error);
+    if (build->current_step[0]) {
+        one_line(step + 4, sizeof step - 4, build->current_step);
+        memcpy(step, " at ", 4);
+    }
+    output_tail_join(&build->step_output, last, sizeof last);
+    return fahr_error_set(err, FAHR_EFAIL, "build failed%s: %s%s%s", step, error,
+                          last[0] ? "; last output: " : "", last);
+}
+
+/* Lines of a build step's output that only tell the engine's own progress. */
+static const char *const engine_chatter[] = {" ---> ", "Removing intermediate container ",
+                                             NULL};
+
+/* POST the context as a tar, as it is read; the engine's answer to `build`. */
+static int post_context(const struct docker_engine *engine, const char *tag,
+                        struct build_state *build, struct fahr_error *err)
+{
     char *escaped_tag = curl_easy_escape(NULL, tag, 0);
-    if (escaped_tag == NULL) {
-        build_context_close(build.context);
+    struct engine_call *call = calloc(1, sizeof *call);
+    if (escaped_tag == NULL || call == NULL) {
+        curl_free(escaped_tag);
+        free(call);
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     }
     char path[2048];
@@ -252,36 +310,41 @@ int docker_engine_build(const struct fahr_host *host, const struct docker_engine
     curl_free(escaped_tag);
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/x-tar");
     headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
-    struct engine_call *call = calloc(1, sizeof *call);
-    if (call == NULL) {
-        curl_slist_free_all(headers);
-        build_context_close(build.context);
-        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-    }
-    call->host = host;
+    call->host = build->host;
     call->on_message = build_message;
-    call->data = &build;
+    call->data = build;
     call->read_body = send_context;
+    call->body_err = err;
     call->on_progress = build_progress;
-    rc = engine_post(engine, call, path, headers, "build", err);
-    uint64_t total = build_context_content_bytes(build.context);
-    if (total > 0 && build_context_content_sent(build.context) == total)
+    int rc = engine_post(engine, call, path, headers, "build", err);
+    free(call);
+    return rc;
+}
+
+int docker_engine_build(const struct fahr_host *host, const struct docker_engine *engine,
+                        const char *context_dir, const char *tag, struct fahr_error *err)
+{
+    struct build_state build = {.host = host};
+    output_tail_init(&build.step_output, engine_chatter);
+    struct dockerignore *ignore = dockerignore_load(context_dir);
+    if (ignore == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    int rc = tar_stream_open(context_dir, dockerignore_filter, ignore, &build.context, err);
+    if (rc == FAHR_OK)
+        rc = post_context(engine, tag, &build, err);
+    uint64_t total = build.context ? tar_stream_content_bytes(build.context) : 0;
+    if (total > 0 && tar_stream_content_sent(build.context) == total)
         host->progress("sending build context", total, total, "B");
-    if (build.context_failed)
-        rc = FAHR_EFAIL; /* err holds the context's own message */
-    else if (rc != FAHR_OK)
+    if (rc != FAHR_OK)
         ; /* err is written */
-    else if (build.error[0] && build.current_step[0])
-        rc = fahr_error_set(err, FAHR_EFAIL, "build failed at %s: %s", build.current_step,
-                            build.error);
     else if (build.error[0])
-        rc = fahr_error_set(err, FAHR_EFAIL, "build failed: %s", build.error);
+        rc = build_failed(&build, err);
     else if (build.image_id[0] == '\0')
         rc = fahr_error_set(err, FAHR_EFAIL, "the Docker engine ended the build without an image");
     else
         host->log(FAHR_LOG_DEBUG, "built %s (%s)", tag, build.image_id);
-    free(call);
-    build_context_close(build.context);
+    tar_stream_close(build.context);
+    dockerignore_free(ignore);
     return rc;
 }
 

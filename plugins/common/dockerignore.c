@@ -232,6 +232,19 @@ bool dockerignore_may_reinclude(const struct dockerignore *ignore)
     return ignore->has_negation;
 }
 
+enum tar_verdict dockerignore_filter(const void *data, const char *relative, bool directory)
+{
+    static const char *const always_sent[] = {"Dockerfile", ".dockerignore", "run.sh"};
+    const struct dockerignore *ignore = data;
+    for (size_t i = 0; i < sizeof always_sent / sizeof always_sent[0]; i++)
+        if (strcmp(relative, always_sent[i]) == 0)
+            return TAR_KEEP;
+    if (!dockerignore_excludes(ignore, relative))
+        return TAR_KEEP;
+    return directory && dockerignore_may_reinclude(ignore) ? TAR_LEAVE_OUT_LOOK_INSIDE
+                                                            : TAR_LEAVE_OUT;
+}
+
 void dockerignore_free(struct dockerignore *ignore)
 {
     if (ignore == NULL)

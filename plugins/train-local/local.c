@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build_context.h"
 #include "docker_engine.h"
 #include "job_name.h"
 #include "model_fetch.h"
+#include "tar_stream.h"
 
 struct local {
     const struct fahr_host *host;
@@ -501,7 +501,7 @@ static int local_stop(void *state, const struct fahr_config *config, const char 
 /* ---- fetch and list ---------------------------------------------------------- */
 
 struct model_stream {
-    struct build_context *context;
+    struct tar_stream *model;
     int fd;
     struct fahr_error err;
     int rc;
@@ -512,7 +512,7 @@ static void *stream_model(void *data)
     struct model_stream *stream = data;
     char buffer[65536];
     ssize_t n;
-    while ((n = build_context_read(stream->context, buffer, sizeof buffer, &stream->err)) > 0) {
+    while ((n = tar_stream_read(stream->model, buffer, sizeof buffer, &stream->err)) > 0) {
         for (ssize_t done = 0; done < n;) {
             ssize_t w = write(stream->fd, buffer + done, (size_t)(n - done));
             if (w <= 0) {
@@ -549,14 +549,15 @@ static int local_fetch(void *state, const struct fahr_fetch_request *request,
                               "the local driver fetches jobs by name or file:// locations");
     }
     /* The model folder as a tar stream, unpacked with the same care as any
-     * downloaded archive. */
+     * downloaded archive. All of it: a model's .dockerignore is a file of
+     * the model, not a rule. */
     struct model_stream stream = {0};
-    int rc = build_context_open(model, &stream.context, err);
+    int rc = tar_stream_open(model, NULL, NULL, &stream.model, err);
     if (rc != FAHR_OK)
         return rc;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
-        build_context_close(stream.context);
+        tar_stream_close(stream.model);
         return fahr_error_set(err, FAHR_EFAIL, "cannot make a pipe: %s", strerror(errno));
     }
     signal(SIGPIPE, SIG_IGN);
@@ -565,14 +566,16 @@ static int local_fetch(void *state, const struct fahr_fetch_request *request,
     if (pthread_create(&thread, NULL, stream_model, &stream) != 0) {
         close(fds[0]);
         close(fds[1]);
-        build_context_close(stream.context);
+        tar_stream_close(stream.model);
         return fahr_error_set(err, FAHR_EFAIL, "cannot start copying the model");
     }
     rc = model_unpack_fd(local->host, fds[0], request->dest_dir, request->overwrite != 0, err);
     close(fds[0]);
     pthread_join(thread, NULL);
-    build_context_close(stream.context);
-    if (rc == FAHR_OK && stream.rc != FAHR_OK) {
+    tar_stream_close(stream.model);
+    /* A model file that cannot be read ends the stream early: its reason,
+     * not the archive's truncation, is the error. */
+    if (stream.rc != FAHR_OK && (rc == FAHR_OK || stream.err.message[0] != '\0')) {
         *err = stream.err;
         rc = FAHR_EFAIL;
     }

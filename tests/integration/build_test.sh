@@ -131,6 +131,93 @@ unreachable_engine_is_a_clear_error() {
     expect_contains "$ERR" "fahr speaks to unix:// and tcp:// engines" "stderr"
 }
 
+# A copy of examples/foo named NAME, so that its image (NAME/model) is this
+# test's own; prints its path.
+foo_copy_named() { # NAME
+    local dest
+    dest=$(mktemp -d "$TEST_TMP/named.XXXXXX")/$1
+    cp -R "$FAHR_SOURCE_ROOT/examples/foo" "$dest"
+    rm -rf "$dest/Dockerfile" "$dest/run.sh" "$dest/model-output"
+    echo "$dest"
+}
+
+names_reach_the_image_as_they_are() {
+    # UTF-8, Latin-1 bytes, spaces, a name over 100 bytes and a path over
+    # 255: the engine must get each name as it is on disk.
+    local dir long deep
+    dir=$(foo_copy_named names)
+    mv "$dir/model.py" "$dir/mödel.py"
+    echo x >"$dir/données.csv"
+    echo y >"$dir/with space.txt"
+    echo z >"$dir/latin1-$(printf '\351').txt"
+    long=$(printf 'n%.0s' $(seq 1 150))
+    deep="d-$long/é-$long"
+    mkdir -p "$dir/$deep"
+    echo deep >"$dir/$deep/$long.csv"
+    [ "${#deep}" -gt 255 ] || fail "the deep path is too short to test"
+    run_fahr build "$dir/mödel.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" "names/m-del:latest" "stdout"
+    expect_eq "$(docker run --rm --entrypoint find names/m-del:latest . -type f | LC_ALL=C sort)" \
+        "$(cd "$dir" && find . -type f | LC_ALL=C sort)" "the files in the image"
+    expect_eq "$(docker run --rm --entrypoint cat names/m-del:latest "$deep/$long.csv")" "deep" \
+        "the deep file's content"
+    local logs
+    logs=$(run_image names/m-del:latest "$TEST_TMP/model-names" train)
+    expect_contains "$logs" "fitted a=3.000 b=2.000" "training output"
+}
+
+an_unreadable_file_is_named_in_the_error() {
+    # root reads every file, so fahr runs as nobody here, in the group of
+    # the engine's socket.
+    local dir group_args=()
+    dir=$(foo_copy_named unreadable)
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    chmod o+x "$TEST_TMP" "$(dirname "$dir")"
+    chmod -R o+rX "$dir"
+    echo "s3cr3t" >"$dir/secret.csv"
+    chmod 000 "$dir/secret.csv"
+    case "$DOCKER_HOST" in
+    unix://*) group_args=(--groups "$(stat -c %g "${DOCKER_HOST#unix://}")") ;;
+    esac
+    local as_nobody=()
+    [ "$(id -u)" -ne 0 ] || as_nobody=(setpriv --reuid=65534 --regid=65534 "${group_args[@]}")
+    RC=0
+    ERR=$("${as_nobody[@]}" env HOME=/nonexistent "$FAHR" -q build "$dir/model.py" \
+        --build-driver=local 2>&1 >/dev/null) || RC=$?
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$ERR" "fahr: local: cannot read $dir/secret.csv: Permission denied" "stderr"
+}
+
+dockerignore_cannot_leave_out_the_build_files() {
+    local dir
+    dir=$(foo_copy_named ignoreall)
+    printf '*\n!model.py\n' >"$dir/.dockerignore"
+    echo "not sent" >"$dir/notes.txt"
+    run_fahr build "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    # The engine itself leaves out the Dockerfile and .dockerignore that
+    # .dockerignore names, once it has read them; run.sh stays.
+    expect_eq "$(docker run --rm --entrypoint ls ignoreall/model:latest -A /opt/program | tr '\n' ' ')" \
+        "model.py run.sh " "the files in the image"
+    run_image ignoreall/model:latest "$TEST_TMP/model-ignoreall" train >/dev/null
+    [ -s "$TEST_TMP/model-ignoreall/model.json" ] || fail "the image did not train"
+}
+
+a_failed_step_shows_its_last_output() {
+    local dir
+    dir=$(foo_copy_named laststep)
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    # As pip fails in an image without it: the reason is in the step's output.
+    sed -i 's|^WORKDIR /opt/program$|WORKDIR /opt/program\nRUN echo collecting \&\& python3 -m nosuchmodule install numpy|' \
+        "$dir/Dockerfile"
+    run_fahr -q build "$dir/model.py" --build-driver=local
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "error lines"
+    expect_contains "$ERR" "fahr: local: build failed at Step" "stderr"
+    expect_contains "$ERR" "returned a non-zero code: 1; last output: collecting | /usr/bin/python3: No module named nosuchmodule" "stderr"
+}
+
 run_test script_image_trains
 run_test notebook_image_executes_the_notebook
 run_test failing_script_reports_through_the_contract
@@ -139,4 +226,8 @@ run_test dockerignore_keeps_files_out_of_the_image
 run_test build_output_streams_only_when_asked
 run_test gpu_variant_builds_with_the_nvidia_environment
 run_test unreachable_engine_is_a_clear_error
+run_test names_reach_the_image_as_they_are
+run_test an_unreadable_file_is_named_in_the_error
+run_test dockerignore_cannot_leave_out_the_build_files
+run_test a_failed_step_shows_its_last_output
 finish

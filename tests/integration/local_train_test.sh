@@ -155,6 +155,70 @@ fetch_overwrite_keeps_the_build_files() {
     expect_contains "$(cat "$dir/Dockerfile")" "edited by hand" "the edited Dockerfile is kept"
 }
 
+the_model_comes_back_whole() {
+    # The model's own .dockerignore names its weights: a model is copied
+    # whole all the same, non-ASCII file names included.
+    local dir
+    dir=$(fixture_copy tests/fixtures/weights)
+    fit_local "$dir/train.py" --fetch "$TEST_TMP/weights-model"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    local trained="$XDG_DATA_HOME/fahr/jobs/$job/model"
+    [ -d "$trained" ] || fail "no model folder at $trained"
+    expect_eq "$(cd "$TEST_TMP/weights-model" && find . | LC_ALL=C sort)" \
+        "$(cd "$trained" && find . | LC_ALL=C sort)" "the fetched files"
+    for file in .dockerignore weights.bin weights/layer1.bin modèle.json; do
+        cmp "$trained/$file" "$TEST_TMP/weights-model/$file" || fail "$file differs or is missing"
+    done
+}
+
+stop_reaches_the_scripts_sigterm_handler() {
+    # fahr stop sends SIGTERM, as SageMaker's StopTrainingJob and spot
+    # interruptions do: the script's handler saves a checkpoint at once.
+    local dir
+    dir=$(fixture_copy tests/fixtures/checkpointer)
+    fit_local "$dir/train.py" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job=$OUT
+    for _ in $(seq 1 50); do
+        run_fahr logs --train-driver=local "$job"
+        case "$OUT" in *"step 2"*) break ;; esac
+        sleep 0.2
+    done
+    expect_contains "$OUT" "step 2" "logs while running"
+    local started=$SECONDS
+    run_fahr stop --train-driver=local "$job"
+    expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
+    # Not the engine's kill after its 10 s grace time.
+    [ $((SECONDS - started)) -lt 8 ] || fail "stop took $((SECONDS - started)) s"
+    run_fahr logs --train-driver=local "$job"
+    expect_contains "$OUT" "caught SIGTERM at step" "the handler's output in the logs"
+    local checkpoint="$XDG_DATA_HOME/fahr/jobs/$job/model/checkpoint.json"
+    [ -s "$checkpoint" ] || fail "no checkpoint saved at $checkpoint"
+    expect_contains "$(cat "$checkpoint")" '"step": ' "checkpoint"
+    run_fahr status --train-driver=local "$job"
+    expect_contains "$OUT" "$job	stopped	Stopped" "status after stop"
+}
+
+stop_reaches_a_notebooks_sigterm_handler() {
+    # In a notebook the handler runs in the kernel, nbconvert's child.
+    local dir
+    dir=$(fixture_copy tests/fixtures/checkpointer-notebook)
+    fit_local "$dir/train.ipynb" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job=$OUT model="$XDG_DATA_HOME/fahr/jobs/$OUT/model"
+    for _ in $(seq 1 100); do
+        [ -e "$model/started" ] && break
+        sleep 0.2
+    done
+    [ -e "$model/started" ] || fail "the notebook did not start"
+    run_fahr stop --train-driver=local "$job"
+    expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
+    [ -s "$model/checkpoint.json" ] || fail "no checkpoint saved by the kernel"
+    expect_contains "$(cat "$model/checkpoint.json")" '"step": ' "checkpoint"
+}
+
 run_test hyperparameters_and_channels_make_the_model
 run_test a_single_file_channel
 run_test failure_leaves_the_fetch_dir_untouched
@@ -162,4 +226,7 @@ run_test bad_training_inputs_are_refused_before_building
 run_test stop_a_running_local_job
 run_test gpu_image_without_an_nvidia_runtime
 run_test fetch_overwrite_keeps_the_build_files
+run_test the_model_comes_back_whole
+run_test stop_reaches_the_scripts_sigterm_handler
+run_test stop_reaches_a_notebooks_sigterm_handler
 finish

@@ -1,18 +1,18 @@
-/* The build drivers' shared code: templates, .dockerignore, and the build
- * context stream. */
+/* The build drivers' templates: the Dockerfile and run.sh. The build
+ * context, its .dockerignore and a failed step's output are tested in
+ * test_build_context.c, the other half of this test. */
 #define _GNU_SOURCE
-#include <archive.h>
-#include <archive_entry.h>
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "build_context.h"
 #include "build_driver.h"
-#include "dockerignore.h"
+#include "build_files_tests.h"
 
 static const struct build_variant cpu = {
     .name = "local",
@@ -26,31 +26,6 @@ static const struct build_variant gpu = {
     .conda_base_image = "continuumio/miniconda3:latest",
     .environment = gpu_env,
 };
-
-static char scratch[256];
-
-static void write_file(const char *relative, const char *content)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", scratch, relative);
-    FILE *file = fopen(path, "w");
-    ck_assert_ptr_nonnull(file);
-    fputs(content, file);
-    fclose(file);
-}
-
-static void make_scratch(void)
-{
-    snprintf(scratch, sizeof scratch, "/tmp/fahr-test-build.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(scratch));
-}
-
-static void remove_scratch(void)
-{
-    char command[512];
-    snprintf(command, sizeof command, "rm -rf '%s'", scratch);
-    ck_assert_int_eq(system(command), 0);
-}
 
 START_TEST(dockerfile_for_a_plain_script)
 {
@@ -171,126 +146,65 @@ START_TEST(run_sh_quoting_survives_a_real_shell)
 }
 END_TEST
 
-START_TEST(dockerignore_globs)
+/* Start SHELL on the rendered run.sh of train.py in the scratch directory,
+ * paths made local as in the test above; its pid. */
+static pid_t start_run_sh(const char *shell)
 {
-    ck_assert(dockerignore_glob("*.csv", "data.csv"));
-    ck_assert(!dockerignore_glob("*.csv", "data/x.csv"));
-    ck_assert(dockerignore_glob("**/*.csv", "data/x.csv"));
-    ck_assert(dockerignore_glob("**/*.csv", "x.csv"));
-    ck_assert(dockerignore_glob("data/**", "data/a/b/c"));
-    ck_assert(dockerignore_glob("data/**/c", "data/a/b/c"));
-    ck_assert(dockerignore_glob("data/**/c", "data/c"));
-    ck_assert(dockerignore_glob("model?.py", "model2.py"));
-    ck_assert(!dockerignore_glob("model?.py", "model.py"));
-    ck_assert(dockerignore_glob("[a-c]at", "bat"));
-    ck_assert(!dockerignore_glob("[a-c]at", "rat"));
-    ck_assert(dockerignore_glob("[^a-c]at", "rat"));
-    ck_assert(dockerignore_glob("\\*star", "*star"));
-    ck_assert(!dockerignore_glob("\\*star", "xstar"));
-}
-END_TEST
-
-START_TEST(dockerignore_rules_in_order)
-{
-    const char text[] = "# comment\n"
-                        "\n"
-                        "  *.log  \n"
-                        "/data\n"
-                        "!data/keep.csv\n"
-                        "./secrets/\n"
-                        "**/__pycache__\n";
-    struct dockerignore *ignore = dockerignore_parse(text, sizeof text - 1);
-    ck_assert(dockerignore_excludes(ignore, "train.log"));
-    ck_assert(!dockerignore_excludes(ignore, "dir/train.log")); /* '*' stays in its dir */
-    ck_assert(dockerignore_excludes(ignore, "data"));
-    ck_assert(dockerignore_excludes(ignore, "data/big.csv"));   /* under an excluded dir */
-    ck_assert(!dockerignore_excludes(ignore, "data/keep.csv")); /* '!' brings it back */
-    ck_assert(dockerignore_excludes(ignore, "secrets/key"));
-    ck_assert(dockerignore_excludes(ignore, "pkg/__pycache__/x.pyc"));
-    ck_assert(!dockerignore_excludes(ignore, "model.py"));
-    ck_assert(!dockerignore_excludes(ignore, "# comment"));
-    ck_assert(dockerignore_may_reinclude(ignore));
-    dockerignore_free(ignore);
-}
-END_TEST
-
-/* Read the whole stream in small pieces and list its entries. */
-static void read_stream(const char *dir, char entries[][128], size_t *count, char *model_content)
-{
-    struct build_context *context;
-    struct fahr_error err = {{0}};
-    ck_assert_int_eq(build_context_open(dir, &context, &err), FAHR_OK);
-    size_t capacity = 1 << 20, length = 0;
-    char *tar = malloc(capacity);
-    ssize_t n;
-    while ((n = build_context_read(context, tar + length, 1000, &err)) > 0) {
-        length += (size_t)n;
-        ck_assert_uint_lt(length + 1000, capacity);
+    struct build_inputs inputs = {.artifact_name = "train.py"};
+    char out[8192];
+    ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
+    write_file("run.sh", out);
+    char command[1024];
+    snprintf(command, sizeof command,
+             "cd '%s' && sed -e 's#^cd /opt/program#cd .#' -e 's#/opt/ml/#./ml/#g' run.sh "
+             "> run2.sh && mkdir -p ml/model ml/output",
+             scratch);
+    ck_assert_int_eq(system(command), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        if (chdir(scratch) != 0)
+            _exit(126);
+        execlp(shell, shell, "run2.sh", "train", (char *)NULL);
+        _exit(127);
     }
-    ck_assert_int_eq(n, 0);
-    ck_assert_uint_eq(build_context_content_sent(context), build_context_content_bytes(context));
-    build_context_close(context);
+    return child;
+}
 
-    struct archive *archive = archive_read_new();
-    archive_read_support_format_tar(archive);
-    ck_assert_int_eq(archive_read_open_memory(archive, tar, length), ARCHIVE_OK);
-    struct archive_entry *entry;
-    *count = 0;
-    while (archive_read_next_header(archive, &entry) == ARCHIVE_OK) {
-        snprintf(entries[*count], 128, "%s", archive_entry_pathname(entry));
-        ck_assert_int_eq(archive_entry_uid(entry), 0);
-        if (strcmp(archive_entry_pathname(entry), "model.py") == 0) {
-            la_ssize_t got = archive_read_data(archive, model_content, 4096);
-            ck_assert_int_ge(got, 0);
-            model_content[got] = '\0';
-        }
-        (*count)++;
+START_TEST(run_sh_passes_sigterm_on_to_the_script)
+{
+    /* fahr stop and SageMaker's StopTrainingJob send SIGTERM to run.sh: the
+     * script's handler must run (here it saves a checkpoint and exits 0). */
+    const char *shells[] = {"sh", "bash"};
+    for (size_t i = 0; i < sizeof shells / sizeof shells[0]; i++) {
+        if (i > 0 && system("command -v bash >/dev/null") != 0)
+            continue;
+        make_scratch();
+        write_file("train.py", "import signal, sys, time\n"
+                               "def on_term(signum, frame):\n"
+                               "    open('ml/model/checkpoint', 'w').write('saved')\n"
+                               "    sys.exit(0)\n"
+                               "signal.signal(signal.SIGTERM, on_term)\n"
+                               "open('ml/started', 'w').close()\n"
+                               "time.sleep(20)\n"
+                               "sys.exit(9)\n");
+        pid_t child = start_run_sh(shells[i]);
+        char started[512], checkpoint[512], failure[512];
+        snprintf(started, sizeof started, "%s/ml/started", scratch);
+        snprintf(checkpoint, sizeof checkpoint, "%s/ml/model/checkpoint", scratch);
+        snprintf(failure, sizeof failure, "%s/ml/output/failure", scratch);
+        for (int tries = 0; tries < 200 && access(started, F_OK) != 0; tries++)
+            usleep(50 * 1000);
+        ck_assert_int_eq(access(started, F_OK), 0);
+        ck_assert_int_eq(kill(child, SIGTERM), 0);
+        int status = 0;
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "%s: run.sh ended with wait status %d", shells[i], status);
+        ck_assert_msg(access(checkpoint, F_OK) == 0, "%s: the handler did not run", shells[i]);
+        ck_assert_int_ne(access(failure, F_OK), 0);
+        remove_scratch();
     }
-    archive_read_free(archive);
-    free(tar);
-}
-
-static bool listed(char entries[][128], size_t count, const char *name)
-{
-    for (size_t i = 0; i < count; i++)
-        if (strcmp(entries[i], name) == 0 || (strncmp(entries[i], name, strlen(name)) == 0 &&
-                                               strcmp(entries[i] + strlen(name), "/") == 0))
-            return true;
-    return false;
-}
-
-START_TEST(build_context_streams_what_dockerignore_keeps)
-{
-    make_scratch();
-    char path[512];
-    snprintf(path, sizeof path, "%s/data", scratch);
-    mkdir(path, 0755);
-    snprintf(path, sizeof path, "%s/venv", scratch);
-    mkdir(path, 0755);
-    write_file("model.py", "print('hello')\n");
-    write_file("Dockerfile", "FROM x\n");
-    write_file("data/keep.csv", "1,2\n");
-    write_file("data/drop.csv", "3,4\n");
-    write_file("venv/lib.py", "");
-    write_file("notes.log", "");
-    write_file(".dockerignore", "venv\n*.log\ndata/*.csv\n!data/keep.csv\nDockerfile\n");
-    snprintf(path, sizeof path, "%s/link", scratch);
-    ck_assert_int_eq(symlink("model.py", path), 0);
-
-    char entries[32][128], model[4096];
-    size_t count = 0;
-    read_stream(scratch, entries, &count, model);
-    ck_assert(listed(entries, count, "model.py"));
-    ck_assert(listed(entries, count, "data/keep.csv"));
-    ck_assert(listed(entries, count, "link"));
-    ck_assert(listed(entries, count, "Dockerfile"));    /* always sent */
-    ck_assert(listed(entries, count, ".dockerignore")); /* always sent */
-    ck_assert(!listed(entries, count, "data/drop.csv"));
-    ck_assert(!listed(entries, count, "venv"));
-    ck_assert(!listed(entries, count, "venv/lib.py"));
-    ck_assert(!listed(entries, count, "notes.log"));
-    ck_assert_str_eq(model, "print('hello')\n");
-    remove_scratch();
 }
 END_TEST
 
@@ -303,12 +217,9 @@ int main(void)
     tcase_add_test(templates, gpu_variant_sets_the_nvidia_environment);
     tcase_add_test(templates, run_sh_runs_scripts_and_notebooks_under_the_train_contract);
     tcase_add_test(templates, run_sh_quoting_survives_a_real_shell);
+    tcase_add_test(templates, run_sh_passes_sigterm_on_to_the_script);
     suite_add_tcase(suite, templates);
-    TCase *context = tcase_create("context");
-    tcase_add_test(context, dockerignore_globs);
-    tcase_add_test(context, dockerignore_rules_in_order);
-    tcase_add_test(context, build_context_streams_what_dockerignore_keeps);
-    suite_add_tcase(suite, context);
+    suite_add_tcase(suite, build_context_tcase());
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
