@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@ void build_inputs_detect(const struct build_variant *variant, const char *artifa
     const char *slash = strrchr(artifact_path, '/');
     inputs->artifact_name = slash ? slash + 1 : artifact_path;
     const char *dot = strrchr(inputs->artifact_name, '.');
-    inputs->notebook = dot != NULL && strcmp(dot, ".ipynb") == 0;
+    inputs->notebook = dot != NULL && strcasecmp(dot, ".ipynb") == 0;
     char dir[4096];
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - artifact_path) : 1,
              slash ? artifact_path : ".");
@@ -171,6 +172,42 @@ static const char run_sh_signals[] =
     "    return \"$status\"\n"
     "}\n\n";
 
+/* How run.sh runs a notebook: with nbconvert's executor, from Python rather
+ * than nbconvert's command line, so that the executed notebook (outputs and
+ * all) is kept beside the model also when a cell fails, the failing cell's
+ * error becomes the failure reason, and the warnings that every run would
+ * print (nbformat's about cells without ids, the kernel's debugger's about
+ * frozen modules) are not. Single quotes never appear in it: it is one
+ * single-quoted shell word. */
+static const char run_sh_notebook_runner[] =
+    "RUN_NOTEBOOK='\n"
+    "import os, sys, warnings\n"
+    "warnings.filterwarnings(\"ignore\", module=\"nbformat\")\n"
+    "os.environ.setdefault(\"PYDEVD_DISABLE_FILE_VALIDATION\", \"1\")\n"
+    "import nbformat\n"
+    "from nbconvert.preprocessors import ExecutePreprocessor\n"
+    "name = sys.argv[1]\n"
+    "notebook = nbformat.read(name, as_version=4)\n"
+    "failure = None\n"
+    "try:\n"
+    "    ExecutePreprocessor(timeout=-1).preprocess(notebook, {\"metadata\": {\"path\": os.getcwd()}})\n"
+    "except BaseException as error:\n"
+    "    failure = error\n"
+    "finally:\n"
+    "    nbformat.write(notebook, os.path.join(\"/opt/ml/model\", os.path.basename(name)))\n"
+    "if failure is not None:\n"
+    "    cells = [n for n, cell in enumerate(notebook.cells, 1)\n"
+    "             if any(o.get(\"output_type\") == \"error\" for o in cell.get(\"outputs\", []))]\n"
+    "    reason = \"%s: %s\" % (getattr(failure, \"ename\", type(failure).__name__),\n"
+    "                         getattr(failure, \"evalue\", str(failure)))\n"
+    "    if cells:\n"
+    "        reason = \"cell %d: %s\" % (cells[0], reason)\n"
+    "    print(name + \": \" + reason, file=sys.stderr)\n"
+    "    with open(\"/opt/ml/output/failure\", \"w\") as out:\n"
+    "        out.write(reason)\n"
+    "    sys.exit(1)\n"
+    "'\n\n";
+
 int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t size)
 {
     struct text text = {out, size, 0, false};
@@ -183,15 +220,13 @@ int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t siz
          "cd /opt/program\n"
          "mkdir -p /opt/ml/model /opt/ml/output\n"
          "PYTHON=$(command -v python3 || command -v python)\n\n"
-         "%s"
+         "%s%s"
          "train() {\n"
          "    trap pass_on_sigterm TERM\n"
          "    { exec \\\n",
-         inputs->artifact_name, run_sh_signals);
+         inputs->artifact_name, run_sh_signals, inputs->notebook ? run_sh_notebook_runner : "");
     if (inputs->notebook) {
-        /* The executed notebook, outputs kept, comes home with the model. */
-        emit(&text, "    \"$PYTHON\" -m nbconvert --to notebook --execute \\\n"
-                    "        --ExecutePreprocessor.timeout=-1 --output-dir /opt/ml/model ");
+        emit(&text, "    \"$PYTHON\" -c \"$RUN_NOTEBOOK\" ");
         emit_shell_quoted(&text, inputs->artifact_name);
         emit(&text, "\n");
     } else {

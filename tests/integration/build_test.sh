@@ -157,13 +157,13 @@ names_reach_the_image_as_they_are() {
     [ "${#deep}" -gt 255 ] || fail "the deep path is too short to test"
     run_fahr build "$dir/mödel.py" --build-driver=local --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
-    expect_eq "$OUT" "names/m-del:latest" "stdout"
-    expect_eq "$(docker run --rm --entrypoint find names/m-del:latest . -type f | LC_ALL=C sort)" \
+    expect_eq "$OUT" "names/model:latest" "stdout"
+    expect_eq "$(docker run --rm --entrypoint find names/model:latest . -type f | LC_ALL=C sort)" \
         "$(cd "$dir" && find . -type f | LC_ALL=C sort)" "the files in the image"
-    expect_eq "$(docker run --rm --entrypoint cat names/m-del:latest "$deep/$long.csv")" "deep" \
+    expect_eq "$(docker run --rm --entrypoint cat names/model:latest "$deep/$long.csv")" "deep" \
         "the deep file's content"
     local logs
-    logs=$(run_image names/m-del:latest "$TEST_TMP/model-names" train)
+    logs=$(run_image names/model:latest "$TEST_TMP/model-names" train)
     expect_contains "$logs" "fitted a=3.000 b=2.000" "training output"
 }
 

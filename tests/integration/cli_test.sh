@@ -159,6 +159,7 @@ broken_notebooks_are_refused_before_building() {
     cp "$dir/train.ipynb" "$dir/TRAIN.IPYNB"
     run_fahr init "$dir/TRAIN.IPYNB" --build-driver=local
     expect_eq "$RC" 0 "init of TRAIN.IPYNB; stderr: $ERR"
+    grep -q "RUN_NOTEBOOK\" 'TRAIN.IPYNB'" "$dir/run.sh" || fail "TRAIN.IPYNB is not run as a notebook"
 }
 
 init_writes_files_and_builds_nothing() {

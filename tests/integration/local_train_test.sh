@@ -219,6 +219,27 @@ stop_reaches_a_notebooks_sigterm_handler() {
     expect_contains "$(cat "$model/checkpoint.json")" '"step": ' "checkpoint"
 }
 
+a_failing_notebook_names_its_cell() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/failing-notebook)
+    fit_local "$dir/train.ipynb"
+    expect_eq "$RC" 3 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "failed: cell 3: ValueError: the data has no rows" "the failure reason"
+    expect_lacks "$ERR" "MissingIDFieldWarning" "stderr"
+    expect_lacks "$ERR" "Debugger warning" "stderr"
+    # The executed notebook is kept with the model, the error in its cell.
+    local job executed
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    executed="$XDG_DATA_HOME/fahr/jobs/$job/model/train.ipynb"
+    [ -s "$executed" ] || fail "no executed notebook at $executed"
+    python3 - "$executed" <<'PY' || fail "the executed notebook lacks its outputs"
+import json, sys
+cells = json.load(open(sys.argv[1]))["cells"]
+assert "loading the data" in "".join(cells[0]["outputs"][0]["text"]), cells[0]
+assert cells[2]["outputs"][-1]["ename"] == "ValueError", cells[2]
+PY
+}
+
 run_test hyperparameters_and_channels_make_the_model
 run_test a_single_file_channel
 run_test failure_leaves_the_fetch_dir_untouched
@@ -226,6 +247,7 @@ run_test bad_training_inputs_are_refused_before_building
 run_test stop_a_running_local_job
 run_test gpu_image_without_an_nvidia_runtime
 run_test fetch_overwrite_keeps_the_build_files
+run_test a_failing_notebook_names_its_cell
 run_test the_model_comes_back_whole
 run_test stop_reaches_the_scripts_sigterm_handler
 run_test stop_reaches_a_notebooks_sigterm_handler

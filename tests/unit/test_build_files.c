@@ -107,8 +107,16 @@ START_TEST(run_sh_runs_scripts_and_notebooks_under_the_train_contract)
     inputs.artifact_name = "it's \"my\" $model.ipynb";
     inputs.notebook = true;
     ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
-    ck_assert_ptr_nonnull(strstr(out, "-m nbconvert --to notebook --execute"));
-    ck_assert_ptr_nonnull(strstr(out, "--output-dir /opt/ml/model 'it'\\''s \"my\" $model.ipynb'\n"));
+    /* nbconvert's executor, run from Python so that a failing cell is the
+     * failure reason and the executed notebook is kept with the model. */
+    ck_assert_ptr_nonnull(strstr(out, "from nbconvert.preprocessors import ExecutePreprocessor"));
+    ck_assert_ptr_nonnull(strstr(out, "os.path.join(\"/opt/ml/model\""));
+    ck_assert_ptr_nonnull(strstr(out, "    \"$PYTHON\" -c \"$RUN_NOTEBOOK\" 'it'\\''s \"my\" $model.ipynb'\n"));
+    /* The runner is one single-quoted shell word: no quote ends it early. */
+    const char *runner = strstr(out, "RUN_NOTEBOOK='");
+    ck_assert_ptr_nonnull(runner);
+    ck_assert_ptr_nonnull(strstr(strchr(runner, '\'') + 1, "'\n\ntrain() {"));
+    ck_assert_ptr_eq(strchr(strchr(runner, '\'') + 1, '\''), strstr(runner, "'\n\ntrain() {"));
     ck_assert_ptr_nonnull(strstr(out, "echo \"it's \\\"my\\\" \\$model.ipynb exited with status"));
 }
 END_TEST
