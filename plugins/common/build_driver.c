@@ -343,6 +343,30 @@ static void warn_if_made_for_another(const struct fahr_host *host, const char *d
     fclose(file);
 }
 
+/* A kept Dockerfile decides the base image: warn where it names another
+ * one than --config.base_image asks for (its first FROM line's image). */
+static void warn_if_base_differs(const struct fahr_host *host, const char *dir,
+                                 const char *base_image, bool overwrite)
+{
+    char path[8192], line[1024], kept[512] = "";
+    snprintf(path, sizeof path, "%s/Dockerfile", dir);
+    FILE *file = overwrite || base_image == NULL ? NULL : fopen(path, "r");
+    if (file == NULL)
+        return;
+    while (fgets(line, sizeof line, file) != NULL) {
+        char word[8];
+        if (sscanf(line, " %7s %511s", word, kept) == 2 && strcasecmp(word, "FROM") == 0)
+            break;
+        kept[0] = '\0';
+    }
+    fclose(file);
+    if (strcmp(kept, base_image) != 0)
+        host->log(FAHR_LOG_WARN,
+                  "%s is kept and builds on %s, so --config.base_image=%s has no effect; add "
+                  "--overwrite to regenerate it",
+                  path, kept[0] ? kept : "no FROM line", base_image);
+}
+
 int build_driver_open(const struct fahr_host *host, const struct build_variant *variant,
                       void **state, struct fahr_error *err)
 {
@@ -371,14 +395,7 @@ int build_driver_init(void *state, const struct fahr_build_request *request,
     if (has_control_characters(inputs.artifact_name))
         return fahr_error_set(err, FAHR_EINVAL, "the artifact's file name has control characters");
 
-    char path[8192];
-    snprintf(path, sizeof path, "%s/Dockerfile", request->context_dir);
-    struct stat st;
-    if (!request->overwrite && base_image != NULL && lstat(path, &st) == 0)
-        host->log(FAHR_LOG_WARN,
-                  "%s exists and is kept, so --config.base_image has no effect; add "
-                  "--overwrite to regenerate it",
-                  path);
+    warn_if_base_differs(host, request->context_dir, base_image, request->overwrite);
 
     warn_if_made_for_another(host, request->context_dir, inputs.artifact_name,
                              request->overwrite);

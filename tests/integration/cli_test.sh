@@ -188,7 +188,10 @@ init_keeps_user_edits_unless_overwrite() {
     expect_eq "$RC" 0 "exit code"
     grep -q "# my edit" "$dir/Dockerfile" || fail "the user's Dockerfile was replaced"
     grep -q "# my edit" "$dir/run.sh" || fail "the user's run.sh was replaced"
-    expect_contains "$ERR" "exists and is kept, so --config.base_image has no effect" "stderr"
+    expect_contains "$ERR" "is kept and builds on python:3.11-slim, so --config.base_image=python:3.12 has no effect" "stderr"
+    run_fahr init "$dir/model.py" --build-driver=local --config.base_image=python:3.11-slim
+    expect_eq "$RC" 0 "exit code"
+    expect_lacks "$ERR" "has no effect" "the kept Dockerfile builds on the image asked for"
     run_fahr init "$dir/model.py" --build-driver=local --config.base_image=python:3.12 --overwrite
     expect_eq "$RC" 0 "exit code"
     ! grep -q "# my edit" "$dir/Dockerfile" || fail "--overwrite kept the old Dockerfile"
