@@ -208,12 +208,28 @@ struct build_state {
     char error[2048];
     char image_id[128];
     struct output_tail step_output; /* the current step's last lines */
+    bool context_sent;              /* its progress line is finished */
 };
+
+/* The context's progress line ends the moment the last byte is handed to
+ * the engine, before the engine's first line about the build: lines come
+ * out in the order things happened. */
+static void finish_context_progress(struct build_state *build)
+{
+    uint64_t total = build->context ? tar_stream_content_bytes(build->context) : 0;
+    if (build->context_sent || total == 0 || tar_stream_content_sent(build->context) != total)
+        return;
+    build->context_sent = true;
+    build->host->progress("sending build context", total, total, "B");
+}
 
 static ssize_t send_context(void *data, char *buffer, size_t size, struct fahr_error *err)
 {
     struct build_state *build = data;
-    return tar_stream_read(build->context, buffer, size, err);
+    ssize_t n = tar_stream_read(build->context, buffer, size, err);
+    if (n == 0)
+        finish_context_progress(build);
+    return n;
 }
 
 static int build_progress(void *data)
@@ -229,6 +245,7 @@ static int build_progress(void *data)
 static void build_message(json_t *message, void *data)
 {
     struct build_state *build = data;
+    finish_context_progress(build); /* an engine that answers before the end */
     const char *stream = json_string_value(json_object_get(message, "stream"));
     if (stream != NULL) {
         build->host->stream(stream, strlen(stream));
@@ -332,9 +349,7 @@ int docker_engine_build(const struct fahr_host *host, const struct docker_engine
     int rc = tar_stream_open(context_dir, dockerignore_filter, ignore, &build.context, err);
     if (rc == FAHR_OK)
         rc = post_context(engine, tag, &build, err);
-    uint64_t total = build.context ? tar_stream_content_bytes(build.context) : 0;
-    if (total > 0 && tar_stream_content_sent(build.context) == total)
-        host->progress("sending build context", total, total, "B");
+    finish_context_progress(&build);
     if (rc != FAHR_OK)
         ; /* err is written */
     else if (build.error[0])

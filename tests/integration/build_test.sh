@@ -218,6 +218,24 @@ a_failed_step_shows_its_last_output() {
     expect_contains "$ERR" "returned a non-zero code: 1; last output: collecting | /usr/bin/python3: No module named nosuchmodule" "stderr"
 }
 
+context_progress_ends_before_the_build_output() {
+    command -v tmux >/dev/null || fail "tmux is not installed"
+    local dir
+    dir=$(fixture_copy examples/foo)
+    head -c 4000000 /dev/urandom >"$dir/data.bin"
+    in_tmux 100 env TERM=screen DOCKER_HOST="$DOCKER_HOST" FAHR_PLUGIN_PATH="$FAHR_PLUGIN_PATH" \
+        FAHR_PLUGIN_SYSTEM_PATH= "$FAHR" build "$dir/model.py" --build-driver=local \
+        --config.base_image="$BENCH_IMAGE"
+    expect_contains "$PANE" "EXIT=0" "fahr's exit: $PANE"
+    local sent step
+    sent=$(printf '%s\n' "$PANE" | grep -n 'sending build context' | head -n 1 | cut -d: -f1)
+    step=$(printf '%s\n' "$PANE" | grep -n '^Step 1/' | head -n 1 | cut -d: -f1)
+    if [ -z "$sent" ] || [ -z "$step" ]; then
+        fail "no progress or no build output: $PANE"
+    fi
+    [ "$sent" -lt "$step" ] || fail "the context's progress came after the build's output: $PANE"
+}
+
 run_test script_image_trains
 run_test notebook_image_executes_the_notebook
 run_test failing_script_reports_through_the_contract
@@ -230,4 +248,5 @@ run_test names_reach_the_image_as_they_are
 run_test an_unreadable_file_is_named_in_the_error
 run_test dockerignore_cannot_leave_out_the_build_files
 run_test a_failed_step_shows_its_last_output
+run_test context_progress_ends_before_the_build_output
 finish

@@ -98,22 +98,6 @@ a_failed_fetch_after_the_job_says_how_to_retry() {
         "the retry command's words"
 }
 
-# What a person sees: tmux runs fahr in a terminal COLUMNS wide, and the
-# pane is read back when fahr is done.
-in_tmux() { # COLUMNS COMMAND...
-    local columns=$1 socket="$TEST_TMP/tmux.sock"
-    shift
-    rm -f "$TEST_TMP/tmux.done"
-    tmux -S "$socket" new-session -d -x "$columns" -y 20 \
-        "$* 2>&1; echo EXIT=\$?; touch '$TEST_TMP/tmux.done'; sleep 30"
-    for _ in $(seq 1 100); do
-        [ -e "$TEST_TMP/tmux.done" ] && break
-        sleep 0.1
-    done
-    PANE=$(tmux -S "$socket" capture-pane -p)
-    tmux -S "$socket" kill-server
-}
-
 progress_fits_a_narrow_terminal() {
     command -v tmux >/dev/null || fail "tmux is not installed"
     in_tmux 40 env TERM=screen "$FAHR" --plugin-dir "$PLUGINS" fetch "$TEST_TMP/narrow" x \

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034 # RC, OUT, ERR and BENCH_IMAGE are for the tests that source this
+# shellcheck disable=SC2034 # RC, OUT, ERR, PANE and BENCH_IMAGE are for the tests that source this
 # A small TAP harness for fahr's integration tests. Each test is a function
 # run in its own subshell with `set -e`; its output shows only on failure.
 #   run_test NAME        run the function NAME as one test
@@ -61,6 +61,23 @@ fixture_copy() {
     rm -rf "$dest/$(basename "$1")/Dockerfile" "$dest/$(basename "$1")/run.sh" \
         "$dest/$(basename "$1")/model-output"
     echo "$dest/$(basename "$1")"
+}
+
+# What a person sees: tmux runs a command in a terminal COLUMNS wide, and
+# the pane is read back into PANE when it is done.
+in_tmux() { # COLUMNS COMMAND...
+    local columns=$1 socket="$TEST_TMP/tmux.sock" command
+    shift
+    printf -v command '%q ' "$@"
+    rm -f "$TEST_TMP/tmux.done"
+    tmux -S "$socket" new-session -d -x "$columns" -y 20 \
+        "$command 2>&1; echo EXIT=\$?; touch '$TEST_TMP/tmux.done'; sleep 60"
+    for _ in $(seq 1 600); do
+        [ -e "$TEST_TMP/tmux.done" ] && break
+        sleep 0.1
+    done
+    PANE=$(tmux -S "$socket" capture-pane -p -S -)
+    tmux -S "$socket" kill-server
 }
 
 run_test() {
