@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "aws_config.h"
+#include "aws_xml.h"
 #include "fahr/plugin.h"
 #include "sigv4.h"
 
@@ -96,11 +97,6 @@ int aws_json_call(struct aws_client *client, const struct aws_service *service,
 /* Query protocol (STS, IAM): POST / with a form body; `params` are
  * name/value pairs besides Action and Version. The XML answer is returned
  * parsed. */
-struct xml_node {
-    char *name;
-    char *text;
-    struct xml_node *children, *next;
-};
 int aws_query_call(struct aws_client *client, const struct aws_service *service,
                    const char *action, const struct sigv4_pair *params, size_t param_count,
                    struct xml_node **output, struct fahr_error *err);
@@ -108,13 +104,6 @@ int aws_query_call(struct aws_client *client, const struct aws_service *service,
 /* The error code and message of an AWS error answer, JSON or XML. */
 void aws_error_from_body(const char *body, size_t length, char *code, size_t code_size,
                          char *message, size_t message_size);
-
-/* A tiny DOM for AWS's XML answers. */
-struct xml_node *xml_parse(const char *text, size_t length);
-void xml_free(struct xml_node *node);
-/* The first descendant along "A/B/C" (names without namespace). */
-const struct xml_node *xml_find(const struct xml_node *node, const char *path);
-const char *xml_text(const struct xml_node *node, const char *path);
 
 /* STS AssumeRole with `base` credentials. */
 int aws_sts_assume_role(const struct fahr_host *host, const char *region,
