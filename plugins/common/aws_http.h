@@ -34,11 +34,12 @@ struct aws_client {
     const struct fahr_host *host;
     char region[64];
     struct aws_credentials credentials;
-    void *curl; /* one connection, reused */
+    char ca_bundle[4096]; /* "" for the system's CAs */
+    void *curl;           /* one connection, reused */
 };
 
-/* Region from `region_override` or the environment/profile, then
- * credentials. */
+/* Region from `region_override` or the environment/profile, the CA bundle,
+ * then credentials. */
 int aws_client_open(struct aws_client *client, const struct fahr_host *host,
                     const char *region_override, struct fahr_error *err);
 void aws_client_close(struct aws_client *client);
@@ -80,6 +81,10 @@ struct aws_request {
  * NULL where it had none. Valid until that connection's next request. */
 const char *aws_answer_header(void *curl, const char *name);
 
+/* An answer read into memory (JSON, XML, any error answer) larger than this
+ * is refused; only a 2xx body handed to `on_body` may be longer. */
+#define AWS_ANSWER_MAX ((size_t)8 << 20)
+
 /* Send with retries. FAHR_OK for 2xx; otherwise `response` holds the status
  * and the service's error code and message, and `err` one line. */
 int aws_send(struct aws_client *client, const struct aws_request *request,
@@ -110,9 +115,5 @@ int aws_sts_assume_role(const struct fahr_host *host, const char *region,
                         const struct aws_credentials *base, const char *role_arn,
                         const char *session_name, const char *external_id,
                         struct aws_credentials *out, struct fahr_error *err);
-/* The JSON the container or instance metadata endpoint serves, or
- * FAHR_ENOTFOUND where there is none. */
-int aws_container_credentials(const struct fahr_host *host, char *body, size_t size);
-int aws_instance_credentials(const struct fahr_host *host, char *body, size_t size);
 
 #endif

@@ -118,7 +118,11 @@ int sagemaker_publish(void *state, const struct fahr_train_request *request,
     const char *registry = sm->host->config_get(request->config, "registry");
     char repository[1024], stamp[16];
     char *auth_json = NULL;
-    int rc = check_credentials(sm, request->config, err);
+    /* A job name that submit() would refuse is refused before the push. */
+    const char *job_name = sm->host->config_get(request->config, "job_name");
+    int rc = job_name != NULL && job_name[0] ? sagemaker_check_job_name(job_name, err) : FAHR_OK;
+    if (rc == FAHR_OK)
+        rc = check_credentials(sm, request->config, err);
     if (rc != FAHR_OK)
         return rc;
     if (registry != NULL && registry[0] != '\0') {

@@ -68,6 +68,17 @@ int sagemaker_client(struct sagemaker *sm, const struct fahr_config *config,
     return rc;
 }
 
+int sagemaker_check_job_name(const char *name, struct fahr_error *err)
+{
+    char shown[300];
+    if (job_name_is_valid(name))
+        return FAHR_OK;
+    return fahr_error_set(err, FAHR_EINVAL,
+                          "'%s' is not a SageMaker training job name (letters, digits and '-', "
+                          "at most 63, beginning and ending with a letter or digit)",
+                          aws_printable(name, shown, sizeof shown));
+}
+
 /* ---- submit, poll, stop ---------------------------------------------------- */
 
 static int role_arn(struct sagemaker *sm, const char *role, char *out, size_t size,
@@ -118,10 +129,13 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
 
     char name[FAHR_JOB_ID_MAX];
     const char *given = sm->host->config_get(config, "job_name");
-    if (given != NULL && given[0] != '\0')
+    if (given != NULL && given[0] != '\0') {
+        if ((rc = sagemaker_check_job_name(given, err)) != FAHR_OK)
+            return rc;
         snprintf(name, sizeof name, "%s", given);
-    else
+    } else {
         job_name_derive(request->image_name, name, sizeof name);
+    }
 
     json_t *input = json_pack(
         "{s:s, s:{s:s, s:s}, s:s, s:{s:s}, s:{s:s, s:I, s:I}, s:{s:I}}", "TrainingJobName", name,
@@ -195,7 +209,9 @@ static enum fahr_job_state state_of(const char *status)
 static int describe(struct sagemaker *sm, const struct fahr_config *config, const char *job_id,
                     json_t **output, struct fahr_error *err)
 {
-    int rc = sagemaker_client(sm, config, err);
+    int rc = sagemaker_check_job_name(job_id, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
     json_t *input = json_pack("{s:s}", "TrainingJobName", job_id);
@@ -229,7 +245,9 @@ static int sagemaker_stop(void *state, const struct fahr_config *config, const c
                           struct fahr_error *err)
 {
     struct sagemaker *sm = state;
-    int rc = sagemaker_client(sm, config, err);
+    int rc = sagemaker_check_job_name(job_id, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
     json_t *input = json_pack("{s:s}", "TrainingJobName", job_id);
@@ -288,7 +306,9 @@ static int sagemaker_read_logs(void *state, const struct fahr_config *config, co
                                struct fahr_error *err)
 {
     struct sagemaker *sm = state;
-    int rc = sagemaker_client(sm, config, err);
+    int rc = sagemaker_check_job_name(job_id, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
     if (strcmp(sm->log_job, job_id) != 0) {
@@ -374,8 +394,9 @@ static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request
          * serves one stream faster than four; S3 serves each connection at
          * about 100 MB/s, so there several pay. */
         char endpoint[1024];
-        aws_endpoint(aws_s3.id, aws_s3.default_host, sm->client.region, endpoint,
-                     sizeof endpoint);
+        if ((rc = aws_endpoint(aws_s3.id, aws_s3.default_host, sm->client.region, endpoint,
+                               sizeof endpoint, err)) != FAHR_OK)
+            return rc;
         const char *host = strstr(endpoint, "://");
         host = host ? host + 3 : endpoint;
         bool local = strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||

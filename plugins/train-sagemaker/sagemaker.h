@@ -24,6 +24,11 @@ struct sagemaker {
 int sagemaker_client(struct sagemaker *sm, const struct fahr_config *config,
                      struct fahr_error *err);
 
+/* FAHR_OK where `name` is a SageMaker training job name (job_name.h), so
+ * that one given on the command line or in --config.job_name is refused,
+ * control characters shown escaped, before anything is sent. */
+int sagemaker_check_job_name(const char *name, struct fahr_error *err);
+
 /* fahr_train_ops.publish (publish.c). */
 int sagemaker_publish(void *state, const struct fahr_train_request *request, char *remote_ref,
                       size_t remote_ref_size, struct fahr_error *err);
