@@ -4,7 +4,8 @@
 # region or config value cannot add a header line or send the request to
 # another host, a huge answer is refused in little memory, a container
 # credentials token never travels in cleartext to a host outside the allowed
-# ones, and AWS_CA_BUNDLE and a profile's ca_bundle are honoured.
+# ones, AWS_CA_BUNDLE and a profile's ca_bundle are honoured, and a local
+# job's files are private whatever the umask.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -177,9 +178,46 @@ ca_bundles_are_honoured() {
     expect_contains "$ERR" "AWS_CA_BUNDLE names $TEST_TMP/missing.pem, which cannot be read: No such file or directory" "stderr"
 }
 
+expect_mode() { # MODE PATH...
+    local mode=$1 path
+    shift
+    for path in "$@"; do
+        expect_eq "$(stat -c %a "$path")" "$mode" "mode of $path"
+    done
+}
+
+local_job_files_are_private() {
+    use_docker_bench
+    export XDG_DATA_HOME="$TEST_TMP/xdg" FAHR_POLL_INTERVAL_MS=200
+    umask 000
+    local dir
+    dir=$(fixture_copy examples/foo)
+    run_fahr fit "$dir/model.py" --build-driver=local --train-driver=local \
+        --config.base_image="$BENCH_IMAGE" --hp.api_key=hardening-secret
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job="$XDG_DATA_HOME/fahr/jobs/$OUT"
+    expect_mode 700 "$XDG_DATA_HOME" "$XDG_DATA_HOME/fahr" "$XDG_DATA_HOME/fahr/jobs" "$job" \
+        "$job/model" "$job/output" "$job/input" "$job/input/config"
+    expect_mode 600 "$job/job.json" "$job/input/config/hyperparameters.json" \
+        "$job/input/config/inputdataconfig.json" "$job/input/config/resourceconfig.json"
+    # The container (root in the images fahr builds) still wrote the model.
+    expect_eq "$(cat "$job/model/model.json")" '{"a": 3.0, "b": 2.0}' "the model"
+    expect_contains "$(cat "$job/input/config/hyperparameters.json")" "hardening-secret" "hyperparameters"
+
+    dir=$(fixture_copy tests/fixtures/sleeper)
+    run_fahr fit "$dir/train.py" --build-driver=local --train-driver=local \
+        --config.base_image="$BENCH_IMAGE" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    job=$OUT
+    run_fahr stop --train-driver=local "$job"
+    expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
+    expect_mode 600 "$XDG_DATA_HOME/fahr/jobs/$job/stopped"
+}
+
 run_test header_lines_cannot_be_injected
 run_test a_region_cannot_send_the_request_elsewhere
 run_test huge_answers_are_refused_in_little_memory
 run_test container_tokens_never_travel_in_cleartext
 run_test ca_bundles_are_honoured
+run_test local_job_files_are_private
 finish
