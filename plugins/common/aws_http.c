@@ -77,7 +77,8 @@ struct transfer {
     CURL *curl;
     long status;
     bool streamed_any;
-    bool too_large; /* an answer over AWS_ANSWER_MAX was cut off */
+    bool too_large;  /* an answer over AWS_ANSWER_MAX was cut off */
+    size_t capacity; /* of response->body */
     const struct fahr_host *host;
 };
 
@@ -102,11 +103,18 @@ static size_t on_data(char *bytes, size_t size, size_t count, void *data)
         t->too_large = true;
         return 0; /* libcurl ends the transfer */
     }
-    char *grown = realloc(r->body, r->length + length + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + r->length, bytes, length);
-    r->body = grown;
+    if (r->length + length + 1 > t->capacity) {
+        /* Doubling: a large answer is not copied over and over. */
+        size_t capacity = t->capacity ? t->capacity : 64 * 1024;
+        while (capacity < r->length + length + 1)
+            capacity *= 2;
+        char *grown = realloc(r->body, capacity);
+        if (grown == NULL)
+            return 0;
+        r->body = grown;
+        t->capacity = capacity;
+    }
+    memcpy(r->body + r->length, bytes, length);
     r->length += length;
     r->body[r->length] = '\0';
     return length;
@@ -400,7 +408,8 @@ int aws_send(struct aws_client *client, const struct aws_request *request,
     int attempts = aws_max_attempts();
     for (int attempt = 0;; attempt++) {
         aws_response_free(response);
-        struct transfer t = {response, request, client->curl, 0, false, false, client->host};
+        struct transfer t = {.response = response, .request = request, .curl = client->curl,
+                             .host = client->host};
         char curl_error[CURL_ERROR_SIZE] = "";
         CURLcode result = send_once(client, request, endpoint, &t, curl_error);
         response->status = t.status;
