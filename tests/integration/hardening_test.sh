@@ -44,7 +44,13 @@ start_server() { # MODE [CERT KEY]
         python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null && break
         sleep 0.1
     done
-    : >"$LOG" # not the readiness probe's connection
+    # The probe's connection is recorded by a thread of the server's: wait
+    # for it, then forget it.
+    for _ in $(seq 1 50); do
+        [ -s "$LOG" ] && break
+        sleep 0.1
+    done
+    : >"$LOG"
 }
 
 # What reached the server: request lines and headers, CR and LF as \r \n.
