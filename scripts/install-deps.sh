@@ -7,6 +7,7 @@ packages=(
     libcurl4-openssl-dev libssl-dev libjansson-dev libarchive-dev libexpat1-dev check
     docker.io docker-registry debootstrap debian-archive-keyring ca-certificates shellcheck python3
     clang libclang-rt-14-dev libisal-dev tmux bsdutils
+    openssl time # the hardening test: a certificate, and peak memory (/usr/bin/time -v)
 )
 
 missing=()

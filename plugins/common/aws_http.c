@@ -3,11 +3,9 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,134 +22,6 @@ const struct aws_service aws_logs = {"CLOUDWATCH_LOGS", "logs", "logs.{region}.a
                                      "Logs_20140328", NULL};
 const struct aws_service aws_s3 = {"S3", "s3", "s3.{region}.amazonaws.com", NULL, NULL};
 
-/* ---- XML ---------------------------------------------------------------- */
-
-struct xml_builder {
-    struct xml_node *root;
-    struct xml_node *stack[64];
-    int depth;
-    bool failed;
-};
-
-static void xml_start(void *data, const char *name, const char **attributes)
-{
-    (void)attributes;
-    struct xml_builder *b = data;
-    struct xml_node *node = calloc(1, sizeof *node);
-    const char *colon = strchr(name, ':');
-    if (node == NULL || (node->name = strdup(colon ? colon + 1 : name)) == NULL ||
-        b->depth >= 63) {
-        if (node)
-            free(node->name);
-        free(node);
-        b->failed = true;
-        return;
-    }
-    if (b->depth == 0) {
-        if (b->root == NULL)
-            b->root = node;
-        else {
-            free(node->name);
-            free(node);
-            b->failed = true;
-            return;
-        }
-    } else {
-        struct xml_node *parent = b->stack[b->depth - 1];
-        struct xml_node **slot = &parent->children;
-        while (*slot)
-            slot = &(*slot)->next;
-        *slot = node;
-    }
-    b->stack[b->depth++] = node;
-}
-
-static void xml_end(void *data, const char *name)
-{
-    (void)name;
-    struct xml_builder *b = data;
-    if (b->depth > 0)
-        b->depth--;
-}
-
-static void xml_chars(void *data, const char *text, int length)
-{
-    struct xml_builder *b = data;
-    if (b->depth == 0 || b->failed)
-        return;
-    struct xml_node *node = b->stack[b->depth - 1];
-    size_t old = node->text ? strlen(node->text) : 0;
-    char *grown = realloc(node->text, old + (size_t)length + 1);
-    if (grown == NULL) {
-        b->failed = true;
-        return;
-    }
-    memcpy(grown + old, text, (size_t)length);
-    grown[old + (size_t)length] = '\0';
-    node->text = grown;
-}
-
-struct xml_node *xml_parse(const char *text, size_t length)
-{
-    XML_Parser parser = XML_ParserCreate("UTF-8");
-    if (parser == NULL)
-        return NULL;
-    struct xml_builder builder = {0};
-    XML_SetUserData(parser, &builder);
-    XML_SetElementHandler(parser, xml_start, xml_end);
-    XML_SetCharacterDataHandler(parser, xml_chars);
-    bool ok = XML_Parse(parser, text, (int)length, 1) == XML_STATUS_OK;
-    XML_ParserFree(parser);
-    if (!ok || builder.failed) {
-        xml_free(builder.root);
-        return NULL;
-    }
-    return builder.root;
-}
-
-void xml_free(struct xml_node *node)
-{
-    while (node != NULL) {
-        struct xml_node *next = node->next;
-        xml_free(node->children);
-        free(node->name);
-        free(node->text);
-        free(node);
-        node = next;
-    }
-}
-
-static const struct xml_node *find_descendant(const struct xml_node *node, const char *name,
-                                              size_t length)
-{
-    for (const struct xml_node *child = node ? node->children : NULL; child; child = child->next) {
-        if (strlen(child->name) == length && strncmp(child->name, name, length) == 0)
-            return child;
-        const struct xml_node *deeper = find_descendant(child, name, length);
-        if (deeper != NULL)
-            return deeper;
-    }
-    return NULL;
-}
-
-const struct xml_node *xml_find(const struct xml_node *node, const char *path)
-{
-    while (node != NULL && *path) {
-        size_t length = strcspn(path, "/");
-        node = find_descendant(node, path, length);
-        path += length;
-        if (*path == '/')
-            path++;
-    }
-    return node;
-}
-
-const char *xml_text(const struct xml_node *node, const char *path)
-{
-    const struct xml_node *found = xml_find(node, path);
-    return found && found->text ? found->text : NULL;
-}
-
 /* ---- Sending ------------------------------------------------------------ */
 
 int aws_client_open(struct aws_client *client, const struct fahr_host *host,
@@ -164,13 +34,16 @@ int aws_client_open(struct aws_client *client, const struct fahr_host *host,
     if (named != NULL && named[0] != '\0') {
         struct aws_profile profile;
         aws_profile_load(named, &profile);
+        char shown[160];
         if (!profile.found)
             return fahr_error_set(err, FAHR_EINVAL,
                                   "AWS_PROFILE names profile '%s', which is in neither the "
                                   "shared credentials nor the config file",
-                                  named);
+                                  aws_printable(named, shown, sizeof shown));
     }
     int rc = aws_region(region_override, client->region, sizeof client->region, err);
+    if (rc == FAHR_OK)
+        rc = aws_ca_bundle(client->ca_bundle, sizeof client->ca_bundle, err);
     if (rc != FAHR_OK)
         return rc;
     rc = aws_credentials_resolve(host, client->region, &client->credentials, err);
@@ -204,6 +77,8 @@ struct transfer {
     CURL *curl;
     long status;
     bool streamed_any;
+    bool too_large;  /* an answer over AWS_ANSWER_MAX was cut off */
+    size_t capacity; /* of response->body */
     const struct fahr_host *host;
 };
 
@@ -224,11 +99,22 @@ static size_t on_data(char *bytes, size_t size, size_t count, void *data)
         return t->request->on_body(bytes, length, t->request->on_body_data);
     }
     struct aws_response *r = t->response;
-    char *grown = realloc(r->body, r->length + length + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + r->length, bytes, length);
-    r->body = grown;
+    if (length > AWS_ANSWER_MAX - r->length) {
+        t->too_large = true;
+        return 0; /* libcurl ends the transfer */
+    }
+    if (r->length + length + 1 > t->capacity) {
+        /* Doubling: a large answer is not copied over and over. */
+        size_t capacity = t->capacity ? t->capacity : 64 * 1024;
+        while (capacity < r->length + length + 1)
+            capacity *= 2;
+        char *grown = realloc(r->body, capacity);
+        if (grown == NULL)
+            return 0;
+        r->body = grown;
+        t->capacity = capacity;
+    }
+    memcpy(r->body + r->length, bytes, length);
     r->length += length;
     r->body[r->length] = '\0';
     return length;
@@ -419,6 +305,9 @@ static CURLcode send_once(struct aws_client *client, const struct aws_request *r
     list = curl_slist_append(list, "Expect:");
 
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (client->ca_bundle[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, client->ca_bundle);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method);
     if (strcmp(request->method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -476,17 +365,51 @@ out:
     return result;
 }
 
+/* The one line for a request that failed for good. */
+static int send_error(const struct aws_request *request, const char *endpoint,
+                      const struct transfer *t, CURLcode result, const char *curl_error,
+                      struct fahr_error *err)
+{
+    int status = t->status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL;
+    if (t->too_large) {
+        char host[512];
+        host_of(endpoint, host, sizeof host);
+        return fahr_error_set(err, FAHR_EFAIL,
+                              "%s: the answer from %s is larger than %zu MiB; refusing it",
+                              request->operation, host, AWS_ANSWER_MAX >> 20);
+    }
+    if (result != CURLE_OK)
+        return fahr_error_set(err, FAHR_EFAIL, "%s: cannot reach %s: %s%s", request->operation,
+                              endpoint, curl_error[0] ? curl_error : curl_easy_strerror(result),
+                              result == CURLE_PEER_FAILED_VERIFICATION
+                                  ? " (AWS_CA_BUNDLE or a profile's ca_bundle names the CAs "
+                                    "to trust)"
+                                  : "");
+    /* What the service says reaches the terminal: no control characters. */
+    char code[160], message[1024];
+    aws_printable(t->response->error_code, code, sizeof code);
+    aws_printable(t->response->error_message, message, sizeof message);
+    if (code[0])
+        return fahr_error_set(err, status, "%s: %s: %s", request->operation, code,
+                              message[0] ? message : "(no message)");
+    return fahr_error_set(err, status, "%s: HTTP %ld from %s", request->operation, t->status,
+                          endpoint);
+}
+
 int aws_send(struct aws_client *client, const struct aws_request *request,
              struct aws_response *response, struct fahr_error *err)
 {
     memset(response, 0, sizeof *response);
     char endpoint[1024];
-    aws_endpoint(request->service->id, request->service->default_host, client->region, endpoint,
-                 sizeof endpoint);
+    int rc = aws_endpoint(request->service->id, request->service->default_host, client->region,
+                          endpoint, sizeof endpoint, err);
+    if (rc != FAHR_OK)
+        return rc;
     int attempts = aws_max_attempts();
     for (int attempt = 0;; attempt++) {
         aws_response_free(response);
-        struct transfer t = {response, request, client->curl, 0, false, client->host};
+        struct transfer t = {.response = response, .request = request, .curl = client->curl,
+                             .host = client->host};
         char curl_error[CURL_ERROR_SIZE] = "";
         CURLcode result = send_once(client, request, endpoint, &t, curl_error);
         response->status = t.status;
@@ -497,20 +420,10 @@ int aws_send(struct aws_client *client, const struct aws_request *request,
         if (result == CURLE_OK)
             parse_error(response);
         /* A body already handed on cannot be taken back: no retry then. */
-        bool retry = is_retryable(response, result) && !t.streamed_any && attempt + 1 < attempts;
-        if (!retry) {
-            if (result != CURLE_OK)
-                return fahr_error_set(err, FAHR_EFAIL, "%s: cannot reach %s: %s",
-                                      request->operation, endpoint,
-                                      curl_error[0] ? curl_error : curl_easy_strerror(result));
-            if (response->error_code[0])
-                return fahr_error_set(err, t.status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
-                                      "%s: %s: %s", request->operation, response->error_code,
-                                      response->error_message[0] ? response->error_message
-                                                                 : "(no message)");
-            return fahr_error_set(err, t.status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
-                                  "%s: HTTP %ld from %s", request->operation, t.status, endpoint);
-        }
+        bool retry = is_retryable(response, result) && !t.streamed_any && !t.too_large &&
+                     attempt + 1 < attempts;
+        if (!retry)
+            return send_error(request, endpoint, &t, result, curl_error, err);
         client->host->log(FAHR_LOG_DEBUG, "%s: %s, retrying", request->operation,
                           result != CURLE_OK ? curl_easy_strerror(result)
                           : response->error_code[0] ? response->error_code
@@ -589,6 +502,9 @@ int aws_sts_assume_role(const struct fahr_host *host, const char *region,
 {
     struct aws_client client = {.host = host, .credentials = *base};
     snprintf(client.region, sizeof client.region, "%s", region);
+    int rc = aws_ca_bundle(client.ca_bundle, sizeof client.ca_bundle, err);
+    if (rc != FAHR_OK)
+        return rc;
     client.curl = curl_easy_init();
     if (client.curl == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
@@ -597,115 +513,19 @@ int aws_sts_assume_role(const struct fahr_host *host, const char *region,
     if (external_id != NULL)
         params[count++] = (struct sigv4_pair){"ExternalId", external_id};
     struct xml_node *answer = NULL;
-    int rc = aws_query_call(&client, &aws_sts, "AssumeRole", params, count, &answer, err);
+    rc = aws_query_call(&client, &aws_sts, "AssumeRole", params, count, &answer, err);
     if (rc == FAHR_OK) {
         const struct xml_node *creds = xml_find(answer, "AssumeRoleResult/Credentials");
-        const char *id = xml_text(creds, "AccessKeyId");
-        const char *secret = xml_text(creds, "SecretAccessKey");
-        const char *token = xml_text(creds, "SessionToken");
         memset(out, 0, sizeof *out);
-        if (id == NULL || secret == NULL) {
+        rc = aws_credentials_set(out, xml_text(creds, "AccessKeyId"),
+                                 xml_text(creds, "SecretAccessKey"),
+                                 xml_text(creds, "SessionToken"), "AssumeRole's answer", err);
+        if (rc == FAHR_ENOTFOUND)
             rc = fahr_error_set(err, FAHR_EFAIL, "AssumeRole: the answer has no credentials");
-        } else {
-            snprintf(out->access_key_id, sizeof out->access_key_id, "%s", id);
-            snprintf(out->secret_access_key, sizeof out->secret_access_key, "%s", secret);
-            snprintf(out->session_token, sizeof out->session_token, "%s", token ? token : "");
-        }
     }
     xml_free(answer);
     aws_client_close(&client);
     return rc;
-}
-
-/* A small unsigned request for the credential endpoints. */
-static int plain_request(const char *method, const char *url, const char *header,
-                         char *body, size_t size)
-{
-    CURL *curl = curl_easy_init();
-    if (curl == NULL)
-        return FAHR_EFAIL;
-    struct aws_response response = {0};
-    struct aws_request none = {0};
-    struct transfer t = {&response, &none, curl, 0, false, NULL};
-    struct curl_slist *list = header ? curl_slist_append(NULL, header) : NULL;
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 5L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode result = curl_easy_perform(curl);
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
-    int rc = (result == CURLE_OK && t.status == 200 && response.body) ? FAHR_OK : FAHR_ENOTFOUND;
-    if (rc == FAHR_OK)
-        snprintf(body, size, "%s", response.body);
-    aws_response_free(&response);
-    return rc;
-}
-
-int aws_container_credentials(const struct fahr_host *host, char *body, size_t size)
-{
-    (void)host;
-    char url[2048], header[4200] = "";
-    const char *relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-    const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-    if (relative != NULL && relative[0])
-        snprintf(url, sizeof url, "http://169.254.170.2%s", relative);
-    else if (full != NULL && full[0])
-        snprintf(url, sizeof url, "%s", full);
-    else
-        return FAHR_ENOTFOUND;
-    const char *token = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    char token_buffer[4096] = "";
-    const char *token_file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-    if ((token == NULL || !token[0]) && token_file != NULL) {
-        FILE *file = fopen(token_file, "r");
-        if (file != NULL) {
-            if (fgets(token_buffer, sizeof token_buffer, file) != NULL)
-                token_buffer[strcspn(token_buffer, "\r\n")] = '\0';
-            fclose(file);
-            token = token_buffer;
-        }
-    }
-    if (token != NULL && token[0])
-        snprintf(header, sizeof header, "Authorization: %s", token);
-    int rc = plain_request("GET", url, header[0] ? header : NULL, body, size);
-    OPENSSL_cleanse(header, sizeof header);
-    OPENSSL_cleanse(token_buffer, sizeof token_buffer);
-    return rc;
-}
-
-int aws_instance_credentials(const struct fahr_host *host, char *body, size_t size)
-{
-    (void)host;
-    const char *disabled = getenv("AWS_EC2_METADATA_DISABLED");
-    if (disabled != NULL && strcasecmp(disabled, "true") == 0)
-        return FAHR_ENOTFOUND;
-    const char *endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-    if (endpoint == NULL || !endpoint[0])
-        endpoint = "http://169.254.169.254";
-    char url[1024], token[1024], header[1200], role[256];
-    size_t base = strlen(endpoint);
-    while (base > 0 && endpoint[base - 1] == '/')
-        base--;
-    snprintf(url, sizeof url, "%.*s/latest/api/token", (int)base, endpoint);
-    if (plain_request("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", token,
-                      sizeof token) != FAHR_OK)
-        return FAHR_ENOTFOUND;
-    snprintf(header, sizeof header, "X-aws-ec2-metadata-token: %s", token);
-    snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/", (int)base,
-             endpoint);
-    if (plain_request("GET", url, header, role, sizeof role) != FAHR_OK)
-        return FAHR_ENOTFOUND;
-    role[strcspn(role, "\r\n")] = '\0';
-    snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/%s", (int)base,
-             endpoint, role);
-    return plain_request("GET", url, header, body, size);
 }
 
 const char *aws_answer_header(void *curl, const char *name)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "aws_config.h"
+#include "aws_xml.h"
 #include "fahr/plugin.h"
 #include "sigv4.h"
 
@@ -33,11 +34,12 @@ struct aws_client {
     const struct fahr_host *host;
     char region[64];
     struct aws_credentials credentials;
-    void *curl; /* one connection, reused */
+    char ca_bundle[4096]; /* "" for the system's CAs */
+    void *curl;           /* one connection, reused */
 };
 
-/* Region from `region_override` or the environment/profile, then
- * credentials. */
+/* Region from `region_override` or the environment/profile, the CA bundle,
+ * then credentials. */
 int aws_client_open(struct aws_client *client, const struct fahr_host *host,
                     const char *region_override, struct fahr_error *err);
 void aws_client_close(struct aws_client *client);
@@ -79,6 +81,10 @@ struct aws_request {
  * NULL where it had none. Valid until that connection's next request. */
 const char *aws_answer_header(void *curl, const char *name);
 
+/* An answer read into memory (JSON, XML, any error answer) larger than this
+ * is refused; only a 2xx body handed to `on_body` may be longer. */
+#define AWS_ANSWER_MAX ((size_t)8 << 20)
+
 /* Send with retries. FAHR_OK for 2xx; otherwise `response` holds the status
  * and the service's error code and message, and `err` one line. */
 int aws_send(struct aws_client *client, const struct aws_request *request,
@@ -96,11 +102,6 @@ int aws_json_call(struct aws_client *client, const struct aws_service *service,
 /* Query protocol (STS, IAM): POST / with a form body; `params` are
  * name/value pairs besides Action and Version. The XML answer is returned
  * parsed. */
-struct xml_node {
-    char *name;
-    char *text;
-    struct xml_node *children, *next;
-};
 int aws_query_call(struct aws_client *client, const struct aws_service *service,
                    const char *action, const struct sigv4_pair *params, size_t param_count,
                    struct xml_node **output, struct fahr_error *err);
@@ -109,21 +110,10 @@ int aws_query_call(struct aws_client *client, const struct aws_service *service,
 void aws_error_from_body(const char *body, size_t length, char *code, size_t code_size,
                          char *message, size_t message_size);
 
-/* A tiny DOM for AWS's XML answers. */
-struct xml_node *xml_parse(const char *text, size_t length);
-void xml_free(struct xml_node *node);
-/* The first descendant along "A/B/C" (names without namespace). */
-const struct xml_node *xml_find(const struct xml_node *node, const char *path);
-const char *xml_text(const struct xml_node *node, const char *path);
-
 /* STS AssumeRole with `base` credentials. */
 int aws_sts_assume_role(const struct fahr_host *host, const char *region,
                         const struct aws_credentials *base, const char *role_arn,
                         const char *session_name, const char *external_id,
                         struct aws_credentials *out, struct fahr_error *err);
-/* The JSON the container or instance metadata endpoint serves, or
- * FAHR_ENOTFOUND where there is none. */
-int aws_container_credentials(const struct fahr_host *host, char *body, size_t size);
-int aws_instance_credentials(const struct fahr_host *host, char *body, size_t size);
 
 #endif

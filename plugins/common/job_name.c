@@ -6,6 +6,19 @@
 #include <stdio.h>
 #include <time.h>
 
+bool job_name_is_valid(const char *name)
+{
+    size_t length = 0;
+    for (const char *p = name; *p; p++, length++) {
+        bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9');
+        /* '-' only between letters and digits. */
+        if (!alnum && (*p != '-' || p == name || p[1] == '\0'))
+            return false;
+    }
+    return length > 0 && length <= 63;
+}
+
 void job_name_prefix(const char *image_name, char *out, size_t size)
 {
     char base[64];

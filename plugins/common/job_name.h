@@ -6,7 +6,12 @@
 #ifndef FAHR_JOB_NAME_H
 #define FAHR_JOB_NAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* `name` follows the rules above: what a job name given by the user (on the
+ * command line, or --config.job_name) must be before it is sent anywhere. */
+bool job_name_is_valid(const char *name);
 
 void job_name_derive(const char *image_name, char *out, size_t size);
 /* What every job name of the image starts with: "foo-model-". */

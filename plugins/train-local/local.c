@@ -91,6 +91,16 @@ static bool job_id_is_valid(const char *job_id)
     return true;
 }
 
+/* A job's files are the user's alone (hyperparameters may hold secrets):
+ * folders 0700 and files 0600 whatever the umask. The container, root in
+ * the images fahr builds, still writes its model into them. */
+static int mkdir_private(const char *path)
+{
+    if (mkdir(path, 0700) == 0)
+        return chmod(path, 0700); /* a umask may take more than group's and others' */
+    return errno == EEXIST ? 0 : -1;
+}
+
 static int mkdirs(const char *path)
 {
     char copy[8400];
@@ -99,16 +109,30 @@ static int mkdirs(const char *path)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+        if (mkdir_private(copy) != 0)
             return -1;
         *p = '/';
     }
-    return (mkdir(copy, 0755) != 0 && errno != EEXIST) ? -1 : 0;
+    return mkdir_private(copy);
+}
+
+/* A new file of the job's, never one already there (nor through a link). */
+static int create_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 && fchmod(fd, 0600) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 static int write_json(const char *path, json_t *doc)
 {
-    int rc = json_dump_file(doc, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int fd = create_private(path);
+    int rc = fd < 0 ? -1 : json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (fd >= 0 && close(fd) != 0)
+        rc = -1;
     json_decref(doc);
     return rc;
 }
@@ -490,9 +514,9 @@ static int local_stop(void *state, const struct fahr_config *config, const char 
     json_decref(container);
     char marker[8400], path[512];
     job_path(local, config, job_id, "stopped", marker, sizeof marker);
-    FILE *file = fopen(marker, "w");
-    if (file != NULL)
-        fclose(file);
+    int fd = create_private(marker);
+    if (fd >= 0)
+        close(fd);
     snprintf(path, sizeof path, "/containers/fahr-%s/stop?t=10", job_id);
     rc = docker_engine_call(local->host, &local->engine, "POST", path, NULL, NULL, NULL, err);
     return rc;

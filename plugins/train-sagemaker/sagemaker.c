@@ -4,33 +4,17 @@
  * is created and followed with SageMaker's API, its log lines come from
  * CloudWatch Logs, and its model.tar.gz from S3. */
 #include <ctype.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "aws_http.h"
-#include "docker_engine.h"
 #include "job_name.h"
 #include "model_fetch.h"
 #include "s3_upload.h"
+#include "sagemaker.h"
 
 #define LOG_GROUP "/aws/sagemaker/TrainingJobs"
-#define MAX_STREAMS 32
-
-struct sagemaker {
-    const struct fahr_host *host;
-    struct aws_client client;
-    bool client_open;
-    /* Where each log stream of the job being followed has been read to. */
-    char log_job[FAHR_JOB_ID_MAX];
-    struct {
-        char name[512];
-        char token[1024];
-    } streams[MAX_STREAMS];
-    size_t stream_count;
-};
 
 static const struct fahr_config_key sagemaker_keys[] = {
     {"output_path", FAHR_CONFIG_S3_URI, NULL, "where SageMaker writes the model (s3://bucket/prefix)",
@@ -73,9 +57,8 @@ static void sagemaker_close(void *state)
     free(sm);
 }
 
-/* Credentials and region are resolved on first use, so that listing the
- * driver never needs them. */
-static int client(struct sagemaker *sm, const struct fahr_config *config, struct fahr_error *err)
+int sagemaker_client(struct sagemaker *sm, const struct fahr_config *config,
+                     struct fahr_error *err)
 {
     if (sm->client_open)
         return FAHR_OK;
@@ -85,140 +68,15 @@ static int client(struct sagemaker *sm, const struct fahr_config *config, struct
     return rc;
 }
 
-/* ---- publish --------------------------------------------------------------- */
-
-static int decode_base64(const char *in, char *out, size_t size)
+int sagemaker_check_job_name(const char *name, struct fahr_error *err)
 {
-    size_t used = 0;
-    unsigned value = 0;
-    int bits = 0;
-    for (const char *p = in; *p && *p != '='; p++) {
-        const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const char *found = strchr(alphabet, *p);
-        if (found == NULL)
-            return -1;
-        value = (value << 6) | (unsigned)(found - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (used + 1 >= size)
-                return -1;
-            out[used++] = (char)((value >> bits) & 0xff);
-        }
-    }
-    out[used] = '\0';
-    return 0;
-}
-
-/* The account's ECR repository for the image (made if missing), and the
- * engine's credentials for it. */
-static int ecr_target(struct sagemaker *sm, const char *image_name, char *repository_uri,
-                      size_t uri_size, char **auth_json, struct fahr_error *err)
-{
-    json_t *input = json_pack("{s:[s]}", "repositoryNames", image_name);
-    json_t *output = NULL;
-    struct fahr_error describe_err;
-    int rc = aws_json_call(&sm->client, &aws_ecr, "DescribeRepositories", input, &output,
-                           &describe_err);
-    json_decref(input);
-    if (rc != FAHR_OK && strstr(describe_err.message, "RepositoryNotFoundException") != NULL) {
-        sm->host->log(FAHR_LOG_INFO, "creating the ECR repository %s", image_name);
-        input = json_pack("{s:s}", "repositoryName", image_name);
-        rc = aws_json_call(&sm->client, &aws_ecr, "CreateRepository", input, &output, err);
-        json_decref(input);
-        if (rc != FAHR_OK)
-            return rc;
-        snprintf(repository_uri, uri_size, "%s",
-                 json_string_value(json_object_get(json_object_get(output, "repository"),
-                                                   "repositoryUri"))
-                     ?: "");
-    } else if (rc != FAHR_OK) {
-        *err = describe_err;
-        return rc;
-    } else {
-        json_t *first = json_array_get(json_object_get(output, "repositories"), 0);
-        snprintf(repository_uri, uri_size, "%s",
-                 json_string_value(json_object_get(first, "repositoryUri")) ?: "");
-    }
-    json_decref(output);
-    if (repository_uri[0] == '\0')
-        return fahr_error_set(err, FAHR_EFAIL, "ECR did not say where repository %s is",
-                              image_name);
-
-    input = json_object();
-    rc = aws_json_call(&sm->client, &aws_ecr, "GetAuthorizationToken", input, &output, err);
-    json_decref(input);
-    if (rc != FAHR_OK)
-        return rc;
-    json_t *data = json_array_get(json_object_get(output, "authorizationData"), 0);
-    const char *token = json_string_value(json_object_get(data, "authorizationToken"));
-    const char *endpoint = json_string_value(json_object_get(data, "proxyEndpoint"));
-    char decoded[8192];
-    char *colon = NULL;
-    if (token != NULL && decode_base64(token, decoded, sizeof decoded) == 0)
-        colon = strchr(decoded, ':');
-    if (colon == NULL || endpoint == NULL) {
-        json_decref(output);
-        return fahr_error_set(err, FAHR_EFAIL, "ECR's authorization token cannot be read");
-    }
-    *colon = '\0';
-    json_t *auth = json_pack("{s:s,s:s,s:s}", "username", decoded, "password", colon + 1,
-                             "serveraddress", endpoint);
-    *auth_json = json_dumps(auth, JSON_COMPACT);
-    json_decref(auth);
-    json_decref(output);
-    OPENSSL_cleanse(decoded, sizeof decoded);
-    return FAHR_OK;
-}
-
-/* Credentials are checked before anything is pushed or created, so a wrong
- * key leaves nothing behind. */
-static int check_credentials(struct sagemaker *sm, const struct fahr_config *config,
-                             struct fahr_error *err)
-{
-    int rc = client(sm, config, err);
-    if (rc != FAHR_OK)
-        return rc;
-    struct xml_node *answer = NULL;
-    rc = aws_query_call(&sm->client, &aws_sts, "GetCallerIdentity", NULL, 0, &answer, err);
-    if (rc == FAHR_OK)
-        sm->host->log(FAHR_LOG_DEBUG, "AWS account %s",
-                      xml_text(answer, "GetCallerIdentityResult/Account") ?: "?");
-    xml_free(answer);
-    return rc;
-}
-
-static int sagemaker_publish(void *state, const struct fahr_train_request *request,
-                             char *remote_ref, size_t remote_ref_size, struct fahr_error *err)
-{
-    struct sagemaker *sm = state;
-    const char *registry = sm->host->config_get(request->config, "registry");
-    char repository[1024], stamp[16];
-    char *auth_json = NULL;
-    int rc = check_credentials(sm, request->config, err);
-    if (rc != FAHR_OK)
-        return rc;
-    if (registry != NULL && registry[0] != '\0') {
-        snprintf(repository, sizeof repository, "%s/%s", registry, request->image_name);
-    } else if ((rc = ecr_target(sm, request->image_name, repository, sizeof repository,
-                                &auth_json, err)) != FAHR_OK) {
-        return rc;
-    }
-    job_name_stamp(stamp);
-    snprintf(remote_ref, remote_ref_size, "%s:%s", repository, stamp);
-    struct docker_engine engine;
-    rc = docker_engine_from_env(&engine, err);
-    if (rc == FAHR_OK)
-        rc = docker_engine_tag(sm->host, &engine, request->image_ref, remote_ref, err);
-    if (rc == FAHR_OK) {
-        sm->host->log(FAHR_LOG_INFO, "pushing %s", remote_ref);
-        rc = docker_engine_push(sm->host, &engine, remote_ref, auth_json, NULL, 0, err);
-    }
-    if (auth_json != NULL) {
-        OPENSSL_cleanse(auth_json, strlen(auth_json));
-        free(auth_json);
-    }
-    return rc;
+    char shown[300];
+    if (job_name_is_valid(name))
+        return FAHR_OK;
+    return fahr_error_set(err, FAHR_EINVAL,
+                          "'%s' is not a SageMaker training job name (letters, digits and '-', "
+                          "at most 63, beginning and ending with a letter or digit)",
+                          aws_printable(name, shown, sizeof shown));
 }
 
 /* ---- submit, poll, stop ---------------------------------------------------- */
@@ -262,7 +120,7 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
     if (output_path == NULL || role == NULL)
         return fahr_error_set(err, FAHR_EINVAL,
                               "--config.output_path and --config.role_name are required");
-    int rc = client(sm, config, err);
+    int rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
     char arn[512];
@@ -271,10 +129,13 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
 
     char name[FAHR_JOB_ID_MAX];
     const char *given = sm->host->config_get(config, "job_name");
-    if (given != NULL && given[0] != '\0')
+    if (given != NULL && given[0] != '\0') {
+        if ((rc = sagemaker_check_job_name(given, err)) != FAHR_OK)
+            return rc;
         snprintf(name, sizeof name, "%s", given);
-    else
+    } else {
         job_name_derive(request->image_name, name, sizeof name);
+    }
 
     json_t *input = json_pack(
         "{s:s, s:{s:s, s:s}, s:s, s:{s:s}, s:{s:s, s:I, s:I}, s:{s:I}}", "TrainingJobName", name,
@@ -348,7 +209,9 @@ static enum fahr_job_state state_of(const char *status)
 static int describe(struct sagemaker *sm, const struct fahr_config *config, const char *job_id,
                     json_t **output, struct fahr_error *err)
 {
-    int rc = client(sm, config, err);
+    int rc = sagemaker_check_job_name(job_id, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
     json_t *input = json_pack("{s:s}", "TrainingJobName", job_id);
@@ -382,7 +245,9 @@ static int sagemaker_stop(void *state, const struct fahr_config *config, const c
                           struct fahr_error *err)
 {
     struct sagemaker *sm = state;
-    int rc = client(sm, config, err);
+    int rc = sagemaker_check_job_name(job_id, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
     json_t *input = json_pack("{s:s}", "TrainingJobName", job_id);
@@ -441,7 +306,9 @@ static int sagemaker_read_logs(void *state, const struct fahr_config *config, co
                                struct fahr_error *err)
 {
     struct sagemaker *sm = state;
-    int rc = client(sm, config, err);
+    int rc = sagemaker_check_job_name(job_id, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
     if (strcmp(sm->log_job, job_id) != 0) {
@@ -492,7 +359,7 @@ static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request
                            struct fahr_error *err)
 {
     struct sagemaker *sm = state;
-    int rc = client(sm, request->config, err);
+    int rc = sagemaker_client(sm, request->config, err);
     if (rc != FAHR_OK)
         return rc;
     char uri[FAHR_URI_MAX] = "";
@@ -527,8 +394,9 @@ static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request
          * serves one stream faster than four; S3 serves each connection at
          * about 100 MB/s, so there several pay. */
         char endpoint[1024];
-        aws_endpoint(aws_s3.id, aws_s3.default_host, sm->client.region, endpoint,
-                     sizeof endpoint);
+        if ((rc = aws_endpoint(aws_s3.id, aws_s3.default_host, sm->client.region, endpoint,
+                               sizeof endpoint, err)) != FAHR_OK)
+            return rc;
         const char *host = strstr(endpoint, "://");
         host = host ? host + 3 : endpoint;
         bool local = strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
@@ -543,7 +411,7 @@ static int sagemaker_list(void *state, const struct fahr_config *config, const c
                           fahr_job_fn on_job, void *on_job_data, struct fahr_error *err)
 {
     struct sagemaker *sm = state;
-    int rc = client(sm, config, err);
+    int rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
     char prefix[64] = "";

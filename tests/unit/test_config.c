@@ -242,6 +242,47 @@ START_TEST(unknown_key_suggests_the_nearest)
 }
 END_TEST
 
+START_TEST(control_characters_are_refused_in_every_value)
+{
+    /* Values reach URLs and header lines (the region is signed into every
+     * AWS request): a CR or LF there would start a line of the caller's
+     * choosing. */
+    static const char *const values[][2] = {
+        {"region", "us-east-1\r\nX-Injected: yes"},
+        {"region", "us-east-1\n"},
+        {"region", "eu\x1b[2Jwest-1"},
+        {"region", "eu-west-1\x7f"},
+        {"train_instance_count", "1\r\n"},
+        {"spot", "true\t"},
+        {"base_image", "python:3.11\r\nX: y"},
+        {"data", "/tmp\n"},
+    };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        struct fahr_config *config = config_new();
+        config_set(config, "output_path", "s3://bucket/x");
+        config_set(config, values[i][0], values[i][1]);
+        struct fahr_error err = {{0}};
+        ck_assert_int_eq(validate(config, &err), FAHR_EINVAL);
+        char expected[128];
+        snprintf(expected, sizeof expected, "--config.%s: the value has a control character",
+                 values[i][0]);
+        ck_assert_msg(strncmp(err.message, expected, strlen(expected)) == 0, "%s", err.message);
+        ck_assert_msg(strpbrk(err.message, "\r\n\x1b") == NULL, "raw: %s", err.message);
+        config_free(config);
+    }
+    char out[64];
+    struct fahr_error err;
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_S3_URI, "s3://bucket/x\r\ny", out,
+                                        sizeof out, &err),
+                     FAHR_EINVAL);
+    ck_assert_str_eq(err.message, "the value has a control character (0x0d); refusing it");
+    /* Anything else printable, UTF-8 included, stays a value. */
+    ck_assert_int_eq(config_check_value(FAHR_CONFIG_STRING, "Zürich ~!@#$%^&*()", out, sizeof out,
+                                        &err),
+                     FAHR_OK);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("config");
@@ -257,6 +298,7 @@ int main(void)
     tcase_add_test(config, paths_must_exist_and_become_absolute);
     tcase_add_test(config, image_references);
     tcase_add_test(config, s3_uris);
+    tcase_add_test(config, control_characters_are_refused_in_every_value);
     suite_add_tcase(suite, config);
     TCase *naming = tcase_create("naming");
     tcase_add_test(naming, image_name_from_artifact_path);
