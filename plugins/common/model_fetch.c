@@ -359,6 +359,12 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     rc = model_unpack_stage(client->host, fds[0], dest_dir, &staging, err);
     close(fds[0]);
     pthread_join(thread, NULL);
+    /* The unpacker stopped first (a full disk, a hostile entry): its error
+     * is the cause; the download only saw its reader go. */
+    if (rc != FAHR_OK && (d.reader_gone || d.rc == FAHR_OK)) {
+        s3_checksum_free(&d.checksum);
+        return rc;
+    }
     if (d.rc == FAHR_OK && d.total > 0 && d.received != d.total)
         d.rc = fahr_error_set(&d.err, FAHR_EFAIL, "%s: got %llu of %llu bytes", s3_uri,
                               (unsigned long long)d.received, (unsigned long long)d.total);
