@@ -230,9 +230,15 @@ interrupted_fetch_leaves_nothing() {
 # A write that fails (a file-size limit here; a full disk the same way) is
 # named as such, not blamed on the network, and leaves nothing. SIGXFSZ
 # ignored by the caller, and left at its default: fahr ignores it itself.
+# The model is larger than the pipe and the unpacker's buffers together,
+# so the download is still going when the write fails.
 write_failures_are_named() {
-    mkdir -p "$TEST_TMP/full"
+    mkdir -p "$TEST_TMP/full" "$TEST_TMP/big-src"
     echo "mine" >"$TEST_TMP/full/mine.txt"
+    head -c $((8 * 1024 * 1024)) /dev/urandom >"$TEST_TMP/big-src/weights.bin"
+    tar -C "$TEST_TMP/big-src" -czf "$TEST_TMP/big.tar.gz" weights.bin
+    local big="s3://$FAHR_BENCH_BUCKET/faults/big.tar.gz"
+    aws_bench s3 cp --quiet "$TEST_TMP/big.tar.gz" "$big"
     plan '[]'
     local how
     for how in ignored default; do
@@ -240,7 +246,7 @@ write_failures_are_named() {
         (
             if [ "$how" = ignored ]; then trap '' XFSZ; fi
             ulimit -f 256
-            exec "$FAHR" -q fetch "$TEST_TMP/full" faults "$ARTIFACT"
+            exec "$FAHR" -q fetch "$TEST_TMP/full" faults "$big"
         ) >/dev/null 2>"$TEST_TMP/err" </dev/null || RC=$?
         expect_eq "$RC" 1 "exit code, SIGXFSZ $how; stderr: $(cat "$TEST_TMP/err")"
         expect_eq "$(cat "$TEST_TMP/err")" \
