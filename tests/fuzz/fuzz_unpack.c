@@ -153,12 +153,18 @@ static int remove_one(const char *path, const struct stat *st, int type, struct 
     return remove(path);
 }
 
+static void remove_root(void)
+{
+    nftw(root, remove_one, 32, FTW_PHYS | FTW_DEPTH);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (root[0] == '\0') {
         snprintf(root, sizeof root, "/tmp/fahr-fuzz-unpack.XXXXXX");
         if (mkdtemp(root) == NULL)
             abort();
+        atexit(remove_root);
         snprintf(box, sizeof box, "%s/box", root);
         snprintf(canary, sizeof canary, "%s/canary", root);
         FILE *file = fopen(canary, "w");
