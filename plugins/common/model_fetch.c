@@ -4,20 +4,14 @@
 
 #include "s3_checksum.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <curl/curl.h>
-#include <isa-l/igzip_lib.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 int s3_uri_split(const char *uri, char *bucket, size_t bucket_size, char *key, size_t key_size)
@@ -31,430 +25,6 @@ int s3_uri_split(const char *uri, char *bucket, size_t bucket_size, char *key, s
     snprintf(bucket, bucket_size, "%.*s", (int)(slash - start), start);
     snprintf(key, key_size, "%s", slash + 1);
     return FAHR_OK;
-}
-
-/* ---- Checking entries ----------------------------------------------------- */
-
-/* A relative path that stays inside: no leading '/', no ".." component, no
- * control characters. */
-static bool path_stays_inside(const char *path)
-{
-    if (path == NULL || path[0] == '\0' || path[0] == '/')
-        return false;
-    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    const char *segment = path;
-    while (*segment) {
-        size_t length = strcspn(segment, "/");
-        if (length == 2 && segment[0] == '.' && segment[1] == '.')
-            return false;
-        segment += length;
-        while (*segment == '/')
-            segment++;
-    }
-    return true;
-}
-
-/* Where a symlink at `path` pointing to `target` leads must stay inside:
- * resolved lexically against the link's directory. */
-static bool link_stays_inside(const char *path, const char *target)
-{
-    if (target == NULL || target[0] == '\0' || target[0] == '/')
-        return false;
-    for (const unsigned char *p = (const unsigned char *)target; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    int depth = 0;
-    /* The link's own directory depth. */
-    for (const char *p = path; *p; p++)
-        if (*p == '/' && p[1] != '\0' && p[1] != '/')
-            depth++;
-    const char *segment = target;
-    while (*segment) {
-        size_t length = strcspn(segment, "/");
-        if (length == 2 && segment[0] == '.' && segment[1] == '.') {
-            if (--depth < 0)
-                return false;
-        } else if (!(length == 0 || (length == 1 && segment[0] == '.'))) {
-            depth++;
-        }
-        segment += length;
-        while (*segment == '/')
-            segment++;
-    }
-    return true;
-}
-
-static const char *entry_problem(struct archive_entry *entry)
-{
-    const char *path = archive_entry_pathname(entry);
-    if (!path_stays_inside(path))
-        return "its path leaves the destination or has control characters";
-    /* A hard link's type reads as unknown; what matters is its target. */
-    const char *hardlink = archive_entry_hardlink(entry);
-    if (hardlink != NULL)
-        return path_stays_inside(hardlink) ? NULL
-                                           : "it is a hard link to a file outside the destination";
-    switch (archive_entry_filetype(entry)) {
-    case AE_IFREG:
-    case AE_IFDIR:
-        break;
-    case AE_IFLNK:
-        if (!link_stays_inside(path, archive_entry_symlink(entry)))
-            return "it is a symbolic link leading outside the destination";
-        break;
-    default:
-        return "it is a device, FIFO or socket";
-    }
-    return NULL;
-}
-
-/* ---- gzip at ISA-L's speed ------------------------------------------------- */
-
-/* Inflating is the bottleneck of a fetch: zlib (inside libarchive) inflates
- * at a few hundred MB/s, ISA-L's igzip several times faster; measured by
- * tests/perf/fetch_bench.sh, which also showed that inflating here, in the
- * thread that unpacks, beats inflating in the download's thread. A gzip
- * stream is inflated with every member's CRC checked, and libarchive reads
- * plain tar; anything else passes through unchanged. */
-enum { GUNZIP_IN = 256 * 1024, GUNZIP_OUT = 1024 * 1024 };
-
-struct gunzip {
-    int fd;
-    bool probed, gzip, input_done, finished;
-    char error[128];
-    struct inflate_state state;
-    uint8_t *in;
-    uint8_t *out;
-};
-
-static struct gunzip *gunzip_new(int fd)
-{
-    struct gunzip *g = calloc(1, sizeof *g);
-    if (g == NULL)
-        return NULL;
-    g->fd = fd;
-    g->in = malloc(GUNZIP_IN);
-    g->out = malloc(GUNZIP_OUT);
-    if (g->in == NULL || g->out == NULL) {
-        free(g->in);
-        free(g->out);
-        free(g);
-        return NULL;
-    }
-    isal_inflate_init(&g->state);
-    g->state.crc_flag = ISAL_GZIP;
-    return g;
-}
-
-static void gunzip_free(struct gunzip *g)
-{
-    if (g == NULL)
-        return;
-    free(g->in);
-    free(g->out);
-    free(g);
-}
-
-/* Top up the input buffer; false at the end of the input. */
-static bool gunzip_fill(struct gunzip *g)
-{
-    if (g->input_done)
-        return false;
-    if (g->state.avail_in > 0 && g->state.next_in != g->in)
-        memmove(g->in, g->state.next_in, g->state.avail_in);
-    g->state.next_in = g->in;
-    ssize_t n;
-    do
-        n = read(g->fd, g->in + g->state.avail_in, GUNZIP_IN - g->state.avail_in);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-        g->input_done = true;
-        return false;
-    }
-    g->state.avail_in += (uint32_t)n;
-    return true;
-}
-
-/* The next piece of plain tar into g->out: its length, 0 at the end, -1 on
- * bad data (g->error says why). */
-static ssize_t gunzip_next(struct gunzip *g)
-{
-    if (!g->probed) {
-        g->probed = true;
-        while (g->state.avail_in < 2 && gunzip_fill(g))
-            ;
-        g->gzip = g->state.avail_in >= 2 && g->in[0] == 0x1f && g->in[1] == 0x8b;
-    }
-    if (!g->gzip) { /* plain tar: hand on what was read, then the rest */
-        if (g->state.avail_in > 0) {
-            memcpy(g->out, g->state.next_in, g->state.avail_in);
-            ssize_t n = (ssize_t)g->state.avail_in;
-            g->state.avail_in = 0;
-            return n;
-        }
-        ssize_t n;
-        do
-            n = read(g->fd, g->out, GUNZIP_OUT);
-        while (n < 0 && errno == EINTR);
-        return n;
-    }
-    for (;;) {
-        if (g->finished)
-            return 0;
-        if (g->state.avail_in == 0 && !gunzip_fill(g)) {
-            if (g->state.block_state == ISAL_BLOCK_FINISH) {
-                g->finished = true;
-                return 0;
-            }
-            snprintf(g->error, sizeof g->error, "gzip data ends early (truncated)");
-            return -1;
-        }
-        if (g->state.block_state == ISAL_BLOCK_FINISH) {
-            /* Another gzip member follows, or padding: zeros are allowed. */
-            while (g->state.avail_in > 0 && g->state.next_in[0] == 0) {
-                g->state.next_in++;
-                g->state.avail_in--;
-            }
-            if (g->state.avail_in == 0)
-                continue;
-            if (g->state.next_in[0] != 0x1f) {
-                snprintf(g->error, sizeof g->error, "garbage after the gzip data");
-                return -1;
-            }
-            uint8_t *next = g->state.next_in;
-            uint32_t avail = g->state.avail_in;
-            isal_inflate_reset(&g->state);
-            g->state.crc_flag = ISAL_GZIP;
-            g->state.next_in = next;
-            g->state.avail_in = avail;
-        }
-        g->state.next_out = g->out;
-        g->state.avail_out = GUNZIP_OUT;
-        int result = isal_inflate(&g->state);
-        if (result < 0) {
-            snprintf(g->error, sizeof g->error, "gzip data is corrupt (%s)",
-                     result == ISAL_INCORRECT_CHECKSUM ? "CRC mismatch" : "invalid deflate data");
-            return -1;
-        }
-        ssize_t produced = (ssize_t)(GUNZIP_OUT - g->state.avail_out);
-        if (produced > 0)
-            return produced;
-    }
-}
-
-/* libarchive's read callback: the next piece of plain tar. */
-static la_ssize_t gunzip_read(struct archive *archive, void *data, const void **buffer)
-{
-    struct gunzip *g = data;
-    *buffer = g->out;
-    ssize_t n = gunzip_next(g);
-    if (n < 0)
-        archive_set_error(archive, EILSEQ, "%s", g->error[0] ? g->error : strerror(errno));
-    return n;
-}
-
-/* ---- Staging and moving into place ---------------------------------------- */
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
-static void remove_tree(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Check (moving == false) or move (true) everything under staging/relative
- * into dest/relative. Directories are merged; a file that exists is a
- * conflict unless overwrite; a path in dest that is a link or a file where a
- * directory must go is always refused. */
-static int place(const char *staging, const char *dest, const char *relative, bool overwrite,
-                 bool moving, struct fahr_error *err)
-{
-    char from[8192];
-    snprintf(from, sizeof from, "%s%s%s", staging, relative[0] ? "/" : "", relative);
-    DIR *dir = opendir(from);
-    if (dir == NULL)
-        return fahr_error_set(err, FAHR_EFAIL, "cannot read %s: %s", from, strerror(errno));
-    int rc = FAHR_OK;
-    struct dirent *entry;
-    while (rc == FAHR_OK && (entry = readdir(dir)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-            continue;
-        char child[4096], source[8192], target[8192];
-        snprintf(child, sizeof child, "%s%s%s", relative, relative[0] ? "/" : "", entry->d_name);
-        snprintf(source, sizeof source, "%s/%s", staging, child);
-        snprintf(target, sizeof target, "%s/%s", dest, child);
-        struct stat source_st, target_st;
-        if (lstat(source, &source_st) != 0)
-            continue;
-        bool exists = lstat(target, &target_st) == 0;
-        if (S_ISDIR(source_st.st_mode)) {
-            if (exists && !S_ISDIR(target_st.st_mode)) {
-                rc = fahr_error_set(err, FAHR_EFAIL,
-                                    "%s exists and is not a directory; the model has a "
-                                    "directory there",
-                                    target);
-            } else if (!exists && moving) {
-                if (rename(source, target) != 0)
-                    rc = fahr_error_set(err, FAHR_EFAIL, "cannot move %s into place: %s", child,
-                                        strerror(errno));
-            } else if (exists) {
-                rc = place(staging, dest, child, overwrite, moving, err);
-            }
-            continue;
-        }
-        if (exists && S_ISDIR(target_st.st_mode)) {
-            rc = fahr_error_set(err, FAHR_EFAIL, "%s is a directory; the model has a file there",
-                                target);
-        } else if (exists && !overwrite) {
-            rc = fahr_error_set(err, FAHR_EFAIL, "%s exists; --overwrite replaces it", target);
-        } else if (moving && rename(source, target) != 0) {
-            rc = fahr_error_set(err, FAHR_EFAIL, "cannot move %s into place: %s", child,
-                                strerror(errno));
-        }
-    }
-    closedir(dir);
-    return rc;
-}
-
-/* Unpack into a new staging directory inside dest_dir (its path into
- * `staging`); on failure it is already removed. */
-static int unpack_to_staging(const struct fahr_host *host, int fd, const char *dest_dir,
-                             char *staging, size_t staging_size, struct fahr_error *err)
-{
-    snprintf(staging, staging_size, "%s/.fahr-fetch-XXXXXX", dest_dir);
-    if (mkdtemp(staging) == NULL)
-        return fahr_error_set(err, FAHR_EFAIL, "cannot write in %s: %s", dest_dir,
-                              strerror(errno));
-    struct archive *reader = archive_read_new();
-    struct archive *writer = archive_write_disk_new();
-    archive_read_support_filter_all(reader);
-    archive_read_support_format_tar(reader);
-    archive_read_support_format_gnutar(reader);
-    archive_write_disk_set_options(writer, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                               ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                               ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                               ARCHIVE_EXTRACT_NO_OVERWRITE);
-    /* Not ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS: entries are rewritten to
-     * the (absolute) staging path after entry_problem() refused absolute
-     * ones. */
-    int rc = FAHR_OK;
-    size_t files = 0;
-    struct gunzip *gunzip = gunzip_new(fd);
-    if (gunzip == NULL) {
-        rc = fahr_error_set(err, FAHR_EFAIL, "out of memory");
-    } else if (archive_read_open(reader, gunzip, NULL, gunzip_read, NULL) != ARCHIVE_OK) {
-        rc = fahr_error_set(err, FAHR_EFAIL, "the model archive cannot be read: %s",
-                            archive_error_string(reader));
-    }
-    struct archive_entry *entry;
-    while (rc == FAHR_OK) {
-        int r = archive_read_next_header(reader, &entry);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r < ARCHIVE_WARN) {
-            rc = fahr_error_set(err, FAHR_EFAIL, "the model archive is damaged: %s",
-                                archive_error_string(reader));
-            break;
-        }
-        if (host->interrupted()) {
-            rc = fahr_error_set(err, FAHR_EINTERRUPTED, "interrupted");
-            break;
-        }
-        const char *problem = entry_problem(entry);
-        if (problem != NULL) {
-            char shown[256];
-            size_t n = 0;
-            for (const char *p = archive_entry_pathname(entry); p && *p && n + 5 < sizeof shown; p++)
-                n += (size_t)snprintf(shown + n, sizeof shown - n,
-                                      (unsigned char)*p < 0x20 ? "\\x%02x" : "%c",
-                                      (unsigned char)*p);
-            shown[n] = '\0';
-            rc = fahr_error_set(err, FAHR_EFAIL,
-                                "refusing the model archive: entry '%s': %s; nothing was written",
-                                shown, problem);
-            break;
-        }
-        /* Strip a leading "./" and write under the staging directory. */
-        char name[4096];
-        const char *original = archive_entry_pathname(entry);
-        while (original[0] == '.' && original[1] == '/')
-            original += 2;
-        snprintf(name, sizeof name, "%s", original);
-        if (name[0] == '\0' || strcmp(name, ".") == 0)
-            continue;
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", staging, name);
-        archive_entry_set_pathname(entry, path);
-        const char *hardlink = archive_entry_hardlink(entry);
-        if (hardlink != NULL) {
-            while (hardlink[0] == '.' && hardlink[1] == '/')
-                hardlink += 2;
-            char link_path[8192];
-            snprintf(link_path, sizeof link_path, "%s/%s", staging, hardlink);
-            archive_entry_set_hardlink(entry, link_path);
-        }
-        archive_entry_set_perm(entry, archive_entry_perm(entry) & 0755);
-        if (archive_write_header(writer, entry) != ARCHIVE_OK) {
-            rc = fahr_error_set(err, FAHR_EFAIL, "cannot unpack %s: %s", name,
-                                archive_error_string(writer));
-            break;
-        }
-        const void *block;
-        size_t size;
-        la_int64_t offset;
-        while ((r = archive_read_data_block(reader, &block, &size, &offset)) == ARCHIVE_OK) {
-            if (archive_write_data_block(writer, block, size, offset) != ARCHIVE_OK) {
-                r = ARCHIVE_FATAL;
-                break;
-            }
-        }
-        if (r != ARCHIVE_EOF) {
-            rc = fahr_error_set(err, FAHR_EFAIL, "the model archive is damaged at %s: %s", name,
-                                archive_error_string(reader) ? archive_error_string(reader)
-                                                             : archive_error_string(writer));
-            break;
-        }
-        if (archive_write_finish_entry(writer) != ARCHIVE_OK) {
-            rc = fahr_error_set(err, FAHR_EFAIL, "cannot unpack %s: %s", name,
-                                archive_error_string(writer));
-            break;
-        }
-        files++;
-    }
-    archive_read_free(reader);
-    archive_write_free(writer);
-    gunzip_free(gunzip);
-    if (rc != FAHR_OK)
-        remove_tree(staging);
-    else
-        host->log(FAHR_LOG_DEBUG, "unpacked %zu entries", files);
-    return rc;
-}
-
-/* Move the staged model into dest_dir, all or nothing as far as conflicts
- * go: every conflict is found before anything moves. */
-static int commit_staging(const char *staging, const char *dest_dir, bool overwrite,
-                          struct fahr_error *err)
-{
-    int rc = place(staging, dest_dir, "", overwrite, false, err);
-    if (rc == FAHR_OK)
-        rc = place(staging, dest_dir, "", overwrite, true, err);
-    remove_tree(staging);
-    return rc;
-}
-
-int model_unpack_fd(const struct fahr_host *host, int fd, const char *dest_dir, bool overwrite,
-                    struct fahr_error *err)
-{
-    char staging[4096];
-    int rc = unpack_to_staging(host, fd, dest_dir, staging, sizeof staging, err);
-    return rc == FAHR_OK ? commit_staging(staging, dest_dir, overwrite, err) : rc;
 }
 
 /* ---- Streaming from S3 ---------------------------------------------------- */
@@ -785,10 +355,16 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
         s3_checksum_free(&d.checksum);
         return fahr_error_set(err, FAHR_EFAIL, "cannot start the download");
     }
-    char staging[4096];
-    rc = unpack_to_staging(client->host, fds[0], dest_dir, staging, sizeof staging, err);
+    struct model_staging *staging;
+    rc = model_unpack_stage(client->host, fds[0], dest_dir, &staging, err);
     close(fds[0]);
     pthread_join(thread, NULL);
+    /* The unpacker stopped first (a full disk, a hostile entry): its error
+     * is the cause; the download only saw its reader go. */
+    if (rc != FAHR_OK && (d.reader_gone || d.rc == FAHR_OK)) {
+        s3_checksum_free(&d.checksum);
+        return rc;
+    }
     if (d.rc == FAHR_OK && d.total > 0 && d.received != d.total)
         d.rc = fahr_error_set(&d.err, FAHR_EFAIL, "%s: got %llu of %llu bytes", s3_uri,
                               (unsigned long long)d.received, (unsigned long long)d.total);
@@ -799,11 +375,10 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
                               "nothing was written",
                               s3_uri, d.checksum.name, got, d.checksum.expected_text);
     if (d.rc != FAHR_OK) {
-        if (rc == FAHR_OK)
-            remove_tree(staging);
+        model_staging_discard(staging);
         /* The download's own failure explains an unpacking error best. */
         *err = d.err;
         return d.rc;
     }
-    return rc == FAHR_OK ? commit_staging(staging, dest_dir, overwrite, err) : rc;
+    return rc == FAHR_OK ? model_staging_commit(staging, overwrite, err) : rc;
 }

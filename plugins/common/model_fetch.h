@@ -1,12 +1,5 @@
-/* plugins/common/model_fetch.h: bring a model archive home and unpack it,
- * for every train driver whose models are tar(.gz) archives.
- *
- * The archive is untrusted input. Nothing is ever written outside the
- * destination: entries with absolute paths, "..", control characters, links
- * that lead outside, device nodes or FIFOs refuse the whole archive. The
- * archive is unpacked into a staging directory inside the destination first,
- * then moved into place, so on any failure the destination is as it was;
- * existing files are replaced only when asked. */
+/* plugins/common/model_fetch.h: bring a model archive home from S3 and
+ * unpack it as it arrives (model_unpack.h says how, and what is refused). */
 #ifndef FAHR_MODEL_FETCH_H
 #define FAHR_MODEL_FETCH_H
 
@@ -15,10 +8,7 @@
 
 #include "aws_http.h"
 #include "fahr/plugin.h"
-
-/* Unpack the tar or tar.gz read from `fd` into `dest_dir`. */
-int model_unpack_fd(const struct fahr_host *host, int fd, const char *dest_dir, bool overwrite,
-                    struct fahr_error *err);
+#include "model_unpack.h"
 
 /* How a large object is downloaded: `concurrency` ranged GETs of
  * `part_size` bytes at once (1: one stream). */

@@ -227,6 +227,56 @@ interrupted_fetch_leaves_nothing() {
     done
 }
 
+# A write that fails (a file-size limit here; a full disk the same way) is
+# named as such, not blamed on the network, and leaves nothing. SIGXFSZ
+# ignored by the caller, and left at its default: fahr ignores it itself.
+# The model is larger than the pipe and the unpacker's buffers together,
+# so the download is still going when the write fails.
+write_failures_are_named() {
+    mkdir -p "$TEST_TMP/full" "$TEST_TMP/big-src"
+    echo "mine" >"$TEST_TMP/full/mine.txt"
+    head -c $((8 * 1024 * 1024)) /dev/urandom >"$TEST_TMP/big-src/weights.bin"
+    tar -C "$TEST_TMP/big-src" -czf "$TEST_TMP/big.tar.gz" weights.bin
+    local big="s3://$FAHR_BENCH_BUCKET/faults/big.tar.gz"
+    aws_bench s3 cp --quiet "$TEST_TMP/big.tar.gz" "$big"
+    plan '[]'
+    local how
+    for how in ignored default; do
+        RC=0
+        (
+            if [ "$how" = ignored ]; then trap '' XFSZ; fi
+            ulimit -f 256
+            exec "$FAHR" -q fetch "$TEST_TMP/full" faults "$big"
+        ) >/dev/null 2>"$TEST_TMP/err" </dev/null || RC=$?
+        expect_eq "$RC" 1 "exit code, SIGXFSZ $how; stderr: $(cat "$TEST_TMP/err")"
+        expect_eq "$(cat "$TEST_TMP/err")" \
+            "fahr: sagemaker: cannot write to $TEST_TMP/full: File too large" "stderr, SIGXFSZ $how"
+        expect_dir_untouched "$TEST_TMP/full"
+    done
+}
+
+# kill -KILL leaves the staging directory; the next fetch into the same
+# directory removes it.
+killed_fetch_is_cleaned_up_by_the_next() {
+    mkdir -p "$TEST_TMP/killed"
+    echo "mine" >"$TEST_TMP/killed/mine.txt"
+    plan '[{"match": "GetObject", "fault": "stall", "seconds": 30, "times": 1}]'
+    "$FAHR" fetch "$TEST_TMP/killed" faults "$ARTIFACT" >/dev/null 2>&1 &
+    local pid=$!
+    sleep 1
+    kill -KILL "$pid"
+    wait "$pid" || true
+    expect_eq "$(find "$TEST_TMP/killed" -maxdepth 1 -name '.fahr-fetch-*' | wc -l)" 1 \
+        "staging directories the killed fetch left"
+    plan '[]'
+    run_fahr fetch "$TEST_TMP/killed" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "left by a fetch that was stopped" "stderr"
+    cmp "$MODEL_SRC/weights/layer.bin" "$TEST_TMP/killed/weights/layer.bin" || fail "layer.bin differs"
+    expect_eq "$(cat "$TEST_TMP/killed/mine.txt")" "mine" "the user's file"
+    expect_eq "$(find "$TEST_TMP/killed" -mindepth 1 | wc -l)" 4 "entries: the model's and mine.txt"
+}
+
 a_training_job() {
     aws_bench sagemaker create-training-job --training-job-name "$1" \
         --algorithm-specification TrainingImage=127.0.0.1:1/none:latest,TrainingInputMode=File \
@@ -281,6 +331,8 @@ run_test corrupt_bytes_are_refused
 run_test s3_checksums_are_checked
 run_test kms_etags_are_not_taken_for_md5s
 run_test interrupted_fetch_leaves_nothing
+run_test write_failures_are_named
+run_test killed_fetch_is_cleaned_up_by_the_next
 run_test throttled_status_is_retried
 run_test throttled_logs_lose_nothing
 finish
