@@ -153,6 +153,7 @@ struct unpack {
     struct dir_fixup *fixups; /* directories' modes and times, set last */
     size_t fixup_count, fixup_capacity;
     size_t entries;
+    size_t files; /* of them, ones that are not directories */
     struct fahr_error *err;
 };
 
@@ -421,6 +422,8 @@ static int unpack_entries(struct unpack *u)
         if (rc != FAHR_OK)
             return rc;
         u->entries++;
+        if (archive_entry_filetype(entry) != AE_IFDIR)
+            u->files++;
     }
 }
 
@@ -561,6 +564,9 @@ int model_unpack_stage(const struct fahr_host *host, int fd, const char *dest_di
         return rc;
     }
     host->log(FAHR_LOG_DEBUG, "unpacked %zu entries", u.entries);
+    /* A script that forgot to save its model completes all the same. */
+    if (u.files == 0)
+        host->log(FAHR_LOG_WARN, "the model is empty: the job wrote no file to /opt/ml/model");
     return FAHR_OK;
 }
 

@@ -240,6 +240,16 @@ assert cells[2]["outputs"][-1]["ename"] == "ValueError", cells[2]
 PY
 }
 
+an_empty_model_gets_a_warning() {
+    local dir
+    dir=$(fixture_copy examples/foo)
+    printf 'print("trained, but saved nothing")\n' >"$dir/model.py"
+    fit_local "$dir/model.py" --fetch "$TEST_TMP/empty-model"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "fahr: warning: the model is empty: the job wrote no file to /opt/ml/model" \
+        "stderr"
+}
+
 run_test hyperparameters_and_channels_make_the_model
 run_test a_single_file_channel
 run_test failure_leaves_the_fetch_dir_untouched
@@ -248,6 +258,7 @@ run_test stop_a_running_local_job
 run_test gpu_image_without_an_nvidia_runtime
 run_test fetch_overwrite_keeps_the_build_files
 run_test a_failing_notebook_names_its_cell
+run_test an_empty_model_gets_a_warning
 run_test the_model_comes_back_whole
 run_test stop_reaches_the_scripts_sigterm_handler
 run_test stop_reaches_a_notebooks_sigterm_handler
