@@ -74,6 +74,7 @@ struct plugin {
     struct fahr_build_ops build;
     struct fahr_train_ops train;
     char *path;                /* the .so it came from */
+    char *resolved;            /* its real path: the file checked and loaded */
     void *handle;              /* dlopen handle */
     void *state;               /* from desc.open() */
     bool opened;
@@ -93,14 +94,17 @@ struct plugin_set {
     size_t shadowed_count;
     char **dirs;                  /* the search path, in order */
     size_t dir_count;
+    size_t explicit_dir_count;    /* the first ones came from --plugin-dir */
 };
 
 /* The search path: extra dirs (from --plugin-dir), FAHR_PLUGIN_PATH,
  * $XDG_DATA_HOME/fahr/plugins, then the built-in directory (or
- * FAHR_PLUGIN_SYSTEM_PATH where set; empty: none). */
+ * FAHR_PLUGIN_SYSTEM_PATH where set; empty: none). Relative entries of the
+ * two variables are ignored with a warning. */
 void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t extra_count);
-/* Load every plugin on the search path; refused ones are warned about on
- * stderr and recorded, never fatal. */
+/* Load every plugin on the search path that passes the trust checks
+ * (plugin_trust.c); refused ones are warned about on stderr and recorded,
+ * never fatal. */
 void plugins_load(struct plugin_set *set);
 void plugins_unload(struct plugin_set *set);
 /* The driver of a kind (0: any) and name, or NULL. */

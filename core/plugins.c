@@ -1,8 +1,18 @@
 /* core/plugins.c: finding and loading driver plugins.
  *
- * Every *.so on the search path is loaded the same way, built-in or not. A
- * plugin that cannot be used is skipped with one warning line naming its file
- * and the reason; it never stops the host or the other plugins. */
+ * Every *.so on the search path is loaded the same way, built-in or not:
+ * its real path and every directory above it must pass the trust checks
+ * (plugin_trust.c) first. A plugin that cannot be used is skipped with one
+ * warning line naming its file and the reason; it never stops the host or
+ * the other plugins.
+ *
+ * Why dlopen() of the resolved path is safe after the checks: each of its
+ * components is owned by root or the user and writable by no one else (the
+ * sticky-directory rule aside, which protects the next component), so only
+ * those already trusted could change what the path names between the checks
+ * and the load. dlopen("/proc/self/fd/N") of a checked descriptor would be
+ * exact too, but it breaks plugins that find their own libraries through
+ * $ORIGIN. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -13,7 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fahr.h"
+#include "plugin_load.h"
 #include "version.h"
 
 static char *xstrdup(const char *s)
@@ -40,15 +50,28 @@ static void add_dir(struct plugin_set *set, const char *dir)
     set->dirs[set->dir_count++] = xstrdup(dir);
 }
 
+/* A directory named by an environment variable: only an absolute one, or
+ * what is loaded would depend on the directory fahr was started in. */
+static void add_env_dir(struct plugin_set *set, const char *dir, const char *variable)
+{
+    if (dir[0] != '\0' && dir[0] != '/') {
+        host_warn("ignoring '%s' in %s: a plugin directory must be an absolute path", dir,
+                  variable);
+        return;
+    }
+    add_dir(set, dir);
+}
+
 void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t extra_count)
 {
     for (size_t i = 0; i < extra_count; i++)
         add_dir(set, extra_dirs[i]);
+    set->explicit_dir_count = set->dir_count;
     const char *env_path = getenv("FAHR_PLUGIN_PATH");
     if (env_path != NULL) {
         char *copy = xstrdup(env_path), *save = NULL;
         for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
-            add_dir(set, dir);
+            add_env_dir(set, dir, "FAHR_PLUGIN_PATH");
         free(copy);
     }
     char user_dir[4096];
@@ -64,7 +87,10 @@ void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t
     /* As GST_PLUGIN_SYSTEM_PATH does for GStreamer: lets a test (or a
      * relocated install) replace the built-in directory; empty means none. */
     const char *system_path = getenv("FAHR_PLUGIN_SYSTEM_PATH");
-    add_dir(set, system_path != NULL ? system_path : FAHR_PLUGIN_DIR);
+    if (system_path != NULL)
+        add_env_dir(set, system_path, "FAHR_PLUGIN_SYSTEM_PATH");
+    else
+        add_dir(set, FAHR_PLUGIN_DIR);
 }
 
 static void note(struct plugin_note **notes, size_t *count, const char *path, const char *fmt,
@@ -181,38 +207,65 @@ static bool ends_with_so(const char *name)
     return len > 3 && strcmp(name + len - 3, ".so") == 0;
 }
 
-static void load_file(struct plugin_set *set, const char *path, size_t dir_index)
+/* The trust checks of `st`, the object `path` resolves to, and of every
+ * directory above it. Returns the reason it is refused, or NULL. */
+static const char *check_trust(const char *path, const char *resolved, const struct stat *st,
+                               enum trust_what what, char *why, size_t why_size)
+{
+    char reason[768];
+    if (trust_check(st, what, reason, sizeof reason) == NULL &&
+        trust_check_ancestors(resolved, reason, sizeof reason) == NULL)
+        return NULL;
+    if (strcmp(path, resolved) == 0)
+        snprintf(why, why_size, "%s", reason);
+    else
+        snprintf(why, why_size, "resolves to %s: %s", resolved, reason);
+    return why;
+}
+
+/* Resolve and check the file `path`; fills plugin->resolved.
+ * Returns the reason it is refused, or NULL. */
+static const char *check_file(const char *path, struct plugin *plugin, char *why, size_t why_size)
 {
     struct stat st;
-    if (stat(path, &st) != 0) {
-        SKIP(set, path, "%s", strerror(errno));
-        return;
+    plugin->resolved = realpath(path, NULL);
+    if (plugin->resolved == NULL || lstat(plugin->resolved, &st) != 0) {
+        snprintf(why, why_size, "cannot resolve: %s", strerror(errno));
+        return why;
     }
     if (!S_ISREG(st.st_mode)) {
-        SKIP(set, path, "not a regular file");
-        return;
+        snprintf(why, why_size, "not a regular file");
+        return why;
     }
-    if (st.st_mode & S_IWOTH) {
-        SKIP(set, path, "world-writable, anyone could replace it");
-        return;
-    }
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (handle == NULL) {
-        SKIP(set, path, "cannot load: %s", dlerror());
-        return;
-    }
+    return check_trust(path, plugin->resolved, &st, TRUST_FILE, why, why_size);
+}
+
+/* Why a loaded plugin cannot be used (its descriptor checked into
+ * `plugin`), or NULL. */
+static const char *check_loaded(void *handle, struct plugin *plugin, char *why, size_t why_size)
+{
     const struct fahr_plugin *desc = dlsym(handle, FAHR_PLUGIN_SYMBOL);
     if (desc == NULL) {
-        SKIP(set, path, "no '%s' symbol, not a fahr plugin", FAHR_PLUGIN_SYMBOL);
-        dlclose(handle);
-        return;
+        snprintf(why, why_size, "no '%s' symbol, not a fahr plugin", FAHR_PLUGIN_SYMBOL);
+        return why;
     }
+    return accept_descriptor(desc, plugin, why, why_size);
+}
+
+static void load_file(struct plugin_set *set, const char *path, size_t dir_index)
+{
     struct plugin plugin;
     memset(&plugin, 0, sizeof plugin);
-    char why[512];
-    if (accept_descriptor(desc, &plugin, why, sizeof why) != NULL) {
+    char why[1024];
+    void *handle = NULL;
+    if (check_file(path, &plugin, why, sizeof why) == NULL &&
+        (handle = dlopen(plugin.resolved, RTLD_NOW | RTLD_LOCAL)) == NULL)
+        snprintf(why, sizeof why, "cannot load: %s", dlerror());
+    if (handle == NULL || check_loaded(handle, &plugin, why, sizeof why) != NULL) {
         SKIP(set, path, "%s", why);
-        dlclose(handle);
+        if (handle != NULL)
+            dlclose(handle);
+        free(plugin.resolved);
         return;
     }
     /* A build and a train driver may share a name ("local"); two of a kind
@@ -232,6 +285,7 @@ static void load_file(struct plugin_set *set, const char *path, size_t dir_index
             note(&set->shadowed, &set->shadowed_count, path, "'%s' is shadowed by %s",
                  plugin.desc.name, earlier->path);
         dlclose(handle);
+        free(plugin.resolved);
         return;
     }
     plugin.handle = handle;
@@ -240,33 +294,62 @@ static void load_file(struct plugin_set *set, const char *path, size_t dir_index
     set->items[set->count++] = plugin;
 }
 
-static void load_dir(struct plugin_set *set, size_t dir_index)
+/* The sorted *.so names in a directory, or NULL with *count 0. */
+static char **plugin_names(DIR *handle, size_t *count)
 {
-    const char *dir = set->dirs[dir_index];
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return; /* an absent directory on the path is normal */
-    if (st.st_mode & S_IWOTH) {
-        SKIP(set, dir, "directory is world-writable, anyone could plant a plugin in it");
-        return;
-    }
-    DIR *handle = opendir(dir);
-    if (handle == NULL) {
-        SKIP(set, dir, "cannot read directory: %s", strerror(errno));
-        return;
-    }
     char **names = NULL;
-    size_t count = 0;
+    *count = 0;
     struct dirent *entry;
     while ((entry = readdir(handle)) != NULL) {
         if (entry->d_name[0] == '.' || !ends_with_so(entry->d_name))
             continue;
-        names = grow(names, count, sizeof *names);
-        names[count++] = xstrdup(entry->d_name);
+        names = grow(names, *count, sizeof *names);
+        names[(*count)++] = xstrdup(entry->d_name);
     }
+    if (*count > 1)
+        qsort(names, *count, sizeof *names, compare_names); /* a stable order */
+    return names;
+}
+
+/* Resolve and check a directory of the search path; NULL (and a warning
+ * where due) when it is not searched. Caller frees. */
+static char *check_dir(struct plugin_set *set, size_t dir_index)
+{
+    const char *dir = set->dirs[dir_index];
+    struct stat st;
+    char *resolved = realpath(dir, NULL);
+    if (resolved == NULL || stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        /* An absent directory on the path is normal, unless named. */
+        if (dir_index < set->explicit_dir_count)
+            host_warn("--plugin-dir %s: %s", dir,
+                      resolved == NULL ? strerror(errno) : "not a directory");
+        free(resolved);
+        return NULL;
+    }
+    char why[1024];
+    if (check_trust(dir, resolved, &st, TRUST_DIR, why, sizeof why) != NULL) {
+        SKIP(set, dir, "%s", why);
+        free(resolved);
+        return NULL;
+    }
+    return resolved;
+}
+
+static void load_dir(struct plugin_set *set, size_t dir_index)
+{
+    const char *dir = set->dirs[dir_index];
+    char *resolved = check_dir(set, dir_index);
+    if (resolved == NULL)
+        return;
+    DIR *handle = opendir(resolved);
+    free(resolved);
+    if (handle == NULL) {
+        SKIP(set, dir, "cannot read directory: %s", strerror(errno));
+        return;
+    }
+    size_t count;
+    char **names = plugin_names(handle, &count);
     closedir(handle);
-    if (count > 1)
-        qsort(names, count, sizeof *names, compare_names); /* a stable order */
     for (size_t i = 0; i < count; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -341,6 +424,7 @@ void plugins_unload(struct plugin_set *set)
             plugin->desc.close(plugin->state);
         dlclose(plugin->handle);
         free(plugin->path);
+        free(plugin->resolved);
     }
     free(set->items);
     free_notes(set->skipped, set->skipped_count);

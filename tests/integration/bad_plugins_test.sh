@@ -137,6 +137,114 @@ shadowing_is_reported_not_warned() {
         fail "--plugin-dir should win: $OUT"
 }
 
+# ---- plugins others could have written
+
+# Craft other owners and group-writable modes; needs root.
+as_root() {
+    [ "$(id -u)" -eq 0 ]
+}
+
+symlink_into_an_open_directory() {
+    local dir open
+    dir=$(bad_dir linked)
+    open="$TEST_TMP/open-target"
+    mkdir -p "$open"
+    cp "$FAHR_FIXTURE_DIR/train_ok.so" "$open/real.so"
+    chmod 0755 "$open/real.so"
+    chmod 0777 "$open"
+    ln -s "$open/real.so" "$dir/linked.so"
+    expect_skipped_and_host_works "$dir" "$dir/linked.so" \
+        "resolves to $open/real.so: $open above it is world-writable without the sticky bit, anyone could swap what it holds"
+}
+
+directory_inside_an_open_directory() {
+    local outer="$TEST_TMP/outer-open" inner
+    mkdir -p "$outer/inner"
+    inner="$outer/inner"
+    cp "$FAHR_FIXTURE_DIR/train_ok.so" "$inner/inner.so"
+    chmod 0755 "$inner" "$inner/inner.so"
+    chmod 0777 "$outer"
+    expect_skipped_and_host_works "$inner" "$inner" \
+        "$outer above it is world-writable without the sticky bit, anyone could swap what it holds"
+}
+
+sticky_root_directory_above_is_safe() {
+    local outer="$TEST_TMP/outer-sticky" inner
+    inner="$outer/inner"
+    mkdir -p "$inner"
+    cp "$FAHR_FIXTURE_DIR/train_ok.so" "$inner/inner.so"
+    chmod 0755 "$inner" "$inner/inner.so"
+    chmod 1777 "$outer"
+    run_fahr --plugin-dir "$inner" plugins
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$ERR" "" "stderr"
+    printf '%s\n' "$OUT" | grep -qE "^fixture-train +train .* $inner/inner.so\$" ||
+        fail "not loaded below a sticky root directory: $OUT"
+}
+
+file_of_another_user() {
+    local dir
+    dir=$(bad_dir theirs train_ok.so)
+    chown nobody "$dir/theirs.so"
+    expect_skipped_and_host_works "$dir" "$dir/theirs.so" \
+        "owned by nobody (uid $(id -u nobody)), neither root nor you"
+}
+
+directory_of_another_user() {
+    local dir
+    dir=$(bad_dir theirdir train_ok.so)
+    chown nobody "$dir"
+    expect_skipped_and_host_works "$dir" "$dir" \
+        "directory is owned by nobody (uid $(id -u nobody)), neither root nor you"
+}
+
+group_writable_file() {
+    local dir
+    dir=$(bad_dir groupfile train_ok.so)
+    chgrp nogroup "$dir/groupfile.so"
+    chmod 0664 "$dir/groupfile.so"
+    expect_skipped_and_host_works "$dir" "$dir/groupfile.so" \
+        "group-writable, members of group nogroup could replace it"
+}
+
+group_writable_directory() {
+    local dir
+    dir=$(bad_dir groupdir train_ok.so)
+    chgrp nogroup "$dir"
+    chmod 0775 "$dir"
+    expect_skipped_and_host_works "$dir" "$dir" \
+        "directory is group-writable, members of group nogroup could plant a plugin in it"
+}
+
+relative_environment_entries_are_ignored() {
+    local dir
+    dir=$(bad_dir relative train_ok.so)
+    cd "$TEST_TMP"
+    RC=0
+    OUT=$(FAHR_PLUGIN_PATH="relative:$FAHR_PLUGIN_PATH" "$FAHR" plugins 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$(cat "$TEST_TMP/err")" \
+        "fahr: warning: ignoring 'relative' in FAHR_PLUGIN_PATH: a plugin directory must be an absolute path" \
+        "stderr"
+    expect_lacks "$OUT" "fixture-train" "fahr plugins"
+    printf '%s\n' "$OUT" | grep -qE '^local +build ' || fail "built-in local missing: $OUT"
+
+    OUT=$(FAHR_PLUGIN_SYSTEM_PATH=relative "$FAHR" plugins 2>"$TEST_TMP/err") || RC=$?
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$(cat "$TEST_TMP/err")" \
+        "fahr: warning: ignoring 'relative' in FAHR_PLUGIN_SYSTEM_PATH: a plugin directory must be an absolute path" \
+        "stderr"
+    expect_lacks "$OUT" "fixture-train" "fahr plugins"
+}
+
+missing_plugin_dir_is_warned() {
+    run_fahr --plugin-dir "$TEST_TMP/nowhere" plugins
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$ERR" "fahr: warning: --plugin-dir $TEST_TMP/nowhere: No such file or directory" \
+        "stderr"
+    printf '%s\n' "$OUT" | grep -qE '^local +build ' || fail "built-in local missing: $OUT"
+}
+
 run_test wrong_major
 run_test newer_minor
 run_test no_entry_symbol
@@ -149,4 +257,17 @@ run_test missing_operations
 run_test bad_name
 run_test failing_open_is_a_clear_error
 run_test shadowing_is_reported_not_warned
+run_test symlink_into_an_open_directory
+run_test directory_inside_an_open_directory
+run_test sticky_root_directory_above_is_safe
+if as_root; then
+    run_test file_of_another_user
+    run_test directory_of_another_user
+    run_test group_writable_file
+    run_test group_writable_directory
+else
+    echo "# not root: the tests of other owners and groups are left out"
+fi
+run_test relative_environment_entries_are_ignored
+run_test missing_plugin_dir_is_warned
 finish
