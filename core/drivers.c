@@ -85,13 +85,17 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
         host_error("%s", err.message);
         return FAHR_EXIT_USAGE;
     }
-    for (size_t i = 0; i < 2; i++) {
-        if (chosen[i] == NULL)
-            continue;
-        int status = plugin_open(chosen[i], &err);
-        if (status != FAHR_OK)
-            return report_driver_error(NULL, status, &err);
-    }
+    /* Both are loaded before either is opened: a rescan forks, and an open
+     * driver may have started threads. */
+    for (size_t pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < 2; i++) {
+            if (chosen[i] == NULL)
+                continue;
+            int status = pass == 0 ? plugin_activate(chosen[i], &err)
+                                   : plugin_open(chosen[i], &err);
+            if (status != FAHR_OK)
+                return report_driver_error(NULL, status, &err);
+        }
     return FAHR_EXIT_OK;
 }
 

@@ -75,14 +75,42 @@ size_t suggest_distance(const char *a, const char *b);
  * near or two are equally near. NULL entries are skipped. */
 const char *suggest_nearest(const char *word, const char *const *candidates, size_t count);
 
-/* ---- plugins.c: discovery and loading ------------------------------------ */
+/* ---- plugins.c: discovery and loading ------------------------------------
+ *
+ * Discovery never runs a plugin's code in fahr's own process: each .so that
+ * passes the trust checks (plugin_trust.c, every run) is inspected once in a
+ * child process (plugin_scan.c) and what it said is cached (plugin_cache.c),
+ * keyed by its real path, device, inode, size and mtime. Listing, help and
+ * config checking read those records; a command dlopens only the drivers it
+ * uses (plugin_activate). */
+
+struct plugin_file_id {        /* which file a record was made from */
+    uint64_t dev, ino, size;
+    int64_t mtime_sec, mtime_nsec;
+};
+
+struct plugin_record {         /* what a scan learnt of one .so */
+    char *skip_reason;         /* refused: why; everything below is empty */
+    enum fahr_driver_kind kind;
+    uint32_t abi_version;
+    char *name;
+    char *version;             /* may be NULL */
+    char *description;         /* may be NULL */
+    struct fahr_config_key *keys; /* key_count keys, then one with a NULL name */
+    size_t key_count;
+};
 
 struct plugin {
-    struct fahr_plugin desc;   /* copied, zero-extended to the host's size */
-    struct fahr_build_ops build;
+    /* From the record until activated; then also open/close/build/train of
+     * the loaded descriptor. Strings and keys point into `record`. */
+    struct fahr_plugin desc;
+    struct fahr_build_ops build; /* zero until activated */
     struct fahr_train_ops train;
-    char *path;                /* the .so it came from */
-    void *handle;              /* dlopen handle */
+    char *path;                /* the .so as found on the search path */
+    char *resolved;            /* its real path: the file checked and loaded */
+    struct plugin_file_id id;  /* of `resolved` when it was checked */
+    struct plugin_record record;
+    void *handle;              /* dlopen handle once activated, else NULL */
     void *state;               /* from desc.open() */
     bool opened;
 };
@@ -101,21 +129,27 @@ struct plugin_set {
     size_t shadowed_count;
     char **dirs;                  /* the search path, in order */
     size_t dir_count;
+    size_t explicit_dir_count;    /* the first ones came from --plugin-dir */
 };
 
 /* The search path: extra dirs (from --plugin-dir), FAHR_PLUGIN_PATH,
  * $XDG_DATA_HOME/fahr/plugins, then the built-in directory (or
- * FAHR_PLUGIN_SYSTEM_PATH where set; empty: none). */
+ * FAHR_PLUGIN_SYSTEM_PATH where set; empty: none). Relative entries of the
+ * two variables are ignored with a warning. */
 void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t extra_count);
-/* Load every plugin on the search path; refused ones are warned about on
- * stderr and recorded, never fatal. */
+/* Find every plugin on the search path and describe it from the cache or a
+ * scan; refused ones are warned about on stderr and recorded, never fatal.
+ * Loads no plugin into this process. */
 void plugins_load(struct plugin_set *set);
 void plugins_unload(struct plugin_set *set);
 /* The driver of a kind (0: any) and name, or NULL. */
 struct plugin *plugins_find_kind(struct plugin_set *set, enum fahr_driver_kind kind,
                                  const char *name);
 struct plugin *plugins_find(struct plugin_set *set, const char *name);
-/* Open a plugin once (calls its open()). */
+/* dlopen a plugin into this process (once) and check that its descriptor is
+ * the one its record describes; fills its operations. */
+int plugin_activate(struct plugin *plugin, struct fahr_error *err);
+/* Activate, then open a plugin once (calls its open()). */
 int plugin_open(struct plugin *plugin, struct fahr_error *err);
 const char *driver_kind_name(enum fahr_driver_kind kind);
 

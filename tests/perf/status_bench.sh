@@ -3,7 +3,8 @@
 # raw signed request to the same endpoint (curl --aws-sigv4) and the AWS
 # CLI's describe-training-job, against the bench's AWS (tests/bench/aws.sh)
 # on this machine in this run. Prints the median wall time of each and the
-# ratios.
+# ratios. fahr runs with a plugin cache of its own (FAHR_PLUGIN_CACHE), warm,
+# and cold: removed before each run, so every plugin is scanned again.
 set -euo pipefail
 # shellcheck source=tests/perf/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +14,7 @@ trap '"$root/tests/bench/aws.sh" stop "$bench"; rm -rf "$bench"' EXIT
 "$root/tests/bench/aws.sh" start "$bench"
 # shellcheck disable=SC1091 # written by aws.sh start
 . "$bench/env"
+export FAHR_PLUGIN_CACHE="$bench/plugin-registry"
 export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 aws --endpoint-url "$AWS_ENDPOINT_URL" sagemaker create-training-job --training-job-name bench-job \
     --algorithm-specification TrainingImage=127.0.0.1:1/none:latest,TrainingInputMode=File \
@@ -25,22 +27,34 @@ python3 - "$runs" "$FAHR" "$AWS_ENDPOINT_URL" <<'PY'
 import os, statistics, subprocess, sys, time
 runs, fahr, endpoint = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 key, secret = os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
+cache = os.environ["FAHR_PLUGIN_CACHE"]
+
+def cold():
+    """Before a cold run: no plugin cache, every plugin is scanned."""
+    if os.path.exists(cache):
+        os.unlink(cache)
+
 commands = {
-    "fahr plugins": [fahr, "plugins"],
-    "fahr status JOB": [fahr, "status", "bench-job"],
-    "one signed request (curl)": [
+    "fahr plugins, cold cache": ([fahr, "plugins"], cold),
+    "fahr plugins": ([fahr, "plugins"], None),
+    "fahr status JOB, cold cache": ([fahr, "status", "bench-job"], cold),
+    "fahr status JOB": ([fahr, "status", "bench-job"], None),
+    "one signed request (curl)": ([
         "curl", "-sf", "-o", "/dev/null", "--aws-sigv4", "aws:amz:us-east-1:sagemaker",
         "--user", f"{key}:{secret}", "-H", "Content-Type: application/x-amz-json-1.1",
         "-H", "X-Amz-Target: SageMaker.DescribeTrainingJob",
-        "-d", '{"TrainingJobName":"bench-job"}', endpoint + "/"],
-    "aws sagemaker describe-training-job": [
+        "-d", '{"TrainingJobName":"bench-job"}', endpoint + "/"], None),
+    "aws sagemaker describe-training-job": ([
         "aws", "--endpoint-url", endpoint, "sagemaker", "describe-training-job",
-        "--training-job-name", "bench-job"],
+        "--training-job-name", "bench-job"], None),
 }
 medians = {}
-for name, command in commands.items():
+for name, (command, before) in commands.items():
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     times = []
     for _ in range(runs if not name.startswith("aws") else max(3, runs // 5)):
+        if before:
+            before()
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)

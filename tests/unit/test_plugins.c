@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fahr.h"
+#include "plugin_load.h"
 #include "version.h"
 
 static char scratch[256];
@@ -23,6 +24,9 @@ static void make_scratch(void)
     char xdg[512];
     snprintf(xdg, sizeof xdg, "%s/xdg", scratch);
     setenv("XDG_DATA_HOME", xdg, 1);
+    char cache[512];
+    snprintf(cache, sizeof cache, "%s/cache/plugin-registry", scratch);
+    setenv("FAHR_PLUGIN_CACHE", cache, 1); /* never the user's */
 }
 
 static void remove_scratch(void)
@@ -107,6 +111,8 @@ START_TEST(accepts_a_valid_driver)
     load_dirs(&set, dir, NULL);
     struct plugin *plugin = plugins_find(&set, "fixture-train");
     ck_assert_ptr_nonnull(plugin);
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(plugin_activate(plugin, &err), FAHR_OK);
     ck_assert_int_eq(plugin->desc.kind, FAHR_DRIVER_TRAIN);
     ck_assert_str_eq(plugin->desc.version, "1.0.0");
     ck_assert_int_eq(plugin->train.input, FAHR_TRAIN_SOURCE);
@@ -261,6 +267,8 @@ START_TEST(reads_members_only_inside_the_declared_size)
     load_dirs(&set, dir, NULL);
     struct plugin *plugin = plugins_find(&set, "short-ops");
     ck_assert_ptr_nonnull(plugin);
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(plugin_activate(plugin, &err), FAHR_OK);
     ck_assert_ptr_nonnull(plugin->train.poll);
     ck_assert_ptr_null(plugin->train.read_logs); /* (void *)1 beyond the size */
     ck_assert_ptr_null(plugin->train.fetch);
@@ -322,6 +330,156 @@ START_TEST(search_path_order)
 }
 END_TEST
 
+/* ---- the scan record cache ------------------------------------------------ */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *file = fopen(path, "rb");
+    ck_assert_ptr_nonnull(file);
+    static char data[65536];
+    *len = fread(data, 1, sizeof data, file);
+    fclose(file);
+    return data;
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *file = fopen(path, "wb");
+    ck_assert_ptr_nonnull(file);
+    ck_assert_uint_eq(fwrite(data, 1, len, file), len);
+    fclose(file);
+}
+
+START_TEST(records_survive_their_text_form)
+{
+    static const struct fahr_config_key keys[] = {
+        {"plain", FAHR_CONFIG_STRING, NULL, NULL, 0},
+        {"odd", FAHR_CONFIG_INT, "1 2:3 -\n", "help with\nnew lines", FAHR_CONFIG_REQUIRED},
+        {NULL, 0, NULL, NULL, 0},
+    };
+    const struct fahr_plugin desc = {FAHR_PLUGIN_HEADER, .kind = FAHR_DRIVER_BUILD,
+                                     .name = "round-trip", .description = "a - b",
+                                     .config_keys = keys};
+    struct plugin_record record, decoded;
+    char why[256];
+    ck_assert_ptr_null(record_from_descriptor(&desc, &record, why, sizeof why));
+    struct text text = {0};
+    record_encode(&text, &record);
+    struct reader in = {text.data, text.data + text.len, false};
+    ck_assert(record_decode(&in, &decoded));
+    ck_assert(in.at == in.end);
+    ck_assert(record_equal(&record, &decoded));
+    ck_assert_ptr_null(decoded.version);
+    ck_assert_str_eq(decoded.keys[1].default_value, "1 2:3 -\n");
+    ck_assert_ptr_null(decoded.keys[2].name);
+    record_free(&decoded);
+    /* Every shorter prefix is refused whole, and leaves nothing behind. */
+    for (size_t len = 0; len < text.len; len++) {
+        struct reader cut = {text.data, text.data + len, false};
+        ck_assert(!record_decode(&cut, &decoded));
+        ck_assert_ptr_null(decoded.name);
+    }
+    record_free(&record);
+    text_free(&text);
+}
+END_TEST
+
+/* The cache of one loaded directory holding train_ok.so; returns its path. */
+static const char *cache_of_one_plugin(void)
+{
+    static char dir[512];
+    snprintf(dir, sizeof dir, "%s", subdir("plugins"));
+    copy_fixture("train_ok.so", dir, "train_ok.so", 0755);
+    struct plugin_set set;
+    load_dirs(&set, dir, NULL);
+    ck_assert_ptr_nonnull(plugins_find(&set, "fixture-train"));
+    plugins_unload(&set);
+    return dir;
+}
+
+START_TEST(a_damaged_cache_is_never_trusted_into_a_crash)
+{
+    make_scratch();
+    cache_of_one_plugin();
+    const char *file = getenv("FAHR_PLUGIN_CACHE");
+    size_t len;
+    char original[65536];
+    const char *data = read_file(file, &len);
+    memcpy(original, data, len);
+    ck_assert_uint_gt(len, 100);
+    /* Every truncation and every flipped byte parses to a prefix of the
+     * entries or to nothing; never a crash (ASan checks the reads). */
+    for (size_t i = 0; i < len; i++) {
+        for (int flip = 0; flip < 2; flip++) {
+            char damaged[65536];
+            memcpy(damaged, original, len);
+            damaged[i] ^= (char)(flip ? 0x11 : 0);
+            write_file(file, damaged, flip ? len : i);
+            struct plugin_cache cache;
+            plugin_cache_open(&cache);
+            ck_assert_uint_le(cache.count, 1);
+            cache.dirty = false; /* leave the damaged file for the next round */
+            plugin_cache_close(&cache);
+        }
+    }
+    remove_scratch();
+}
+END_TEST
+
+START_TEST(a_record_that_lies_is_caught_when_loaded)
+{
+    make_scratch();
+    const char *dir = cache_of_one_plugin();
+    const char *file = getenv("FAHR_PLUGIN_CACHE");
+    size_t len;
+    char *data = read_file(file, &len);
+    char *description = memmem(data, len, "a fixture train driver", 22);
+    ck_assert_ptr_nonnull(description);
+    memcpy(description, "a fixture TRAIN driver", 22); /* same length: still well formed */
+    write_file(file, data, len);
+
+    struct plugin_set set;
+    load_dirs(&set, dir, NULL);
+    struct plugin *plugin = plugins_find(&set, "fixture-train");
+    ck_assert_str_eq(plugin->desc.description, "a fixture TRAIN driver");
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(plugin_open(plugin, &err), FAHR_EFAIL);
+    ck_assert_ptr_nonnull(strstr(err.message, "is not what was scanned of it"));
+    ck_assert_ptr_null(plugin->handle);
+    plugins_unload(&set);
+    /* The lie was dropped: the next run scans the plugin again. */
+    load_dirs(&set, dir, NULL);
+    ck_assert_str_eq(plugins_find(&set, "fixture-train")->desc.description,
+                     "a fixture train driver");
+    plugins_unload(&set);
+    remove_scratch();
+}
+END_TEST
+
+START_TEST(a_plugin_changed_before_use_is_scanned_again)
+{
+    make_scratch();
+    const char *dir = subdir("plugins");
+    copy_fixture("train_ok.so", dir, "driver.so", 0755);
+    struct plugin_set set;
+    load_dirs(&set, dir, NULL);
+    /* Touched: scanned again, still the same driver, used. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/driver.so", dir);
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, (struct timespec[]){{1, 0}, {1, 0}}, 0), 0);
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(plugin_activate(plugins_find(&set, "fixture-train"), &err), FAHR_OK);
+    plugins_unload(&set);
+    /* Replaced by another driver: refused. */
+    load_dirs(&set, dir, NULL);
+    copy_fixture("short_ops.so", dir, "driver.so", 0755);
+    ck_assert_int_eq(plugin_activate(plugins_find(&set, "fixture-train"), &err), FAHR_EFAIL);
+    ck_assert_ptr_nonnull(strstr(err.message, "changed while fahr started"));
+    plugins_unload(&set);
+    remove_scratch();
+}
+END_TEST
+
 int main(void)
 {
     host_init(VERBOSITY_QUIET);
@@ -343,6 +501,12 @@ int main(void)
     tcase_add_test(loader, a_failing_open_is_a_clear_error);
     tcase_add_test(loader, search_path_order);
     suite_add_tcase(suite, loader);
+    TCase *cache = tcase_create("cache");
+    tcase_add_test(cache, records_survive_their_text_form);
+    tcase_add_test(cache, a_damaged_cache_is_never_trusted_into_a_crash);
+    tcase_add_test(cache, a_record_that_lies_is_caught_when_loaded);
+    tcase_add_test(cache, a_plugin_changed_before_use_is_scanned_again);
+    suite_add_tcase(suite, cache);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
