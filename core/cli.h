@@ -92,8 +92,10 @@ struct drivers {
 /* Load plugins, pick the named drivers of the right kinds, check the config
  * against their keys and open them. Prints the error and returns an exit
  * code on failure. */
+/* Which drivers' required keys a command needs set. */
+enum required_keys { REQUIRED_NONE = 0, REQUIRED_BUILD = 1, REQUIRED_ALL = 2 };
 int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train,
-                    bool enforce_required);
+                    enum required_keys required);
 void drivers_release(struct drivers *drivers);
 /* Resolve PATH to an absolute artifact path (.py or .ipynb) and its
  * directory and image name. Prints the error and returns an exit code. */

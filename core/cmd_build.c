@@ -42,7 +42,7 @@ static int init_or_build(struct cli *cli, bool build)
     if (rc != FAHR_EXIT_OK)
         return rc;
     struct drivers drivers;
-    rc = drivers_prepare(cli, &drivers, true, false, true);
+    rc = drivers_prepare(cli, &drivers, true, false, build ? REQUIRED_ALL : REQUIRED_BUILD);
     if (rc == FAHR_EXIT_OK && build) {
         char image_ref[512] = "";
         rc = build_image(cli, &drivers, &artifact, image_ref, sizeof image_ref);

@@ -35,7 +35,7 @@ int cmd_fit(struct cli *cli)
     if (rc != FAHR_EXIT_OK)
         return rc;
     struct drivers drivers;
-    rc = drivers_prepare(cli, &drivers, true, true, true);
+    rc = drivers_prepare(cli, &drivers, true, true, REQUIRED_ALL);
     if (rc != FAHR_EXIT_OK) {
         drivers_release(&drivers);
         return rc;

@@ -124,7 +124,7 @@ static int prepare(struct cli *cli, struct drivers *drivers, const char *operati
 {
     if (cli->train_driver == NULL)
         cli->train_driver = DEFAULT_TRAIN_DRIVER;
-    int rc = drivers_prepare(cli, drivers, false, true, false);
+    int rc = drivers_prepare(cli, drivers, false, true, REQUIRED_NONE);
     if (rc == FAHR_EXIT_OK && has_operation_of != NULL && !has_operation_of(drivers->train)) {
         host_error("the %s driver cannot %s", drivers->train->desc.name, operation);
         rc = FAHR_EXIT_USAGE;

@@ -322,7 +322,7 @@ static const char *nearest_key(const struct fahr_config_key *const *keys, size_t
 }
 
 int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
-                    const char *const *owners, size_t ntables, bool enforce_required,
+                    const char *const *owners, size_t ntables, unsigned required_tables,
                     struct fahr_error *err)
 {
     for (size_t i = 0; i < config->count; i++) {
@@ -361,7 +361,7 @@ int config_validate(struct fahr_config *config, const struct fahr_config_key *co
                                              sizeof normalised, &ignored) == FAHR_OK;
                 config_set(config, k->name, ok ? normalised : k->default_value);
             }
-            else if (enforce_required && (k->flags & FAHR_CONFIG_REQUIRED))
+            else if ((required_tables & (1u << t)) && (k->flags & FAHR_CONFIG_REQUIRED))
                 return fahr_error_set(err, FAHR_EINVAL, "%s needs --config.%s=VALUE (%s)",
                                       owners[t], k->name, k->help ? k->help : "");
         }

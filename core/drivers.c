@@ -40,13 +40,23 @@ static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind 
     }
     if (plugin == NULL) {
         char known[512] = "";
-        size_t used = 0;
-        for (size_t i = 0; i < set->count && used < sizeof known; i++)
-            if (set->items[i].desc.kind == kind)
-                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
-                                         used ? ", " : "", set->items[i].desc.name);
-        host_error("no %s driver named '%s'; found: %s", driver_kind_name(kind), name,
-                   known[0] ? known : "none (see 'fahr plugins')");
+        const char *names[64];
+        size_t used = 0, count = 0;
+        for (size_t i = 0; i < set->count && used < sizeof known; i++) {
+            if (set->items[i].desc.kind != kind)
+                continue;
+            used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
+                                     used ? ", " : "", set->items[i].desc.name);
+            if (count < sizeof names / sizeof names[0])
+                names[count++] = set->items[i].desc.name;
+        }
+        const char *near = suggest_nearest(name, names, count);
+        if (near != NULL)
+            host_error("no %s driver named '%s'; did you mean '%s'? found: %s",
+                       driver_kind_name(kind), name, near, known);
+        else
+            host_error("no %s driver named '%s'; found: %s", driver_kind_name(kind), name,
+                       known[0] ? known : "none (see 'fahr plugins')");
         return FAHR_EXIT_USAGE;
     }
     *out = plugin;
@@ -54,7 +64,7 @@ static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind 
 }
 
 int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train,
-                    bool enforce_required)
+                    enum required_keys required)
 {
     memset(drivers, 0, sizeof *drivers);
     plugins_search_path(&drivers->set, cli->plugin_dirs, cli->plugin_dir_count);
@@ -73,15 +83,20 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
     const struct fahr_config_key *tables[2];
     const char *owners[2];
     size_t ntables = 0;
+    unsigned required_tables = 0;
     struct plugin *chosen[2] = {drivers->build, drivers->train};
     for (size_t i = 0; i < 2; i++) {
         if (chosen[i] == NULL)
             continue;
+        /* init writes build files alone: a train driver named beside it
+         * has its keys checked, but none of them is needed yet. */
+        if (required == REQUIRED_ALL || (required == REQUIRED_BUILD && i == 0))
+            required_tables |= 1u << ntables;
         tables[ntables] = chosen[i]->desc.config_keys;
         owners[ntables++] = chosen[i]->desc.name;
     }
     struct fahr_error err = {{0}};
-    if (config_validate(cli->config, tables, owners, ntables, enforce_required, &err) != FAHR_OK) {
+    if (config_validate(cli->config, tables, owners, ntables, required_tables, &err) != FAHR_OK) {
         host_error("%s", err.message);
         return FAHR_EXIT_USAGE;
     }

@@ -46,12 +46,12 @@ void config_free(struct fahr_config *config);
 /* Record a raw value from the command line (last one wins). */
 void config_set(struct fahr_config *config, const char *key, const char *value);
 /* Check every raw value against the drivers' declared keys, normalise it,
- * fill in defaults and (if enforce_required) check required keys. On failure
- * writes one line into err and returns FAHR_EINVAL. `keys` is an array of key
- * tables, each ended by a NULL name; `owners` names the driver of each
- * table. */
+ * fill in defaults and check the required keys of the tables whose bit is
+ * set in `required_tables` (bit t: table t). On failure writes one line into
+ * err and returns FAHR_EINVAL. `keys` is an array of key tables, each ended
+ * by a NULL name; `owners` names the driver of each table. */
 int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
-                    const char *const *owners, size_t ntables, bool enforce_required,
+                    const char *const *owners, size_t ntables, unsigned required_tables,
                     struct fahr_error *err);
 /* The value of a key or NULL; borrowed from config. */
 const char *config_get(const struct fahr_config *config, const char *key);

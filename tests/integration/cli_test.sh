@@ -84,6 +84,11 @@ typos_get_the_nearest_suggestion() {
         "mistyped valued option"
     run_fahr fit x.py --confg.region=eu-west-1
     expect_contains "$ERR" "did you mean --config.region=eu-west-1?" "mistyped --config."
+    local dir
+    dir=$(fixture_copy examples/foo)
+    run_fahr init "$dir/model.py" --build-driver=locl
+    expect_eq "$ERR" "fahr: no build driver named 'locl'; did you mean 'local'? found: local, local-gpu" \
+        "mistyped driver"
     run_fahr init x.py --frobnicate
     expect_eq "$ERR" "fahr: unknown option '--frobnicate' (see 'fahr init --help')" \
         "no suggestion for a word near nothing"
@@ -178,6 +183,21 @@ init_writes_files_and_builds_nothing() {
     expect_eq "$(find "$dir" -name '.*fahr-*' | wc -l)" 0 "temporary files left"
 }
 
+init_needs_no_train_setting() {
+    local dir
+    dir=$(fixture_copy examples/foo)
+    # The original fahr's documented init names a train driver; init writes
+    # only the build files, so the train driver's required keys wait for fit.
+    run_fahr init "$dir/model.py" --build-driver=local --train-driver=sagemaker
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    [ -f "$dir/Dockerfile" ] || fail "no Dockerfile"
+    # Its keys are still checked where given.
+    run_fahr init "$dir/model.py" --build-driver=local --train-driver=sagemaker \
+        --config.train_instance_count=many
+    expect_eq "$RC" 2 "exit code of a bad train key"
+    expect_contains "$ERR" "--config.train_instance_count" "stderr"
+}
+
 init_keeps_user_edits_unless_overwrite() {
     local dir
     dir=$(fixture_copy examples/foo)
@@ -240,6 +260,7 @@ run_test unknown_driver_lists_the_found_ones
 run_test bad_artifacts_are_rejected
 run_test broken_notebooks_are_refused_before_building
 run_test init_writes_files_and_builds_nothing
+run_test init_needs_no_train_setting
 run_test init_keeps_user_edits_unless_overwrite
 run_test quiet_prints_only_the_result
 run_test help_for_a_driver_shows_its_keys

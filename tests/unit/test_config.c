@@ -25,7 +25,7 @@ static const char *const owners[] = {"local", "sagemaker"};
 
 static int validate(struct fahr_config *config, struct fahr_error *err)
 {
-    return config_validate(config, tables, owners, 2, true, err);
+    return config_validate(config, tables, owners, 2, 0x3, err);
 }
 
 START_TEST(fills_defaults_and_keeps_given_values)
@@ -76,7 +76,7 @@ START_TEST(missing_required_key_names_driver_and_key)
     ck_assert_str_eq(err.message,
                      "sagemaker needs --config.output_path=VALUE (where models go)");
     /* Commands that only look at jobs need no required keys. */
-    ck_assert_int_eq(config_validate(config, tables, owners, 2, false, &err), FAHR_OK);
+    ck_assert_int_eq(config_validate(config, tables, owners, 2, 0, &err), FAHR_OK);
     config_free(config);
 }
 END_TEST
