@@ -5,6 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# fahr loads plugins only from directories nobody but root and the user can
+# write (README, "Where drivers come from"), the build trees' own included:
+# make them so, whatever the umask the checkout was made with.
+umask 022
+chmod go-w . build-* 2>/dev/null || true
+dir=$PWD
+while [ "$dir" != / ]; do
+    dir=$(dirname "$dir")
+    mode=$(stat -c %a "$dir")
+    if [ $((8#$mode & 8#022)) -ne 0 ] && [ $((8#$mode & 8#1000)) -eq 0 ]; then
+        echo "run.sh: $dir is writable by others, so fahr would load no plugin built below it;" \
+            "check the tree out elsewhere" >&2
+        exit 1
+    fi
+done
+
 # The bench: a Docker engine (started unless one runs) and its base image.
 eval "$(tests/bench/docker.sh start)"
 tests/bench/docker.sh image
