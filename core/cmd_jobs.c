@@ -236,7 +236,8 @@ static int list_jobs(struct cli *cli, struct plugin *train, const char *image_na
         return report_driver_error(train, result, &err);
     if (host_interrupted())
         return FAHR_EXIT_INTERRUPTED;
-    qsort(list->jobs, list->count, sizeof *list->jobs, newest_first);
+    if (list->count > 1) /* qsort takes no NULL array, even empty */
+        qsort(list->jobs, list->count, sizeof *list->jobs, newest_first);
     return FAHR_EXIT_OK;
 }
 
