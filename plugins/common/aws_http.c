@@ -177,6 +177,31 @@ void aws_error_from_body(const char *body, size_t length, char *code, size_t cod
     snprintf(message_out, message_size, "%s", r->error_message);
 }
 
+bool aws_transport_retryable(int curl_code)
+{
+    switch ((CURLcode)curl_code) {
+    case CURLE_COULDNT_RESOLVE_PROXY: /* botocore: EndpointConnectionError, */
+    case CURLE_COULDNT_RESOLVE_HOST:  /* ProxyConnectionError */
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_PROXY:
+    case CURLE_SSL_CONNECT_ERROR: /* SSLError: a handshake reset or cut off */
+    case CURLE_QUIC_CONNECT_ERROR:
+    case CURLE_OPERATION_TIMEDOUT: /* ConnectTimeoutError, ReadTimeoutError */
+    case CURLE_SEND_ERROR:         /* ConnectionClosedError, HTTPClientError: */
+    case CURLE_SEND_FAIL_REWIND:   /* reset, closed or garbled at any point */
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static bool is_retryable(const struct aws_response *r, CURLcode result)
 {
     static const char *const codes[] = {
@@ -187,9 +212,7 @@ static bool is_retryable(const struct aws_response *r, CURLcode result)
         "EC2ThrottledException", "RequestTimeout", "RequestTimeoutException", "InternalError",
     };
     if (result != CURLE_OK)
-        return result == CURLE_COULDNT_CONNECT || result == CURLE_RECV_ERROR ||
-               result == CURLE_SEND_ERROR || result == CURLE_GOT_NOTHING ||
-               result == CURLE_PARTIAL_FILE || result == CURLE_OPERATION_TIMEDOUT;
+        return aws_transport_retryable(result);
     if (r->status == 500 || r->status == 502 || r->status == 503 || r->status == 504)
         return true;
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)

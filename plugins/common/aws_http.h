@@ -1,5 +1,5 @@
 /* plugins/common/aws_http.h: signed AWS requests over libcurl, with the
- * AWS SDKs' "standard" retry mode (throttling, 5xx and dropped connections
+ * AWS SDKs' "standard" retry mode (throttling, 5xx and transport failures
  * retried with exponential backoff and jitter), the JSON 1.1 and query
  * protocols, and AWS's XML answers read with expat.
  *
@@ -89,6 +89,17 @@ const char *aws_answer_header(void *curl, const char *name);
  * and the service's error code and message, and `err` one line. */
 int aws_send(struct aws_client *client, const struct aws_request *request,
              struct aws_response *response, struct fahr_error *err);
+
+/* Whether a libcurl failure (a CURLcode) is one the AWS SDKs' standard
+ * mode retries: botocore retries every ConnectionError and HTTPClientError,
+ * that is a failure to resolve, connect or shake hands, and a connection
+ * reset, closed, timed out or garbled at any point of the answer. Never
+ * retried: an interrupt (the progress callback's abort), a callback of ours
+ * refusing bytes (the reader gone, an answer too large), our own request
+ * body unreadable, a bad URL, and a certificate nobody vouches for, which
+ * no attempt changes (botocore retries that too; it only delays the one
+ * line that names the cure). */
+bool aws_transport_retryable(int curl_code);
 
 /* Attempts a request gets: AWS_MAX_ATTEMPTS, 3 by default (the SDKs'
  * standard mode). */

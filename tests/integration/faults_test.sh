@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Faults survived, nothing lost: fahr against the AWS bench through a proxy
-# that drops connections mid-body, answers 500/503/SlowDown and throttling
+# that drops connections mid-body (a FIN or a TCP RST), resets them before
+# or during the TLS handshake, answers 500/503/SlowDown and throttling
 # errors, stalls, and corrupts bytes (tests/bench/fault_proxy.py).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -11,7 +12,7 @@ PLAN="$TEST_TMP/plan.json"
 PROXY_LOG="$TEST_TMP/proxy.log"
 mkdir -p "$AWS_BENCH"
 echo '[]' >"$PLAN"
-trap '"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" stop "$AWS_BENCH"; kill "${PROXY_PID:-0}" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+trap '"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" stop "$AWS_BENCH"; kill "${PROXY_PID:-0}" "${TLS_PROXY_PID:-0}" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
 "$FAHR_SOURCE_ROOT/tests/bench/aws.sh" start "$AWS_BENCH"
 # shellcheck disable=SC1091 # written by aws.sh start
 . "$AWS_BENCH/env"
@@ -20,13 +21,29 @@ export FAHR_RETRY_SCALE=0.01
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
 
 bench_url=$AWS_ENDPOINT_URL
-proxy_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_for_port() { # PORT
+    for _ in $(seq 1 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return
+        sleep 0.1
+    done
+}
+proxy_port=$(free_port)
 python3 "$FAHR_SOURCE_ROOT/tests/bench/fault_proxy.py" "$proxy_port" "$bench_url" "$PLAN" "$PROXY_LOG" &
 PROXY_PID=$!
-for _ in $(seq 1 50); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $proxy_port), 0.2)" 2>/dev/null && break
-    sleep 0.1
-done
+# The same proxy over HTTPS, as S3 is reached: resets in the TLS handshake.
+TLS_CERT="$TEST_TMP/cert.pem"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$TEST_TMP/key.pem" -out "$TLS_CERT" 2>/dev/null
+tls_proxy_port=$(free_port)
+python3 "$FAHR_SOURCE_ROOT/tests/bench/fault_proxy.py" "$tls_proxy_port" "$bench_url" "$PLAN" \
+    "$PROXY_LOG" "$TLS_CERT" "$TEST_TMP/key.pem" &
+TLS_PROXY_PID=$!
+wait_for_port "$proxy_port"
+wait_for_port "$tls_proxy_port"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port"
 
 aws_bench() {
@@ -121,6 +138,176 @@ fetch_gives_up_cleanly() {
     expect_eq "$RC" 1 "exit code"
     expect_contains "$ERR" "GetObject: SlowDown: Please reduce your request rate." "stderr"
     expect_dir_untouched "$TEST_TMP/given-up"
+}
+
+# A connection reset (a TCP RST: "Connection reset by peer") is survived
+# where a FIN is: mid-body the download resumes; before the body, and on
+# any other call, the request is sent again within AWS_MAX_ATTEMPTS.
+SLOW_DOWN='{"match": "GetObject", "fault": "status", "status": 503, "times": 1,
+            "body": "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"}'
+
+expect_one_line() { # TEXT PREFIX
+    expect_eq "$(printf '%s\n' "$1" | wc -l)" 1 "lines in: $1"
+    expect_contains "$1" "$2" "the line"
+}
+
+count_in_log() { # PATTERN
+    grep -cE "$1" "$PROXY_LOG" || true
+}
+
+tcp_resets_mid_body_resume() {
+    plan '[{"match": "GetObject", "fault": "rst", "times": 2, "after_bytes": 300000}]'
+    run_fahr fetch "$TEST_TMP/rst" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/rst"
+    expect_eq "$(count_in_log '"fault": "rst"')" 2 "resets given"
+    # Resumed where it broke, not from the start (the RST throws away what
+    # the proxy had not sent yet, so where exactly varies).
+    grep -qE '"range": "bytes=[1-9][0-9]*-"' "$PROXY_LOG" || fail "no resume: $(cat "$PROXY_LOG")"
+    plan '[{"match": "GetObject", "fault": "rst", "times": 2, "after_bytes": 100000}]'
+    run_fahr fetch "$TEST_TMP/rst-ranges" faults "$ARTIFACT" --config.download_concurrency=4 \
+        --config.download_part_mb=1
+    expect_eq "$RC" 0 "exit code, four ranged GETs; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/rst-ranges"
+    expect_eq "$(count_in_log '"fault": "rst"')" 2 "resets given to ranged GETs"
+    plan "[$SLOW_DOWN, {\"match\": \"GetObject\", \"fault\": \"rst\", \"after_bytes\": 300000}]"
+    run_fahr fetch "$TEST_TMP/rst-slowdown" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code, a reset after a SlowDown; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/rst-slowdown"
+    expect_eq "$(count_in_log '"fault": "(rst|status)"')" 2 "faults given"
+}
+
+tcp_resets_before_the_body_are_retried() {
+    local where
+    for where in 0 -1; do # after the status and headers; before them
+        plan "[{\"match\": \"GetObject\", \"fault\": \"rst\", \"times\": 2, \"after_bytes\": $where}]"
+        run_fahr fetch "$TEST_TMP/rst-$where" faults "$ARTIFACT"
+        expect_eq "$RC" 0 "exit code, reset at $where; stderr: $ERR"
+        expect_model_fetched "$TEST_TMP/rst-$where"
+        expect_eq "$(count_in_log '"method": "GET"')" 3 "GETs, reset at $where"
+    done
+    plan "[$SLOW_DOWN, {\"match\": \"GetObject\", \"fault\": \"rst\", \"after_bytes\": 0}]"
+    run_fahr fetch "$TEST_TMP/rst-slowdown-0" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code, a reset after a SlowDown; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/rst-slowdown-0"
+    # AWS_MAX_ATTEMPTS is the budget, whatever it is.
+    plan '[{"match": "GetObject", "fault": "rst", "times": 4, "after_bytes": 0}]'
+    AWS_MAX_ATTEMPTS=5 run_fahr fetch "$TEST_TMP/rst-five" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code, 4 resets in 5 attempts; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/rst-five"
+    expect_eq "$(count_in_log '"method": "GET"')" 5 "GETs in 5 attempts"
+}
+
+tcp_resets_on_other_calls_are_retried() {
+    plan '[{"match": "HeadObject", "fault": "rst", "times": 2, "after_bytes": -1}]'
+    run_fahr fetch "$TEST_TMP/rst-head" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code, HeadObject reset; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/rst-head"
+    a_training_job reset-job
+    local where
+    for where in -1 10; do # before the answer; in the middle of its JSON
+        plan "[{\"match\": \"SageMaker.DescribeTrainingJob\", \"fault\": \"rst\", \"times\": 2,
+                \"after_bytes\": $where}]"
+        run_fahr status reset-job
+        expect_eq "$RC" 0 "exit code, DescribeTrainingJob reset at $where; stderr: $ERR"
+        expect_contains "$OUT" "reset-job" "status"
+        expect_eq "$(count_in_log '"fault": "rst"')" 2 "resets given"
+    done
+}
+
+tcp_resets_exhaust_the_budget_cleanly() {
+    mkdir -p "$TEST_TMP/rst-given-up"
+    echo "mine" >"$TEST_TMP/rst-given-up/mine.txt"
+    plan '[{"match": "GetObject", "fault": "rst", "times": 100, "after_bytes": 0}]'
+    run_fahr -q fetch "$TEST_TMP/rst-given-up" faults "$ARTIFACT"
+    expect_eq "$RC" 1 "exit code"
+    expect_one_line "$ERR" "fahr: sagemaker: GetObject: cannot reach $AWS_ENDPOINT_URL: "
+    expect_dir_untouched "$TEST_TMP/rst-given-up"
+    expect_eq "$(count_in_log '"method": "GET"')" 3 "GETs (AWS_MAX_ATTEMPTS)"
+    plan '[{"match": "GetObject", "fault": "rst", "times": 100, "after_bytes": 1000}]'
+    run_fahr -q fetch "$TEST_TMP/rst-given-up" faults "$ARTIFACT" \
+        --config.download_concurrency=4 --config.download_part_mb=1
+    expect_eq "$RC" 1 "exit code, four ranged GETs"
+    expect_one_line "$ERR" "fahr: sagemaker: GetObject: "
+    expect_dir_untouched "$TEST_TMP/rst-given-up"
+    a_training_job reset-forever-job
+    plan '[{"match": "SageMaker.DescribeTrainingJob", "fault": "rst", "times": 100, "after_bytes": -1}]'
+    run_fahr status reset-forever-job
+    expect_eq "$RC" 1 "exit code, DescribeTrainingJob"
+    expect_one_line "$ERR" "fahr: sagemaker: DescribeTrainingJob: cannot reach $AWS_ENDPOINT_URL: "
+    expect_eq "$(count_in_log '"fault": "rst"')" 3 "DescribeTrainingJob attempts"
+}
+
+# Over HTTPS, as S3 is reached, a connection reset in the TLS handshake is
+# libcurl's "SSL connect error", whose message reads "Recv failure:
+# Connection reset by peer" (or "Send failure"): a transport failure like
+# any other, retried.
+tls_handshake_resets_are_retried() {
+    export AWS_ENDPOINT_URL="https://127.0.0.1:$tls_proxy_port" AWS_CA_BUNDLE="$TLS_CERT"
+    a_training_job handshake-job
+    plan '[{"match": "connect", "fault": "rst", "times": 2}]'
+    run_fahr status handshake-job
+    expect_eq "$RC" 0 "exit code, DescribeTrainingJob; stderr: $ERR"
+    expect_contains "$OUT" "handshake-job" "status"
+    expect_eq "$(count_in_log '"method": "connect"')" 2 "connections reset"
+    plan '[{"match": "connect", "fault": "rst", "times": 2, "round": "HeadObject"}]'
+    run_fahr fetch "$TEST_TMP/tls-head" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code, HeadObject's handshakes reset; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/tls-head"
+    # HeadObject's connection is closed after its answer, so GetObject
+    # needs a new one, whose handshake is reset.
+    plan '[{"match": "HeadObject", "fault": "reset", "after_bytes": 0},
+           {"match": "connect", "fault": "rst", "times": 2, "skip": 1}]'
+    run_fahr fetch "$TEST_TMP/tls-get" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code, GetObject's handshakes reset; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/tls-get"
+    expect_eq "$(count_in_log '"method": "connect"')" 2 "connections reset"
+    # A resume's, and ranged GETs' (each on a connection of its own).
+    plan "[$SLOW_DOWN, {\"match\": \"GetObject\", \"fault\": \"rst\", \"after_bytes\": 300000},
+           {\"match\": \"connect\", \"fault\": \"rst\", \"times\": 2, \"skip\": 1}]"
+    run_fahr fetch "$TEST_TMP/tls-resume" faults "$ARTIFACT"
+    expect_eq "$RC" 0 "exit code, a resume's handshakes reset; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/tls-resume"
+    plan '[{"match": "connect", "fault": "rst", "times": 3, "skip": 1}]'
+    run_fahr fetch "$TEST_TMP/tls-ranges" faults "$ARTIFACT" --config.download_concurrency=4 \
+        --config.download_part_mb=1
+    expect_eq "$RC" 0 "exit code, ranged GETs' handshakes reset; stderr: $ERR"
+    expect_model_fetched "$TEST_TMP/tls-ranges"
+    # Every handshake reset: one line, after AWS_MAX_ATTEMPTS, nothing written.
+    mkdir -p "$TEST_TMP/tls-given-up"
+    echo "mine" >"$TEST_TMP/tls-given-up/mine.txt"
+    plan '[{"match": "connect", "fault": "rst", "times": 100}]'
+    run_fahr -q fetch "$TEST_TMP/tls-given-up" faults "$ARTIFACT"
+    expect_eq "$RC" 1 "exit code when every handshake is reset"
+    expect_one_line "$ERR" "fahr: sagemaker: HeadObject: cannot reach $AWS_ENDPOINT_URL: "
+    expect_dir_untouched "$TEST_TMP/tls-given-up"
+    expect_eq "$(count_in_log '"method": "connect"')" 3 "connections (AWS_MAX_ATTEMPTS)"
+}
+
+# Ctrl-C while resets are being retried ends fahr at once: an interrupt
+# is never taken for a transport failure.
+interrupt_between_resets_is_not_retried() {
+    mkdir -p "$TEST_TMP/rst-interrupted"
+    echo "mine" >"$TEST_TMP/rst-interrupted/mine.txt"
+    plan '[{"match": "GetObject", "fault": "rst", "times": 100, "after_bytes": 0}]'
+    AWS_MAX_ATTEMPTS=100 FAHR_RETRY_SCALE=1 "$FAHR" fetch "$TEST_TMP/rst-interrupted" faults \
+        "$ARTIFACT" >/dev/null 2>"$TEST_TMP/err" &
+    local pid=$!
+    for _ in $(seq 1 100); do
+        [ "$(count_in_log '"method": "GET"')" -ge 2 ] && break
+        sleep 0.1
+    done
+    kill -INT "$pid"
+    local started=$SECONDS
+    RC=0
+    wait "$pid" || RC=$?
+    expect_eq "$RC" 130 "exit code after SIGINT; stderr: $(cat "$TEST_TMP/err")"
+    [ $((SECONDS - started)) -le 2 ] || fail "SIGINT took $((SECONDS - started)) s to end fahr"
+    local gets
+    gets=$(count_in_log '"method": "GET"')
+    sleep 1
+    expect_eq "$(count_in_log '"method": "GET"')" "$gets" "GETs after fahr ended"
+    expect_dir_untouched "$TEST_TMP/rst-interrupted"
 }
 
 corrupt_bytes_are_refused() {
@@ -327,6 +514,12 @@ run_test parallel_ranges_survive_resets
 run_test fetch_survives_server_errors
 run_test fetch_survives_a_stall
 run_test fetch_gives_up_cleanly
+run_test tcp_resets_mid_body_resume
+run_test tcp_resets_before_the_body_are_retried
+run_test tcp_resets_on_other_calls_are_retried
+run_test tcp_resets_exhaust_the_budget_cleanly
+run_test tls_handshake_resets_are_retried
+run_test interrupt_between_resets_is_not_retried
 run_test corrupt_bytes_are_refused
 run_test s3_checksums_are_checked
 run_test kms_etags_are_not_taken_for_md5s
