@@ -600,6 +600,8 @@ START_TEST(job_names_are_checked)
 }
 END_TEST
 
+TCase *job_name_tcase(void); /* test_job_name.c */
+
 int main(void)
 {
     Suite *suite = suite_create("aws");
@@ -622,6 +624,7 @@ int main(void)
     tcase_add_test(hostile, ca_bundles);
     tcase_add_test(hostile, job_names_are_checked);
     suite_add_tcase(suite, hostile);
+    suite_add_tcase(suite, job_name_tcase());
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
