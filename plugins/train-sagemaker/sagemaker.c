@@ -2,7 +2,8 @@
  * job. The image is pushed to the account's ECR repository (or to
  * --config.registry), the role name is turned into its ARN with IAM, the job
  * is created and followed with SageMaker's API, its log lines come from
- * CloudWatch Logs, and its model.tar.gz from S3. */
+ * CloudWatch Logs, and its model.tar.gz from S3. Listings by image are
+ * exact (jobs_list.c). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,12 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
         config_int(sm, config, "max_runtime"));
     if (input == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "cannot encode the training job");
+    /* Whose job this is, for listings by image (jobs_list.c); SageMaker
+     * takes tag values of up to 256 characters. */
+    if (strlen(request->image_name) <= 256)
+        json_object_set_new(input, "Tags",
+                            json_pack("[{s:s, s:s}]", "Key", IMAGE_TAG_KEY, "Value",
+                                      request->image_name));
     if (request->hyperparameter_count > 0) {
         json_t *hyperparameters = json_object();
         for (size_t i = 0; i < request->hyperparameter_count; i++)
@@ -193,7 +200,7 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
     return FAHR_OK;
 }
 
-static enum fahr_job_state state_of(const char *status)
+enum fahr_job_state sagemaker_state_of(const char *status)
 {
     if (status == NULL)
         return FAHR_JOB_PENDING;
@@ -206,8 +213,8 @@ static enum fahr_job_state state_of(const char *status)
     return FAHR_JOB_RUNNING; /* InProgress, Stopping */
 }
 
-static int describe(struct sagemaker *sm, const struct fahr_config *config, const char *job_id,
-                    json_t **output, struct fahr_error *err)
+int sagemaker_describe(struct sagemaker *sm, const struct fahr_config *config,
+                       const char *job_id, json_t **output, struct fahr_error *err)
 {
     int rc = sagemaker_check_job_name(job_id, err);
     if (rc == FAHR_OK)
@@ -225,11 +232,11 @@ static int sagemaker_poll(void *state, const struct fahr_config *config, const c
 {
     struct sagemaker *sm = state;
     json_t *job = NULL;
-    int rc = describe(sm, config, job_id, &job, err);
+    int rc = sagemaker_describe(sm, config, job_id, &job, err);
     if (rc != FAHR_OK)
         return rc;
     const char *job_status = json_string_value(json_object_get(job, "TrainingJobStatus"));
-    status->state = state_of(job_status);
+    status->state = sagemaker_state_of(job_status);
     const char *secondary = json_string_value(json_object_get(job, "SecondaryStatus"));
     snprintf(status->detail, sizeof status->detail, "%s", secondary ? secondary : "");
     const char *reason = json_string_value(json_object_get(job, "FailureReason"));
@@ -353,7 +360,7 @@ static int sagemaker_read_logs(void *state, const struct fahr_config *config, co
     return rc;
 }
 
-/* ---- fetch and list -------------------------------------------------------- */
+/* ---- fetch ------------------------------------------------------------------ */
 
 static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request,
                            struct fahr_error *err)
@@ -367,7 +374,7 @@ static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request
         snprintf(uri, sizeof uri, "%s", request->artifact_uri);
     } else {
         json_t *job = NULL;
-        if ((rc = describe(sm, request->config, request->job_id, &job, err)) != FAHR_OK)
+        if ((rc = sagemaker_describe(sm, request->config, request->job_id, &job, err)) != FAHR_OK)
             return rc;
         const char *status = json_string_value(json_object_get(job, "TrainingJobStatus"));
         const char *artifact = json_string_value(
@@ -405,57 +412,6 @@ static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request
     }
     return model_fetch_s3(&sm->client, uri, request->dest_dir, request->overwrite != 0,
                           &options, err);
-}
-
-static int sagemaker_list(void *state, const struct fahr_config *config, const char *image_name,
-                          fahr_job_fn on_job, void *on_job_data, struct fahr_error *err)
-{
-    struct sagemaker *sm = state;
-    int rc = sagemaker_client(sm, config, err);
-    if (rc != FAHR_OK)
-        return rc;
-    char prefix[64] = "";
-    if (image_name != NULL)
-        job_name_prefix(image_name, prefix, sizeof prefix);
-    char next[2048] = "";
-    do {
-        json_t *input = json_pack("{s:s, s:s, s:i}", "SortBy", "CreationTime", "SortOrder",
-                                  "Descending", "MaxResults", 100);
-        if (prefix[0])
-            json_object_set_new(input, "NameContains", json_string(prefix));
-        if (next[0])
-            json_object_set_new(input, "NextToken", json_string(next));
-        json_t *output = NULL;
-        rc = aws_json_call(&sm->client, &aws_sagemaker, "ListTrainingJobs", input, &output, err);
-        json_decref(input);
-        if (rc != FAHR_OK)
-            return rc;
-        size_t i;
-        json_t *job;
-        int stop = 0;
-        json_array_foreach(json_object_get(output, "TrainingJobSummaries"), i, job)
-        {
-            const char *name = json_string_value(json_object_get(job, "TrainingJobName"));
-            /* NameContains matches anywhere: keep names that start with it. */
-            if (name == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
-                continue;
-            struct fahr_job_summary summary = {sizeof summary, name,
-                                               state_of(json_string_value(
-                                                   json_object_get(job, "TrainingJobStatus"))),
-                                               (int64_t)json_number_value(
-                                                   json_object_get(job, "CreationTime")),
-                                               json_string_value(json_object_get(
-                                                   job, "TrainingJobStatus"))};
-            if (on_job(on_job_data, &summary) != 0) {
-                stop = 1;
-                break;
-            }
-        }
-        const char *token = json_string_value(json_object_get(output, "NextToken"));
-        snprintf(next, sizeof next, "%s", token && !stop ? token : "");
-        json_decref(output);
-    } while (next[0]);
-    return FAHR_OK;
 }
 
 static const struct fahr_train_ops sagemaker_ops = {

@@ -6,6 +6,10 @@
 
 #define MAX_STREAMS 32
 
+/* The tag fahr puts on each job it creates: the image's name, so that a
+ * listing by image is exact (job names only start with a form of it). */
+#define IMAGE_TAG_KEY "fahr:image"
+
 struct sagemaker {
     const struct fahr_host *host;
     struct aws_client client;
@@ -28,6 +32,18 @@ int sagemaker_client(struct sagemaker *sm, const struct fahr_config *config,
  * that one given on the command line or in --config.job_name is refused,
  * control characters shown escaped, before anything is sent. */
 int sagemaker_check_job_name(const char *name, struct fahr_error *err);
+
+/* A TrainingJobStatus as fahr's job state. */
+enum fahr_job_state sagemaker_state_of(const char *status);
+
+/* DescribeTrainingJob; `*output` is the caller's to json_decref(). */
+int sagemaker_describe(struct sagemaker *sm, const struct fahr_config *config,
+                       const char *job_id, json_t **output, struct fahr_error *err);
+
+/* fahr_train_ops.list: the jobs fahr made of one image, exactly
+ * (jobs_list.c). */
+int sagemaker_list(void *state, const struct fahr_config *config, const char *image_name,
+                   fahr_job_fn on_job, void *on_job_data, struct fahr_error *err);
 
 /* fahr_train_ops.publish (publish.c). */
 int sagemaker_publish(void *state, const struct fahr_train_request *request, char *remote_ref,

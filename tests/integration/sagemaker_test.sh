@@ -33,6 +33,22 @@ fit_on_bench() { # DIR/ARTIFACT ARGS...
         --config.base_image="$BENCH_IMAGE" "$@"
 }
 
+# A training job made straight in moto (no container runs), as another
+# client or an older fahr made it: NAME, its image's repository, and
+# optionally one tag, KEY=VALUE.
+moto_training_job() { # NAME REPOSITORY [TAG]
+    local tag=()
+    if [ -n "${3:-}" ]; then
+        tag=(--tags "Key=${3%%=*},Value=${3#*=}")
+    fi
+    moto_cli sagemaker create-training-job --training-job-name "$1" \
+        --algorithm-specification "TrainingImage=$FAHR_BENCH_REGISTRY/$2:old,TrainingInputMode=File" \
+        --role-arn arn:aws:iam::123456789012:role/fahr-bench-role \
+        --output-data-config "S3OutputPath=s3://$FAHR_BENCH_BUCKET/models" \
+        --resource-config InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1 \
+        --stopping-condition MaxRuntimeInSeconds=60 "${tag[@]}" >/dev/null
+}
+
 documented_fit_and_fetch() {
     local dir
     dir=$(fixture_copy examples/foo)
@@ -168,6 +184,58 @@ unknown_role_is_a_clear_error() {
         --config.registry="$FAHR_BENCH_REGISTRY" --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 1 "exit code"
     expect_contains "$ERR" "fahr: sagemaker: GetRole: NoSuchEntity:" "stderr"
+}
+
+# A script that writes which image it is as its model.
+image_script() { # DIR/NAME.py IMAGE
+    mkdir -p "$(dirname "$1")"
+    printf 'import json\nwith open("/opt/ml/model/model.json", "w") as f:\n    json.dump({"image": "%s"}, f)\n' \
+        "$2" >"$1"
+}
+
+jobs_and_fetch_match_the_image_exactly() {
+    image_script "$TEST_TMP/one/smx/model.py" smx/model
+    image_script "$TEST_TMP/two/smx/model-v2.py" smx/model-v2
+    fit_on_bench "$TEST_TMP/one/smx/model.py"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local first=$OUT
+    fit_on_bench "$TEST_TMP/two/smx/model-v2.py"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local second=$OUT
+    expect_eq "$(moto_cli sagemaker list-tags --resource-arn \
+        "arn:aws:sagemaker:us-east-1:123456789012:training-job/$first" \
+        --query "Tags[?Key=='fahr:image'].Value" --output text)" smx/model "the job's tag"
+
+    local tag
+    for tag in smx/model smx/model:latest; do
+        run_fahr jobs "$tag"
+        expect_eq "$RC" 0 "jobs $tag; stderr: $ERR"
+        expect_lacks "$OUT" "$second" "jobs $tag"
+        [[ "$OUT" =~ $first\ +completed\ +[0-9]{4}-[0-9]{2}-[0-9]{2}T ]] ||
+            fail "jobs $tag: no completed row with its time for $first: $OUT"
+    done
+    run_fahr jobs smx/model-v2
+    expect_contains "$OUT" "$second" "jobs smx/model-v2"
+    expect_lacks "$OUT" "$first" "jobs smx/model-v2"
+
+    # The newest job is smx/model-v2's: fetch brings smx/model's.
+    run_fahr fetch "$TEST_TMP/smx-model" smx/model
+    expect_eq "$RC" 0 "fetch exit code; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/smx-model/model.json")" '{"image": "smx/model"}' "fetched model"
+
+    # Names of smx/model's form that are another image's jobs (smx-model:
+    # tagged, and made before fahr tagged its jobs), and one made before
+    # then that ran smx/model, which is its job.
+    moto_training_job smx-model-20200101-000000-0001 smx-model fahr:image=smx-model
+    moto_training_job smx-model-20200101-000000-0002 smx-model
+    moto_training_job smx-model-20200101-000000-0003 smx/model
+    run_fahr jobs smx/model
+    expect_eq "$RC" 0 "jobs; stderr: $ERR"
+    expect_contains "$OUT" "$first" "jobs smx/model"
+    expect_contains "$OUT" "smx-model-20200101-000000-0003" "jobs smx/model"
+    expect_lacks "$OUT" "smx-model-20200101-000000-0001" "jobs smx/model"
+    expect_lacks "$OUT" "smx-model-20200101-000000-0002" "jobs smx/model"
+    expect_lacks "$OUT" "$second" "jobs smx/model"
 }
 
 profiles_session_tokens_and_assumed_roles() {
@@ -381,6 +449,7 @@ run_test stop_and_logs_follow
 run_test max_runtime_stops_the_job
 run_test wrong_secret_fails_and_creates_nothing
 run_test unknown_role_is_a_clear_error
+run_test jobs_and_fetch_match_the_image_exactly
 run_test ecr_repository_and_login_without_registry
 run_test profiles_session_tokens_and_assumed_roles
 run_test keys_with_reserved_characters_fetch
