@@ -2,8 +2,8 @@
  * job. The image is pushed to the account's ECR repository (or to
  * --config.registry), the role name is turned into its ARN with IAM, the job
  * is created and followed with SageMaker's API, its log lines come from
- * CloudWatch Logs, and its model.tar.gz from S3. Listings by image are
- * exact (jobs_list.c). */
+ * CloudWatch Logs, and its model.tar.gz from S3. fit checks the request
+ * first (check.c); listings by image are exact (jobs_list.c). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,32 +82,39 @@ int sagemaker_check_job_name(const char *name, struct fahr_error *err)
 
 /* ---- submit, poll, stop ---------------------------------------------------- */
 
-static int role_arn(struct sagemaker *sm, const char *role, char *out, size_t size,
-                    struct fahr_error *err)
-{
-    if (strncmp(role, "arn:", 4) == 0) {
-        snprintf(out, size, "%s", role);
-        return FAHR_OK;
-    }
-    struct sigv4_pair params[] = {{"RoleName", role}};
-    struct xml_node *answer = NULL;
-    int rc = aws_query_call(&sm->client, &aws_iam, "GetRole", params, 1, &answer, err);
-    if (rc == FAHR_OK) {
-        const char *arn = xml_text(answer, "GetRoleResult/Role/Arn");
-        if (arn == NULL)
-            rc = fahr_error_set(err, FAHR_EFAIL, "GetRole: no ARN for role %s", role);
-        else
-            snprintf(out, size, "%s", arn);
-    }
-    xml_free(answer);
-    return rc;
-}
-
 static json_int_t config_int(struct sagemaker *sm, const struct fahr_config *config,
                              const char *key)
 {
     const char *value = sm->host->config_get(config, key);
     return value ? (json_int_t)strtoll(value, NULL, 10) : 0;
+}
+
+/* The job's InputDataConfig: a channel per --input, local sources uploaded
+ * to S3 first, beside the outputs, under a prefix named by their content. */
+static int add_channels(struct sagemaker *sm, const struct fahr_train_request *request,
+                        const char *output_path, json_t *input, struct fahr_error *err)
+{
+    json_t *channels = json_array();
+    json_object_set_new(input, "InputDataConfig", channels);
+    for (size_t i = 0; i < request->channel_count; i++) {
+        const struct fahr_channel *channel = &request->channels[i];
+        char uri[FAHR_URI_MAX];
+        if (channel->is_local) {
+            char base[FAHR_URI_MAX];
+            snprintf(base, sizeof base, "%s/fahr-inputs/%s", output_path, channel->name);
+            sm->host->log(FAHR_LOG_INFO, "uploading %s", channel->source);
+            int rc = s3_upload_path(&sm->client, channel->source, base, uri, sizeof uri, err);
+            if (rc != FAHR_OK)
+                return rc;
+        } else {
+            snprintf(uri, sizeof uri, "%s", channel->source);
+        }
+        json_array_append_new(
+            channels, json_pack("{s:s, s:{s:{s:s, s:s, s:s}}}", "ChannelName", channel->name,
+                                "DataSource", "S3DataSource", "S3DataType", "S3Prefix", "S3Uri",
+                                uri, "S3DataDistributionType", "FullyReplicated"));
+    }
+    return FAHR_OK;
 }
 
 static int sagemaker_submit(void *state, const struct fahr_train_request *request,
@@ -116,23 +123,21 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
 {
     struct sagemaker *sm = state;
     const struct fahr_config *config = request->config;
-    const char *output_path = sm->host->config_get(config, "output_path");
-    const char *role = sm->host->config_get(config, "role_name");
-    if (output_path == NULL || role == NULL)
-        return fahr_error_set(err, FAHR_EINVAL,
-                              "--config.output_path and --config.role_name are required");
-    int rc = sagemaker_client(sm, config, err);
+    /* Also here for a host that does not call check(). */
+    int rc = sagemaker_check_values(sm, config, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
+    const char *output_path = sm->host->config_get(config, "output_path");
     char arn[512];
-    if ((rc = role_arn(sm, role, arn, sizeof arn, err)) != FAHR_OK)
+    rc = sagemaker_role_arn(sm, sm->host->config_get(config, "role_name"), arn, sizeof arn, err);
+    if (rc != FAHR_OK)
         return rc;
 
     char name[FAHR_JOB_ID_MAX];
     const char *given = sm->host->config_get(config, "job_name");
     if (given != NULL && given[0] != '\0') {
-        if ((rc = sagemaker_check_job_name(given, err)) != FAHR_OK)
-            return rc;
         snprintf(name, sizeof name, "%s", given);
     } else {
         job_name_derive(request->image_name, name, sizeof name);
@@ -161,31 +166,10 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
                                 json_string(request->hyperparameters[i].value));
         json_object_set_new(input, "HyperParameters", hyperparameters);
     }
-    if (request->channel_count > 0) {
-        json_t *channels = json_array();
-        json_object_set_new(input, "InputDataConfig", channels);
-        for (size_t i = 0; i < request->channel_count; i++) {
-            const struct fahr_channel *channel = &request->channels[i];
-            char uri[FAHR_URI_MAX];
-            if (channel->is_local) {
-                /* A local source goes to S3 first, beside the outputs, under
-                 * a prefix named by its content. */
-                char base[FAHR_URI_MAX];
-                snprintf(base, sizeof base, "%s/fahr-inputs/%s", output_path, channel->name);
-                sm->host->log(FAHR_LOG_INFO, "uploading %s", channel->source);
-                if ((rc = s3_upload_path(&sm->client, channel->source, base, uri, sizeof uri,
-                                         err)) != FAHR_OK) {
-                    json_decref(input);
-                    return rc;
-                }
-            } else {
-                snprintf(uri, sizeof uri, "%s", channel->source);
-            }
-            json_array_append_new(
-                channels, json_pack("{s:s, s:{s:{s:s, s:s, s:s}}}", "ChannelName", channel->name,
-                                    "DataSource", "S3DataSource", "S3DataType", "S3Prefix",
-                                    "S3Uri", uri, "S3DataDistributionType", "FullyReplicated"));
-        }
+    if (request->channel_count > 0 &&
+        (rc = add_channels(sm, request, output_path, input, err)) != FAHR_OK) {
+        json_decref(input);
+        return rc;
     }
     json_t *output = NULL;
     rc = aws_json_call(&sm->client, &aws_sagemaker, "CreateTrainingJob", input, &output, err);
@@ -424,6 +408,7 @@ static const struct fahr_train_ops sagemaker_ops = {
     .stop = sagemaker_stop,
     .fetch = sagemaker_fetch,
     .list = sagemaker_list,
+    .check = sagemaker_check,
 };
 
 FAHR_EXPORT const struct fahr_plugin fahr_plugin = {
