@@ -304,9 +304,16 @@ sagemaker_rules_are_checked_first() {
     expect_eq "$RC" 2 "exit code for 70 characters; stderr: $ERR"
     expect_contains "$ERR" "'$long' is not a SageMaker training job name" "stderr"
     expect_nothing_made "$artifact" rules/model "$before"
-    fit_on_bench "$artifact" --config.train_instance_count=0
-    expect_eq "$RC" 2 "exit code for no instances; stderr: $ERR"
-    expect_contains "$ERR" "fahr: sagemaker: --config.train_instance_count must be at least 1, not 0" "stderr"
+    local key
+    for key in train_instance_count volume_size max_runtime; do
+        fit_on_bench "$artifact" "--config.$key=0"
+        expect_eq "$RC" 2 "exit code for $key 0; stderr: $ERR"
+        expect_contains "$ERR" "fahr: sagemaker: --config.$key must be at least 1, not 0" "stderr"
+        expect_nothing_made "$artifact" rules/model "$before"
+    done
+    fit_on_bench "$artifact" --config.role_name='my role'
+    expect_eq "$RC" 2 "exit code for 'my role'; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: --config.role_name: 'my role' is neither an IAM role name" "stderr"
     expect_nothing_made "$artifact" rules/model "$before"
     fit_on_bench "$artifact" --config.train_instance_type=m5.large
     expect_eq "$RC" 2 "exit code for m5.large; stderr: $ERR"
