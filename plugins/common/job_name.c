@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 bool job_name_is_valid(const char *name)
@@ -36,6 +37,44 @@ void job_name_prefix(const char *image_name, char *out, size_t size)
     }
     base[used] = '\0';
     snprintf(out, size, "%s-", used ? base : "fahr");
+}
+
+/* `text` begins with `count` characters of `set`. */
+static bool run_of(const char *text, size_t count, const char *set)
+{
+    for (size_t i = 0; i < count; i++)
+        if (text[i] == '\0' || strchr(set, text[i]) == NULL)
+            return false;
+    return true;
+}
+
+bool job_name_is_derived_from(const char *name, const char *image_name)
+{
+    char prefix[64];
+    job_name_prefix(image_name, prefix, sizeof prefix);
+    size_t length = strlen(prefix);
+    if (strncmp(name, prefix, length) != 0)
+        return false;
+    const char *rest = name + length; /* "20261126-131554-49ea" */
+    const char *digits = "0123456789";
+    return strlen(rest) == 20 && run_of(rest, 8, digits) && rest[8] == '-' &&
+           run_of(rest + 9, 6, digits) && rest[15] == '-' &&
+           run_of(rest + 16, 4, "0123456789abcdef");
+}
+
+void job_name_image_of(const char *reference, char *out, size_t size)
+{
+    size_t end = strcspn(reference, "@");
+    /* A tag is a ':' after the last '/'; one before it is a registry's port. */
+    const char *last_slash = NULL;
+    for (const char *p = reference; p < reference + end; p++)
+        if (*p == '/')
+            last_slash = p;
+    const char *colon = memchr(last_slash ? last_slash : reference, ':',
+                               end - (size_t)((last_slash ? last_slash : reference) - reference));
+    if (colon != NULL)
+        end = (size_t)(colon - reference);
+    snprintf(out, size, "%.*s", (int)end, reference);
 }
 
 void job_name_stamp(char out[16])

@@ -17,6 +17,16 @@ void job_name_derive(const char *image_name, char *out, size_t size);
 /* What every job name of the image starts with: "foo-model-". */
 void job_name_prefix(const char *image_name, char *out, size_t size);
 
+/* `name` has the form job_name_derive() gives `image_name`'s jobs: the
+ * prefix, then exactly "YYYYMMDD-HHMMSS-xxxx". Not proof of whose job it is:
+ * other images share the prefix ("foo/model" and "foo-model"), so the job
+ * itself must say which image it ran. */
+bool job_name_is_derived_from(const char *name, const char *image_name);
+
+/* The image name of a reference as typed: "foo/model:latest" and
+ * "foo/model@sha256:..." -> "foo/model" (a registry's ":PORT" is kept). */
+void job_name_image_of(const char *reference, char *out, size_t size);
+
 /* "20261126-131554": the UTC time stamp job names and image tags carry. */
 void job_name_stamp(char out[16]);
 

@@ -94,35 +94,18 @@ static int ecr_target(struct sagemaker *sm, const char *image_name, char *reposi
     return FAHR_OK;
 }
 
-/* Credentials are checked before anything is pushed or created, so a wrong
- * key leaves nothing behind. */
-static int check_credentials(struct sagemaker *sm, const struct fahr_config *config,
-                             struct fahr_error *err)
-{
-    int rc = sagemaker_client(sm, config, err);
-    if (rc != FAHR_OK)
-        return rc;
-    struct xml_node *answer = NULL;
-    rc = aws_query_call(&sm->client, &aws_sts, "GetCallerIdentity", NULL, 0, &answer, err);
-    if (rc == FAHR_OK)
-        sm->host->log(FAHR_LOG_DEBUG, "AWS account %s",
-                      xml_text(answer, "GetCallerIdentityResult/Account") ?: "?");
-    xml_free(answer);
-    return rc;
-}
-
-int sagemaker_publish(void *state, const struct fahr_train_request *request,
-                             char *remote_ref, size_t remote_ref_size, struct fahr_error *err)
+int sagemaker_publish(void *state, const struct fahr_train_request *request, char *remote_ref,
+                      size_t remote_ref_size, struct fahr_error *err)
 {
     struct sagemaker *sm = state;
     const char *registry = sm->host->config_get(request->config, "registry");
     char repository[1024], stamp[16];
     char *auth_json = NULL;
-    /* A job name that submit() would refuse is refused before the push. */
-    const char *job_name = sm->host->config_get(request->config, "job_name");
-    int rc = job_name != NULL && job_name[0] ? sagemaker_check_job_name(job_name, err) : FAHR_OK;
+    /* Values that submit() would refuse, and wrong credentials, are refused
+     * before the push (check() found them already where the host called it). */
+    int rc = sagemaker_check_values(sm, request->config, err);
     if (rc == FAHR_OK)
-        rc = check_credentials(sm, request->config, err);
+        rc = sagemaker_confirm_identity(sm, request->config, err);
     if (rc != FAHR_OK)
         return rc;
     if (registry != NULL && registry[0] != '\0') {

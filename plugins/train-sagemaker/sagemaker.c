@@ -2,7 +2,8 @@
  * job. The image is pushed to the account's ECR repository (or to
  * --config.registry), the role name is turned into its ARN with IAM, the job
  * is created and followed with SageMaker's API, its log lines come from
- * CloudWatch Logs, and its model.tar.gz from S3. */
+ * CloudWatch Logs, and its model.tar.gz from S3. fit checks the request
+ * first (check.c); listings by image are exact (jobs_list.c). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,32 +82,39 @@ int sagemaker_check_job_name(const char *name, struct fahr_error *err)
 
 /* ---- submit, poll, stop ---------------------------------------------------- */
 
-static int role_arn(struct sagemaker *sm, const char *role, char *out, size_t size,
-                    struct fahr_error *err)
-{
-    if (strncmp(role, "arn:", 4) == 0) {
-        snprintf(out, size, "%s", role);
-        return FAHR_OK;
-    }
-    struct sigv4_pair params[] = {{"RoleName", role}};
-    struct xml_node *answer = NULL;
-    int rc = aws_query_call(&sm->client, &aws_iam, "GetRole", params, 1, &answer, err);
-    if (rc == FAHR_OK) {
-        const char *arn = xml_text(answer, "GetRoleResult/Role/Arn");
-        if (arn == NULL)
-            rc = fahr_error_set(err, FAHR_EFAIL, "GetRole: no ARN for role %s", role);
-        else
-            snprintf(out, size, "%s", arn);
-    }
-    xml_free(answer);
-    return rc;
-}
-
 static json_int_t config_int(struct sagemaker *sm, const struct fahr_config *config,
                              const char *key)
 {
     const char *value = sm->host->config_get(config, key);
     return value ? (json_int_t)strtoll(value, NULL, 10) : 0;
+}
+
+/* The job's InputDataConfig: a channel per --input, local sources uploaded
+ * to S3 first, beside the outputs, under a prefix named by their content. */
+static int add_channels(struct sagemaker *sm, const struct fahr_train_request *request,
+                        const char *output_path, json_t *input, struct fahr_error *err)
+{
+    json_t *channels = json_array();
+    json_object_set_new(input, "InputDataConfig", channels);
+    for (size_t i = 0; i < request->channel_count; i++) {
+        const struct fahr_channel *channel = &request->channels[i];
+        char uri[FAHR_URI_MAX];
+        if (channel->is_local) {
+            char base[FAHR_URI_MAX];
+            snprintf(base, sizeof base, "%s/fahr-inputs/%s", output_path, channel->name);
+            sm->host->log(FAHR_LOG_INFO, "uploading %s", channel->source);
+            int rc = s3_upload_path(&sm->client, channel->source, base, uri, sizeof uri, err);
+            if (rc != FAHR_OK)
+                return rc;
+        } else {
+            snprintf(uri, sizeof uri, "%s", channel->source);
+        }
+        json_array_append_new(
+            channels, json_pack("{s:s, s:{s:{s:s, s:s, s:s}}}", "ChannelName", channel->name,
+                                "DataSource", "S3DataSource", "S3DataType", "S3Prefix", "S3Uri",
+                                uri, "S3DataDistributionType", "FullyReplicated"));
+    }
+    return FAHR_OK;
 }
 
 static int sagemaker_submit(void *state, const struct fahr_train_request *request,
@@ -115,23 +123,21 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
 {
     struct sagemaker *sm = state;
     const struct fahr_config *config = request->config;
-    const char *output_path = sm->host->config_get(config, "output_path");
-    const char *role = sm->host->config_get(config, "role_name");
-    if (output_path == NULL || role == NULL)
-        return fahr_error_set(err, FAHR_EINVAL,
-                              "--config.output_path and --config.role_name are required");
-    int rc = sagemaker_client(sm, config, err);
+    /* Also here for a host that does not call check(). */
+    int rc = sagemaker_check_values(sm, config, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_client(sm, config, err);
     if (rc != FAHR_OK)
         return rc;
+    const char *output_path = sm->host->config_get(config, "output_path");
     char arn[512];
-    if ((rc = role_arn(sm, role, arn, sizeof arn, err)) != FAHR_OK)
+    rc = sagemaker_role_arn(sm, sm->host->config_get(config, "role_name"), arn, sizeof arn, err);
+    if (rc != FAHR_OK)
         return rc;
 
     char name[FAHR_JOB_ID_MAX];
     const char *given = sm->host->config_get(config, "job_name");
     if (given != NULL && given[0] != '\0') {
-        if ((rc = sagemaker_check_job_name(given, err)) != FAHR_OK)
-            return rc;
         snprintf(name, sizeof name, "%s", given);
     } else {
         job_name_derive(request->image_name, name, sizeof name);
@@ -147,6 +153,12 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
         config_int(sm, config, "max_runtime"));
     if (input == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "cannot encode the training job");
+    /* Whose job this is, for listings by image (jobs_list.c); SageMaker
+     * takes tag values of up to 256 characters. */
+    if (strlen(request->image_name) <= 256)
+        json_object_set_new(input, "Tags",
+                            json_pack("[{s:s, s:s}]", "Key", IMAGE_TAG_KEY, "Value",
+                                      request->image_name));
     if (request->hyperparameter_count > 0) {
         json_t *hyperparameters = json_object();
         for (size_t i = 0; i < request->hyperparameter_count; i++)
@@ -154,31 +166,10 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
                                 json_string(request->hyperparameters[i].value));
         json_object_set_new(input, "HyperParameters", hyperparameters);
     }
-    if (request->channel_count > 0) {
-        json_t *channels = json_array();
-        json_object_set_new(input, "InputDataConfig", channels);
-        for (size_t i = 0; i < request->channel_count; i++) {
-            const struct fahr_channel *channel = &request->channels[i];
-            char uri[FAHR_URI_MAX];
-            if (channel->is_local) {
-                /* A local source goes to S3 first, beside the outputs, under
-                 * a prefix named by its content. */
-                char base[FAHR_URI_MAX];
-                snprintf(base, sizeof base, "%s/fahr-inputs/%s", output_path, channel->name);
-                sm->host->log(FAHR_LOG_INFO, "uploading %s", channel->source);
-                if ((rc = s3_upload_path(&sm->client, channel->source, base, uri, sizeof uri,
-                                         err)) != FAHR_OK) {
-                    json_decref(input);
-                    return rc;
-                }
-            } else {
-                snprintf(uri, sizeof uri, "%s", channel->source);
-            }
-            json_array_append_new(
-                channels, json_pack("{s:s, s:{s:{s:s, s:s, s:s}}}", "ChannelName", channel->name,
-                                    "DataSource", "S3DataSource", "S3DataType", "S3Prefix",
-                                    "S3Uri", uri, "S3DataDistributionType", "FullyReplicated"));
-        }
+    if (request->channel_count > 0 &&
+        (rc = add_channels(sm, request, output_path, input, err)) != FAHR_OK) {
+        json_decref(input);
+        return rc;
     }
     json_t *output = NULL;
     rc = aws_json_call(&sm->client, &aws_sagemaker, "CreateTrainingJob", input, &output, err);
@@ -193,7 +184,7 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
     return FAHR_OK;
 }
 
-static enum fahr_job_state state_of(const char *status)
+enum fahr_job_state sagemaker_state_of(const char *status)
 {
     if (status == NULL)
         return FAHR_JOB_PENDING;
@@ -206,8 +197,8 @@ static enum fahr_job_state state_of(const char *status)
     return FAHR_JOB_RUNNING; /* InProgress, Stopping */
 }
 
-static int describe(struct sagemaker *sm, const struct fahr_config *config, const char *job_id,
-                    json_t **output, struct fahr_error *err)
+int sagemaker_describe(struct sagemaker *sm, const struct fahr_config *config,
+                       const char *job_id, json_t **output, struct fahr_error *err)
 {
     int rc = sagemaker_check_job_name(job_id, err);
     if (rc == FAHR_OK)
@@ -225,11 +216,11 @@ static int sagemaker_poll(void *state, const struct fahr_config *config, const c
 {
     struct sagemaker *sm = state;
     json_t *job = NULL;
-    int rc = describe(sm, config, job_id, &job, err);
+    int rc = sagemaker_describe(sm, config, job_id, &job, err);
     if (rc != FAHR_OK)
         return rc;
     const char *job_status = json_string_value(json_object_get(job, "TrainingJobStatus"));
-    status->state = state_of(job_status);
+    status->state = sagemaker_state_of(job_status);
     const char *secondary = json_string_value(json_object_get(job, "SecondaryStatus"));
     snprintf(status->detail, sizeof status->detail, "%s", secondary ? secondary : "");
     const char *reason = json_string_value(json_object_get(job, "FailureReason"));
@@ -353,7 +344,7 @@ static int sagemaker_read_logs(void *state, const struct fahr_config *config, co
     return rc;
 }
 
-/* ---- fetch and list -------------------------------------------------------- */
+/* ---- fetch ------------------------------------------------------------------ */
 
 static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request,
                            struct fahr_error *err)
@@ -367,7 +358,7 @@ static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request
         snprintf(uri, sizeof uri, "%s", request->artifact_uri);
     } else {
         json_t *job = NULL;
-        if ((rc = describe(sm, request->config, request->job_id, &job, err)) != FAHR_OK)
+        if ((rc = sagemaker_describe(sm, request->config, request->job_id, &job, err)) != FAHR_OK)
             return rc;
         const char *status = json_string_value(json_object_get(job, "TrainingJobStatus"));
         const char *artifact = json_string_value(
@@ -407,57 +398,6 @@ static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request
                           &options, err);
 }
 
-static int sagemaker_list(void *state, const struct fahr_config *config, const char *image_name,
-                          fahr_job_fn on_job, void *on_job_data, struct fahr_error *err)
-{
-    struct sagemaker *sm = state;
-    int rc = sagemaker_client(sm, config, err);
-    if (rc != FAHR_OK)
-        return rc;
-    char prefix[64] = "";
-    if (image_name != NULL)
-        job_name_prefix(image_name, prefix, sizeof prefix);
-    char next[2048] = "";
-    do {
-        json_t *input = json_pack("{s:s, s:s, s:i}", "SortBy", "CreationTime", "SortOrder",
-                                  "Descending", "MaxResults", 100);
-        if (prefix[0])
-            json_object_set_new(input, "NameContains", json_string(prefix));
-        if (next[0])
-            json_object_set_new(input, "NextToken", json_string(next));
-        json_t *output = NULL;
-        rc = aws_json_call(&sm->client, &aws_sagemaker, "ListTrainingJobs", input, &output, err);
-        json_decref(input);
-        if (rc != FAHR_OK)
-            return rc;
-        size_t i;
-        json_t *job;
-        int stop = 0;
-        json_array_foreach(json_object_get(output, "TrainingJobSummaries"), i, job)
-        {
-            const char *name = json_string_value(json_object_get(job, "TrainingJobName"));
-            /* NameContains matches anywhere: keep names that start with it. */
-            if (name == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
-                continue;
-            struct fahr_job_summary summary = {sizeof summary, name,
-                                               state_of(json_string_value(
-                                                   json_object_get(job, "TrainingJobStatus"))),
-                                               (int64_t)json_number_value(
-                                                   json_object_get(job, "CreationTime")),
-                                               json_string_value(json_object_get(
-                                                   job, "TrainingJobStatus"))};
-            if (on_job(on_job_data, &summary) != 0) {
-                stop = 1;
-                break;
-            }
-        }
-        const char *token = json_string_value(json_object_get(output, "NextToken"));
-        snprintf(next, sizeof next, "%s", token && !stop ? token : "");
-        json_decref(output);
-    } while (next[0]);
-    return FAHR_OK;
-}
-
 static const struct fahr_train_ops sagemaker_ops = {
     FAHR_STRUCT_HEADER(struct fahr_train_ops),
     .input = FAHR_TRAIN_IMAGE,
@@ -468,6 +408,7 @@ static const struct fahr_train_ops sagemaker_ops = {
     .stop = sagemaker_stop,
     .fetch = sagemaker_fetch,
     .list = sagemaker_list,
+    .check = sagemaker_check,
 };
 
 FAHR_EXPORT const struct fahr_plugin fahr_plugin = {

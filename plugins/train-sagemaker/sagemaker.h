@@ -6,10 +6,19 @@
 
 #define MAX_STREAMS 32
 
+/* The tag fahr puts on each job it creates: the image's name, so that a
+ * listing by image is exact (job names only start with a form of it). */
+#define IMAGE_TAG_KEY "fahr:image"
+
 struct sagemaker {
     const struct fahr_host *host;
     struct aws_client client;
     bool client_open;
+    /* STS has confirmed the credentials: check() did, publish() need not. */
+    bool identity_confirmed;
+    /* The last role name turned into its ARN, asked once per command. */
+    char role_name[128];
+    char role_arn[512];
     /* Where each log stream of the job being followed has been read to. */
     char log_job[FAHR_JOB_ID_MAX];
     struct {
@@ -29,7 +38,43 @@ int sagemaker_client(struct sagemaker *sm, const struct fahr_config *config,
  * control characters shown escaped, before anything is sent. */
 int sagemaker_check_job_name(const char *name, struct fahr_error *err);
 
-/* fahr_train_ops.publish (publish.c). */
+/* A TrainingJobStatus as fahr's job state. */
+enum fahr_job_state sagemaker_state_of(const char *status);
+
+/* DescribeTrainingJob; `*output` is the caller's to json_decref(). */
+int sagemaker_describe(struct sagemaker *sm, const struct fahr_config *config,
+                       const char *job_id, json_t **output, struct fahr_error *err);
+
+/* ---- check.c ---- */
+
+/* SageMaker's rules for the config's values, which need no request:
+ * FAHR_EINVAL (exit 2) for a value SageMaker would refuse. submit() and
+ * publish() apply them too, for a host that does not call check(). */
+int sagemaker_check_values(struct sagemaker *sm, const struct fahr_config *config,
+                           struct fahr_error *err);
+
+/* The client opened and its credentials confirmed by STS GetCallerIdentity
+ * (once per command). */
+int sagemaker_confirm_identity(struct sagemaker *sm, const struct fahr_config *config,
+                               struct fahr_error *err);
+
+/* The role's ARN: `role` itself where it is one, else IAM GetRole's. */
+int sagemaker_role_arn(struct sagemaker *sm, const char *role, char *out, size_t size,
+                       struct fahr_error *err);
+
+/* fahr_train_ops.check. */
+int sagemaker_check(void *state, const struct fahr_train_request *request,
+                    struct fahr_error *err);
+
+/* ---- jobs_list.c ---- */
+
+/* fahr_train_ops.list: the jobs fahr made of one image, exactly. */
+int sagemaker_list(void *state, const struct fahr_config *config, const char *image_name,
+                   fahr_job_fn on_job, void *on_job_data, struct fahr_error *err);
+
+/* ---- publish.c ---- */
+
+/* fahr_train_ops.publish. */
 int sagemaker_publish(void *state, const struct fahr_train_request *request, char *remote_ref,
                       size_t remote_ref_size, struct fahr_error *err);
 

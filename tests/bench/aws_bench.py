@@ -21,7 +21,9 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
    /opt/ml/output/failure, or Stopped after StopTrainingJob or once
    MaxRuntimeInSeconds runs out; the container's output goes to CloudWatch
    Logs (group /aws/sagemaker/TrainingJobs, stream <job>/algo-1-<epoch>); and
-   /opt/ml/model is uploaded as <output>/<job>/output/model.tar.gz.
+   /opt/ml/model is uploaded as <output>/<job>/output/model.tar.gz. A job
+   name that is taken is refused with ResourceInUse, as SageMaker does
+   (moto would replace the job).
 """
 import hashlib
 import http.client
@@ -344,6 +346,17 @@ class Bench(BaseHTTPRequestHandler):
             learn_keys(data)
         self.relay(response, data)
 
+    @staticmethod
+    def job_exists(name):
+        if name in JOBS:
+            return True
+        sagemaker = moto_client("sagemaker")
+        try:
+            sagemaker.describe_training_job(TrainingJobName=name)
+            return True
+        except sagemaker.exceptions.ClientError:
+            return False
+
     def sagemaker(self, action, body):
         request = json.loads(body or b"{}")
         if action == "StopTrainingJob":
@@ -354,6 +367,15 @@ class Bench(BaseHTTPRequestHandler):
                 return
             job.stop()
             self.answer(200, b"{}")
+            return
+        if action == "CreateTrainingJob" and self.job_exists(request.get("TrainingJobName", "")):
+            # SageMaker refuses a name that is taken; moto would replace the job.
+            name = request["TrainingJobName"]
+            self.answer(400, json.dumps({
+                "__type": "ResourceInUse",
+                "message": "Training job names must be unique within an AWS account and region, "
+                           "and a training job with this name already exists "
+                           f"(arn:aws:sagemaker:us-east-1:123456789012:training-job/{name})"}).encode())
             return
         response, data = self.forward(body)
         if response.status != 200:

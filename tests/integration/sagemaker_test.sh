@@ -33,6 +33,62 @@ fit_on_bench() { # DIR/ARTIFACT ARGS...
         --config.base_image="$BENCH_IMAGE" "$@"
 }
 
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() { # PORT: up to 5 s for a server to listen there
+    for _ in $(seq 1 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return
+        sleep 0.1
+    done
+}
+
+training_job_count() {
+    moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)'
+}
+
+# examples/foo/model.py as NAME/model.py, an image of its own (NAME/model)
+# that no other test builds, and none left in the engine by an earlier run;
+# prints its path.
+fresh_model() { # NAME
+    docker image rm -f "$1/model:latest" >/dev/null 2>&1 || true
+    mkdir -p "$TEST_TMP/src-$1/$1"
+    cp "$FAHR_SOURCE_ROOT/examples/foo/model.py" "$TEST_TMP/src-$1/$1/model.py"
+    echo "$TEST_TMP/src-$1/$1/model.py"
+}
+
+# fit stopped before anything was built, pushed or created: no build line,
+# no build files beside the artifact, no image in the engine or the
+# registry, no new training job.
+expect_nothing_made() { # ARTIFACT IMAGE JOB_COUNT_BEFORE
+    local artifact=$1 image=$2 before=$3 status
+    expect_lacks "$ERR" "building" "stderr"
+    [ ! -e "$(dirname "$artifact")/Dockerfile" ] || fail "build files were written"
+    if docker image inspect "$image:latest" >/dev/null 2>&1; then
+        fail "the image $image was built"
+    fi
+    status=$(curl -s -o /dev/null -w '%{http_code}' "http://$FAHR_BENCH_REGISTRY/v2/$image/tags/list")
+    expect_eq "$status" 404 "the registry's answer for $image"
+    expect_eq "$(training_job_count)" "$before" "training jobs"
+}
+
+# A training job made straight in moto (no container runs), as another
+# client or an older fahr made it: NAME, its image's repository, and
+# optionally one tag, KEY=VALUE.
+moto_training_job() { # NAME REPOSITORY [TAG]
+    local tag=()
+    if [ -n "${3:-}" ]; then
+        tag=(--tags "Key=${3%%=*},Value=${3#*=}")
+    fi
+    moto_cli sagemaker create-training-job --training-job-name "$1" \
+        --algorithm-specification "TrainingImage=$FAHR_BENCH_REGISTRY/$2:old,TrainingInputMode=File" \
+        --role-arn arn:aws:iam::123456789012:role/fahr-bench-role \
+        --output-data-config "S3OutputPath=s3://$FAHR_BENCH_BUCKET/models" \
+        --resource-config InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1 \
+        --stopping-condition MaxRuntimeInSeconds=60 "${tag[@]}" >/dev/null
+}
+
 documented_fit_and_fetch() {
     local dir
     dir=$(fixture_copy examples/foo)
@@ -161,13 +217,180 @@ wrong_secret_fails_and_creates_nothing() {
 }
 
 unknown_role_is_a_clear_error() {
-    local dir
-    dir=$(fixture_copy examples/foo)
-    run_fahr fit "$dir/model.py" --build-driver=local --train-driver=sagemaker \
+    local artifact before
+    artifact=$(fresh_model norole)
+    before=$(training_job_count)
+    run_fahr fit "$artifact" --build-driver=local --train-driver=sagemaker \
         --config.output_path="s3://$FAHR_BENCH_BUCKET/models" --config.role_name=no-such-role \
         --config.registry="$FAHR_BENCH_REGISTRY" --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 1 "exit code"
     expect_contains "$ERR" "fahr: sagemaker: GetRole: NoSuchEntity:" "stderr"
+    # Found before the build, not after the push.
+    expect_nothing_made "$artifact" norole/model "$before"
+}
+
+missing_credentials_are_found_before_the_build() {
+    local artifact before key=$AWS_ACCESS_KEY_ID secret=$AWS_SECRET_ACCESS_KEY
+    artifact=$(fresh_model nocreds)
+    before=$(training_job_count)
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    fit_on_bench "$artifact"
+    export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret
+    expect_eq "$RC" 1 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "no AWS credentials found" "stderr"
+    expect_nothing_made "$artifact" nocreds/model "$before"
+}
+
+role_arn_is_checked_first() {
+    local artifact before arn=arn:aws:iam::12345:role/fahr-bench-role
+    artifact=$(fresh_model badarn)
+    before=$(training_job_count)
+    fit_on_bench "$artifact" --config.role_name="$arn"
+    expect_eq "$RC" 2 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: --config.role_name: '$arn' is neither an IAM role name" "stderr"
+    expect_nothing_made "$artifact" badarn/model "$before"
+}
+
+missing_bucket_is_found_before_the_build() {
+    local artifact before
+    artifact=$(fresh_model nobucket)
+    before=$(training_job_count)
+    fit_on_bench "$artifact" --config.output_path=s3://no-such-bucket/models
+    expect_eq "$RC" 1 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: the bucket no-such-bucket does not exist" "stderr"
+    expect_nothing_made "$artifact" nobucket/model "$before"
+}
+
+bucket_without_access_is_found_before_the_build() {
+    # S3 through a server that refuses everything, as S3 answers for a
+    # bucket that is someone else's.
+    local artifact before port server
+    artifact=$(fresh_model denied)
+    before=$(training_job_count)
+    port=$(free_port)
+    python3 - "$port" <<'PY' &
+import http.server, sys
+class Deny(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_HEAD(self):
+        self.send_response(403)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_GET = do_PUT = do_POST = do_HEAD
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Deny).serve_forever()
+PY
+    server=$!
+    # shellcheck disable=SC2064 # the pid is known now
+    trap "kill $server" RETURN
+    wait_for_port "$port"
+    AWS_ENDPOINT_URL_S3="http://127.0.0.1:$port" fit_on_bench "$artifact"
+    expect_eq "$RC" 1 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: no access to bucket $FAHR_BENCH_BUCKET" "stderr"
+    expect_nothing_made "$artifact" denied/model "$before"
+}
+
+sagemaker_rules_are_checked_first() {
+    local artifact before long
+    artifact=$(fresh_model rules)
+    before=$(training_job_count)
+    long=$(printf 'a%.0s' $(seq 1 70))
+    fit_on_bench "$artifact" --config.job_name='my job_1'
+    expect_eq "$RC" 2 "exit code for 'my job_1'; stderr: $ERR"
+    expect_contains "$ERR" "'my job_1' is not a SageMaker training job name" "stderr"
+    expect_nothing_made "$artifact" rules/model "$before"
+    fit_on_bench "$artifact" --config.job_name="$long"
+    expect_eq "$RC" 2 "exit code for 70 characters; stderr: $ERR"
+    expect_contains "$ERR" "'$long' is not a SageMaker training job name" "stderr"
+    expect_nothing_made "$artifact" rules/model "$before"
+    local key
+    for key in train_instance_count volume_size max_runtime; do
+        fit_on_bench "$artifact" "--config.$key=0"
+        expect_eq "$RC" 2 "exit code for $key 0; stderr: $ERR"
+        expect_contains "$ERR" "fahr: sagemaker: --config.$key must be at least 1, not 0" "stderr"
+        expect_nothing_made "$artifact" rules/model "$before"
+    done
+    fit_on_bench "$artifact" --config.role_name='my role'
+    expect_eq "$RC" 2 "exit code for 'my role'; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: --config.role_name: 'my role' is neither an IAM role name" "stderr"
+    expect_nothing_made "$artifact" rules/model "$before"
+    fit_on_bench "$artifact" --config.train_instance_type=m5.large
+    expect_eq "$RC" 2 "exit code for m5.large; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: --config.train_instance_type: 'm5.large' is not a SageMaker instance type" "stderr"
+    expect_nothing_made "$artifact" rules/model "$before"
+}
+
+job_name_taken_is_refused() {
+    # A job of that name, with a model of its own.
+    local name=taken-job key=models/taken-job/output/model.tar.gz artifact before etag
+    moto_training_job "$name" other/model
+    echo "the old model" >"$TEST_TMP/old-model"
+    moto_cli s3 cp --quiet "$TEST_TMP/old-model" "s3://$FAHR_BENCH_BUCKET/$key"
+    etag=$(moto_cli s3api head-object --bucket "$FAHR_BENCH_BUCKET" --key "$key" --query ETag --output text)
+    artifact=$(fresh_model taken)
+    before=$(training_job_count)
+    fit_on_bench "$artifact" --config.job_name="$name"
+    expect_eq "$RC" 2 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: a training job named $name already exists; choose another --config.job_name" "stderr"
+    expect_nothing_made "$artifact" taken/model "$before"
+    expect_eq "$(moto_cli s3api head-object --bucket "$FAHR_BENCH_BUCKET" --key "$key" \
+        --query ETag --output text)" "$etag" "the old job's model"
+    expect_eq "$(moto_cli sagemaker describe-training-job --training-job-name "$name" \
+        --query AlgorithmSpecification.TrainingImage --output text)" \
+        "$FAHR_BENCH_REGISTRY/other/model:old" "the old job"
+}
+
+# A script that writes which image it is as its model.
+image_script() { # DIR/NAME.py IMAGE
+    mkdir -p "$(dirname "$1")"
+    printf 'import json\nwith open("/opt/ml/model/model.json", "w") as f:\n    json.dump({"image": "%s"}, f)\n' \
+        "$2" >"$1"
+}
+
+jobs_and_fetch_match_the_image_exactly() {
+    image_script "$TEST_TMP/one/smx/model.py" smx/model
+    image_script "$TEST_TMP/two/smx/model-v2.py" smx/model-v2
+    fit_on_bench "$TEST_TMP/one/smx/model.py"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local first=$OUT
+    fit_on_bench "$TEST_TMP/two/smx/model-v2.py"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local second=$OUT
+    expect_eq "$(moto_cli sagemaker list-tags --resource-arn \
+        "arn:aws:sagemaker:us-east-1:123456789012:training-job/$first" \
+        --query "Tags[?Key=='fahr:image'].Value" --output text)" smx/model "the job's tag"
+
+    local tag
+    for tag in smx/model smx/model:latest; do
+        run_fahr jobs "$tag"
+        expect_eq "$RC" 0 "jobs $tag; stderr: $ERR"
+        expect_lacks "$OUT" "$second" "jobs $tag"
+        [[ "$OUT" =~ $first\ +completed\ +[0-9]{4}-[0-9]{2}-[0-9]{2}T ]] ||
+            fail "jobs $tag: no completed row with its time for $first: $OUT"
+    done
+    run_fahr jobs smx/model-v2
+    expect_contains "$OUT" "$second" "jobs smx/model-v2"
+    expect_lacks "$OUT" "$first" "jobs smx/model-v2"
+
+    # The newest job is smx/model-v2's: fetch brings smx/model's.
+    run_fahr fetch "$TEST_TMP/smx-model" smx/model
+    expect_eq "$RC" 0 "fetch exit code; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/smx-model/model.json")" '{"image": "smx/model"}' "fetched model"
+
+    # Names of smx/model's form that are another image's jobs (smx-model:
+    # tagged, and made before fahr tagged its jobs), and one made before
+    # then that ran smx/model, which is its job.
+    moto_training_job smx-model-20200101-000000-0001 smx-model fahr:image=smx-model
+    moto_training_job smx-model-20200101-000000-0002 smx-model
+    moto_training_job smx-model-20200101-000000-0003 smx/model
+    run_fahr jobs smx/model
+    expect_eq "$RC" 0 "jobs; stderr: $ERR"
+    expect_contains "$OUT" "$first" "jobs smx/model"
+    expect_contains "$OUT" "smx-model-20200101-000000-0003" "jobs smx/model"
+    expect_lacks "$OUT" "smx-model-20200101-000000-0001" "jobs smx/model"
+    expect_lacks "$OUT" "smx-model-20200101-000000-0002" "jobs smx/model"
+    expect_lacks "$OUT" "$second" "jobs smx/model"
 }
 
 profiles_session_tokens_and_assumed_roles() {
@@ -225,16 +448,13 @@ keys_with_reserved_characters_fetch() {
 
 container_and_instance_credentials() {
     local port
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     python3 "$FAHR_SOURCE_ROOT/tests/bench/metadata_server.py" "$port" "$AWS_ACCESS_KEY_ID" \
         "$AWS_SECRET_ACCESS_KEY" container-auth-token &
     local server=$!
     # shellcheck disable=SC2064 # the pid is known now
     trap "kill $server" RETURN
-    for _ in $(seq 1 50); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_for_port "$port"
     local bare=(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED)
     RC=0
     OUT=$("${bare[@]}" AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$port/container-credentials" \
@@ -381,6 +601,13 @@ run_test stop_and_logs_follow
 run_test max_runtime_stops_the_job
 run_test wrong_secret_fails_and_creates_nothing
 run_test unknown_role_is_a_clear_error
+run_test missing_credentials_are_found_before_the_build
+run_test role_arn_is_checked_first
+run_test missing_bucket_is_found_before_the_build
+run_test bucket_without_access_is_found_before_the_build
+run_test sagemaker_rules_are_checked_first
+run_test job_name_taken_is_refused
+run_test jobs_and_fetch_match_the_image_exactly
 run_test ecr_repository_and_login_without_registry
 run_test profiles_session_tokens_and_assumed_roles
 run_test keys_with_reserved_characters_fetch

@@ -628,6 +628,8 @@ START_TEST(transport_failures_are_retried)
 }
 END_TEST
 
+TCase *job_name_tcase(void); /* test_job_name.c */
+
 int main(void)
 {
     Suite *suite = suite_create("aws");
@@ -653,6 +655,8 @@ int main(void)
     TCase *retries = tcase_create("retries");
     tcase_add_test(retries, transport_failures_are_retried);
     suite_add_tcase(suite, retries);
+
+    suite_add_tcase(suite, job_name_tcase());
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
