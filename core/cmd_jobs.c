@@ -229,9 +229,13 @@ static int list_jobs(struct cli *cli, struct plugin *train, const char *image_na
                      struct job_list *list)
 {
     memset(list, 0, sizeof *list);
+    /* The driver's submit() saw the image's name; the user may type a tag. */
+    char untagged[512];
+    if (image_name != NULL)
+        image_name_without_tag(image_name, untagged, sizeof untagged);
     struct fahr_error err = {{0}};
-    int result = train->train.list(train->state, cli->config, image_name, collect_job, list,
-                                   &err);
+    int result = train->train.list(train->state, cli->config, image_name ? untagged : NULL,
+                                   collect_job, list, &err);
     if (result != FAHR_OK)
         return report_driver_error(train, result, &err);
     if (host_interrupted())

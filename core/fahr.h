@@ -66,6 +66,9 @@ bool image_ref_is_valid(const char *ref);
 /* ".../foo/model.py" -> "foo/model", made valid for registries. Writes into
  * out; returns FAHR_EINVAL if the path has no usable name. */
 int image_name_from_path(const char *artifact_path, char *out, size_t out_size);
+/* A MODEL_IMAGE_TAG as typed ("foo/model:latest") without its tag, as
+ * submit() saw it ("foo/model"); a registry's port stays. */
+void image_name_without_tag(const char *typed, char *out, size_t out_size);
 
 /* ---- suggest.c: "did you mean ...?" -------------------------------------- */
 

@@ -207,6 +207,24 @@ START_TEST(image_name_from_artifact_path)
 }
 END_TEST
 
+static void assert_untagged(const char *typed, const char *expected)
+{
+    char out[256];
+    image_name_without_tag(typed, out, sizeof out);
+    ck_assert_msg(strcmp(out, expected) == 0, "%s gave '%s', expected '%s'", typed, out,
+                  expected);
+}
+
+START_TEST(a_typed_tag_is_dropped_but_not_a_port)
+{
+    assert_untagged("foo/model:latest", "foo/model");
+    assert_untagged("foo/model", "foo/model");
+    assert_untagged("model:v2", "model");
+    assert_untagged("registry.example.com:5000/foo/model", "registry.example.com:5000/foo/model");
+    assert_untagged("registry.example.com:5000/foo/model:3", "registry.example.com:5000/foo/model");
+}
+END_TEST
+
 START_TEST(suggestions_pick_the_clearly_nearest)
 {
     ck_assert_uint_eq(suggest_distance("overwrite", "overwrite"), 0);
@@ -302,6 +320,7 @@ int main(void)
     suite_add_tcase(suite, config);
     TCase *naming = tcase_create("naming");
     tcase_add_test(naming, image_name_from_artifact_path);
+    tcase_add_test(naming, a_typed_tag_is_dropped_but_not_a_port);
     suite_add_tcase(suite, naming);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
