@@ -68,6 +68,33 @@ START_TEST(unknown_key_lists_the_accepted_ones)
 }
 END_TEST
 
+START_TEST(a_secret_value_is_not_quoted_in_an_error)
+{
+    static const struct fahr_config_key secret_keys[] = {
+        {"api_key", FAHR_CONFIG_S3_URI, NULL, "a secret of the wrong shape", FAHR_CONFIG_SECRET},
+        {"bucket", FAHR_CONFIG_S3_URI, NULL, "not secret", 0},
+        {NULL, 0, NULL, NULL, 0},
+    };
+    const struct fahr_config_key *const one[] = {secret_keys};
+    const char *const owner[] = {"vault"};
+    struct fahr_config *config = config_new();
+    config_set(config, "api_key", "hunter2-sk-0123");
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(config_validate(config, one, owner, 1, 0, &err), FAHR_EINVAL);
+    ck_assert_msg(strstr(err.message, "hunter2") == NULL, "the secret was quoted: %s",
+                  err.message);
+    ck_assert_str_eq(err.message, "--config.api_key: not a valid value (not shown: the key "
+                                  "is secret)");
+    config_free(config);
+    /* A key that is not secret still has its value quoted. */
+    config = config_new();
+    config_set(config, "bucket", "nobucket");
+    ck_assert_int_eq(config_validate(config, one, owner, 1, 0, &err), FAHR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "'nobucket'"));
+    config_free(config);
+}
+END_TEST
+
 START_TEST(missing_required_key_names_driver_and_key)
 {
     struct fahr_config *config = config_new();
@@ -308,6 +335,7 @@ int main(void)
     tcase_add_test(config, fills_defaults_and_keeps_given_values);
     tcase_add_test(config, last_value_wins);
     tcase_add_test(config, unknown_key_lists_the_accepted_ones);
+    tcase_add_test(config, a_secret_value_is_not_quoted_in_an_error);
     tcase_add_test(config, unknown_key_suggests_the_nearest);
     tcase_add_test(config, suggestions_pick_the_clearly_nearest);
     tcase_add_test(config, missing_required_key_names_driver_and_key);
