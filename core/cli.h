@@ -38,6 +38,10 @@ struct cli {
     size_t input_count;
     bool help;
     enum verbosity verbosity;
+    /* The job index's entry of the job a command names (used where no
+     * --train-driver is given); its keys fill in those not given. */
+    struct job_record *recorded;
+    bool job_indexed;            /* the job is in the index: hints need no driver */
 };
 
 struct command {
@@ -72,11 +76,34 @@ void inputs_free(struct fahr_channel *channels, size_t count);
 int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
                     const char *artifact, const char *dir, bool overwrite);
 
+/* cmd_jobs.c: "--train-driver=NAME " for a printed follow-up command, or
+ * "" where the job index knows the job (cli->job_indexed). */
+const char *hint_driver_option(const struct cli *cli, const struct plugin *train, char *out,
+                               size_t size);
+
 /* cmd_jobs.c: follow a job until it ends, its log lines to `log_out`, and
  * (show_status) each state change on stderr. Where the model is, once known,
  * goes into `artifact_uri` (may be NULL). Returns the exit code. */
 int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *log_out,
                bool show_status, char *artifact_uri, size_t artifact_uri_size);
+
+/* job_index.c: the jobs fahr started, in the user's state directory. */
+struct job_record {
+    char driver[128];
+    char image_name[512];
+    int64_t created;            /* Unix time of the submit */
+    struct fahr_config *config; /* the recorded keys, raw */
+};
+/* Record a job: its driver, image and the driver's FAHR_CONFIG_JOB keys
+ * (never FAHR_CONFIG_SECRET ones). */
+int job_index_add(const char *job_id, const struct plugin *train, const char *image_name,
+                  const struct fahr_config *config, struct fahr_error *err);
+/* The entry of `job_id`, if there is a usable one (a corrupt one is warned
+ * about); free it with job_record_free(). */
+bool job_index_find(const char *job_id, struct job_record *record);
+/* The newest job of an image (untagged) in the index, for fetch. */
+bool job_index_find_newest_of_image(const char *image_name, struct job_record *record);
+void job_record_free(struct job_record *record);
 
 /* main.c */
 void print_main_help(FILE *out);
@@ -90,8 +117,10 @@ struct drivers {
     struct plugin *train;
 };
 /* Load plugins, pick the named drivers of the right kinds, check the config
- * against their keys and open them. Prints the error and returns an exit
- * code on failure. */
+ * against their keys and open them. Beside a train driver that runs the
+ * source (FAHR_TRAIN_SOURCE) no build driver is picked, even with
+ * need_build, and a --build-driver is refused. Prints the error and returns
+ * an exit code on failure. */
 /* Which drivers' required keys a command needs set. */
 enum required_keys { REQUIRED_NONE = 0, REQUIRED_BUILD = 1, REQUIRED_ALL = 2 };
 int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train,

@@ -43,7 +43,11 @@ static int init_or_build(struct cli *cli, bool build)
         return rc;
     struct drivers drivers;
     rc = drivers_prepare(cli, &drivers, true, false, build ? REQUIRED_ALL : REQUIRED_BUILD);
-    if (rc == FAHR_EXIT_OK && build) {
+    if (rc == FAHR_EXIT_OK && drivers.build == NULL) {
+        /* drivers_prepare picks none beside a train driver of the source. */
+        host_info("the %s driver runs the source itself; there are no build files to write",
+                  drivers.train->desc.name);
+    } else if (rc == FAHR_EXIT_OK && build) {
         char image_ref[512] = "";
         rc = build_image(cli, &drivers, &artifact, image_ref, sizeof image_ref);
         if (rc == FAHR_EXIT_OK)

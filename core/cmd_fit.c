@@ -103,9 +103,15 @@ int cmd_fit(struct cli *cli)
     }
     printf("%s\n", job_id);
     fflush(stdout);
+    /* With the job in the index, `fahr status JOB` needs no flags. */
+    if (job_index_add(job_id, train, artifact.image_name, cli->config, &err) == FAHR_OK)
+        cli->job_indexed = true;
+    else
+        host_warn("job %s is not in the job index: %s", job_id, err.message);
+    char option[160];
     if (cli->no_wait) {
-        host_info("follow it with: fahr logs --train-driver=%s %s --follow", train->desc.name,
-                  job_id);
+        host_info("follow it with: fahr logs %s%s --follow",
+                  hint_driver_option(cli, train, option, sizeof option), job_id);
         goto done;
     }
     char model[FAHR_URI_MAX] = "";
@@ -118,8 +124,9 @@ int cmd_fit(struct cli *cli)
             shell_word(cli->fetch_dir, dir_word, sizeof dir_word);
             shell_word(model, model_word, sizeof model_word);
             host_error("the job completed; fetch its model again with: fahr fetch "
-                       "--train-driver=%s %s %s %s",
-                       train->desc.name, dir_word, artifact.image_name, model_word);
+                       "%s%s %s %s",
+                       hint_driver_option(cli, train, option, sizeof option), dir_word,
+                       artifact.image_name, model_word);
         }
     }
 done:

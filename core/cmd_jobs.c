@@ -59,6 +59,15 @@ static bool ended(enum fahr_job_state state)
     return state == FAHR_JOB_COMPLETED || state == FAHR_JOB_FAILED || state == FAHR_JOB_STOPPED;
 }
 
+const char *hint_driver_option(const struct cli *cli, const struct plugin *train, char *out,
+                               size_t size)
+{
+    if (cli->job_indexed)
+        return "";
+    snprintf(out, size, "--train-driver=%s ", train->desc.name);
+    return out;
+}
+
 int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *log_out,
                bool show_status, char *artifact_uri, size_t artifact_uri_size)
 {
@@ -69,9 +78,10 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
     struct fahr_error err = {{0}};
     for (;;) {
         if (host_interrupted()) {
+            char option[160];
             host_error("stopped following job %s; it goes on running (follow it again: fahr "
-                       "logs --train-driver=%s %s --follow)",
-                       job_id, train->desc.name, job_id);
+                       "logs %s%s --follow)",
+                       job_id, hint_driver_option(cli, train, option, sizeof option), job_id);
             return FAHR_EXIT_INTERRUPTED;
         }
         struct fahr_job_status status;
@@ -123,13 +133,41 @@ static int prepare(struct cli *cli, struct drivers *drivers, const char *operati
                    bool has_operation_of(const struct plugin *))
 {
     if (cli->train_driver == NULL)
-        cli->train_driver = DEFAULT_TRAIN_DRIVER;
+        cli->train_driver = cli->recorded ? cli->recorded->driver : DEFAULT_TRAIN_DRIVER;
     int rc = drivers_prepare(cli, drivers, false, true, REQUIRED_NONE);
     if (rc == FAHR_EXIT_OK && has_operation_of != NULL && !has_operation_of(drivers->train)) {
         host_error("the %s driver cannot %s", drivers->train->desc.name, operation);
         rc = FAHR_EXIT_USAGE;
     }
     return rc;
+}
+
+/* prepare(), where the job index may name the driver: without
+ * --train-driver, look_up(what) finds the entry of the job, whose driver
+ * and addressing keys are then used (keys given on the command line win). */
+static int prepare_from_index(struct cli *cli, struct drivers *drivers, const char *operation,
+                              bool has_operation_of(const struct plugin *),
+                              bool look_up(const char *, struct job_record *), const char *what)
+{
+    struct job_record record;
+    bool found = cli->train_driver == NULL && look_up(what, &record);
+    cli->recorded = found ? &record : NULL;
+    cli->job_indexed = found;
+    int rc = prepare(cli, drivers, operation, has_operation_of);
+    if (found) {
+        cli->train_driver = drivers->train ? drivers->train->desc.name : NULL;
+        cli->recorded = NULL;
+        job_record_free(&record);
+    }
+    return rc;
+}
+
+/* For status, logs and stop of the job cli->args[0]. */
+static int prepare_for_job(struct cli *cli, struct drivers *drivers, const char *operation,
+                           bool has_operation_of(const struct plugin *))
+{
+    return prepare_from_index(cli, drivers, operation, has_operation_of, job_index_find,
+                              cli->args[0]);
 }
 
 static bool can_fetch(const struct plugin *p) { return FAHR_HAS(&p->train, fetch); }
@@ -229,9 +267,13 @@ static int list_jobs(struct cli *cli, struct plugin *train, const char *image_na
                      struct job_list *list)
 {
     memset(list, 0, sizeof *list);
+    /* The driver's submit() saw the image's name; the user may type a tag. */
+    char untagged[512];
+    if (image_name != NULL)
+        image_name_without_tag(image_name, untagged, sizeof untagged);
     struct fahr_error err = {{0}};
-    int result = train->train.list(train->state, cli->config, image_name, collect_job, list,
-                                   &err);
+    int result = train->train.list(train->state, cli->config, image_name ? untagged : NULL,
+                                   collect_job, list, &err);
     if (result != FAHR_OK)
         return report_driver_error(train, result, &err);
     if (host_interrupted())
@@ -245,8 +287,12 @@ int cmd_fetch(struct cli *cli)
 {
     const char *dest = cli->args[0], *image_name = cli->args[1];
     const char *artifact = cli->arg_count > 2 ? cli->args[2] : NULL;
+    char untagged[512];
+    image_name_without_tag(image_name, untagged, sizeof untagged);
     struct drivers drivers;
-    int rc = prepare(cli, &drivers, "fetch models", can_fetch);
+    /* The driver of the image's newest job that fahr started. */
+    int rc = prepare_from_index(cli, &drivers, "fetch models", can_fetch,
+                                job_index_find_newest_of_image, untagged);
     if (rc != FAHR_EXIT_OK)
         goto done;
     struct plugin *train = drivers.train;
@@ -293,7 +339,7 @@ static int poll_job(struct plugin *train, struct cli *cli, const char *job_id,
 int cmd_status(struct cli *cli)
 {
     struct drivers drivers;
-    int rc = prepare(cli, &drivers, "report status", NULL);
+    int rc = prepare_for_job(cli, &drivers, "report status", NULL);
     struct fahr_job_status status;
     if (rc == FAHR_EXIT_OK)
         rc = poll_job(drivers.train, cli, cli->args[0], &status);
@@ -314,7 +360,7 @@ int cmd_status(struct cli *cli)
 int cmd_logs(struct cli *cli)
 {
     struct drivers drivers;
-    int rc = prepare(cli, &drivers, "read logs", NULL);
+    int rc = prepare_for_job(cli, &drivers, "read logs", NULL);
     if (rc == FAHR_EXIT_OK && !FAHR_HAS(&drivers.train->train, read_logs)) {
         host_error("the %s driver keeps no logs", drivers.train->desc.name);
         rc = FAHR_EXIT_USAGE;
@@ -344,7 +390,7 @@ int cmd_logs(struct cli *cli)
 int cmd_stop(struct cli *cli)
 {
     struct drivers drivers;
-    int rc = prepare(cli, &drivers, "stop jobs", can_stop);
+    int rc = prepare_for_job(cli, &drivers, "stop jobs", can_stop);
     struct fahr_job_status status;
     if (rc == FAHR_EXIT_OK)
         rc = poll_job(drivers.train, cli, cli->args[0], &status);

@@ -345,7 +345,9 @@ int config_validate(struct fahr_config *config, const struct fahr_config_key *co
         if (config_check_value(key->type, entry->value, normalised, sizeof normalised,
                                &value_err) != FAHR_OK)
             return fahr_error_set(err, FAHR_EINVAL, "--config.%s: %s", entry->key,
-                                  value_err.message);
+                                  (key->flags & FAHR_CONFIG_SECRET)
+                                      ? "not a valid value (not shown: the key is secret)"
+                                      : value_err.message);
         free(entry->value);
         entry->value = xstrdup(normalised);
     }

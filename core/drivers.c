@@ -63,6 +63,37 @@ static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind 
     return FAHR_EXIT_OK;
 }
 
+/* What a train driver runs is known once it is loaded: a driver of the
+ * artifact's source takes no build driver, so none is picked (and its keys
+ * stay unknown). Returns FAHR_EXIT_OK to go on and pick the build driver,
+ * -1 to go on without one, or an exit code. */
+static int refuse_build_for_source(const struct cli *cli, struct plugin *train)
+{
+    struct fahr_error err = {{0}};
+    int status = plugin_activate(train, &err);
+    if (status != FAHR_OK)
+        return report_driver_error(NULL, status, &err);
+    if (train->train.input != FAHR_TRAIN_SOURCE)
+        return FAHR_EXIT_OK;
+    if (cli->build_driver != NULL) {
+        host_error("the %s driver runs the artifact's source; it takes no --build-driver",
+                   train->desc.name);
+        return FAHR_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* The keys recorded with the job, where the driver still marks them
+ * FAHR_CONFIG_JOB and the command line did not give them. */
+static void fill_in_recorded_keys(struct cli *cli, const struct plugin *train)
+{
+    for (const struct fahr_config_key *k = train->desc.config_keys; k && k->name; k++) {
+        const char *value = config_get(cli->recorded->config, k->name);
+        if ((k->flags & FAHR_CONFIG_JOB) && value != NULL && config_get(cli->config, k->name) == NULL)
+            config_set(cli->config, k->name, value);
+    }
+}
+
 int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, bool need_train,
                     enum required_keys required)
 {
@@ -71,13 +102,21 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
     plugins_load(&drivers->set);
 
     int rc;
-    if (need_build || cli->build_driver != NULL)
-        if ((rc = pick(&drivers->set, cli->build_driver, FAHR_DRIVER_BUILD, "--build-driver",
-                       &drivers->build)) != FAHR_EXIT_OK)
-            return rc;
     if (need_train || cli->train_driver != NULL)
         if ((rc = pick(&drivers->set, cli->train_driver, FAHR_DRIVER_TRAIN, "--train-driver",
                        &drivers->train)) != FAHR_EXIT_OK)
+            return rc;
+    if (cli->recorded != NULL && drivers->train != NULL)
+        fill_in_recorded_keys(cli, drivers->train);
+    bool wants_build = need_build || cli->build_driver != NULL;
+    if (wants_build && drivers->train != NULL) {
+        if ((rc = refuse_build_for_source(cli, drivers->train)) > 0)
+            return rc;
+        wants_build = rc == FAHR_EXIT_OK;
+    }
+    if (wants_build)
+        if ((rc = pick(&drivers->set, cli->build_driver, FAHR_DRIVER_BUILD, "--build-driver",
+                       &drivers->build)) != FAHR_EXIT_OK)
             return rc;
 
     const struct fahr_config_key *tables[2];
@@ -135,7 +174,8 @@ void print_driver_keys(const struct plugin *plugin, FILE *out)
                 (key->flags & FAHR_CONFIG_REQUIRED) ? "  (required)" : "",
                 key->help ? key->help : "");
         if (key->default_value != NULL)
-            fprintf(out, " [default: %s]", key->default_value);
+            fprintf(out, " [default: %s]",
+                    (key->flags & FAHR_CONFIG_SECRET) ? "(secret)" : key->default_value);
         fputc('\n', out);
     }
 }

@@ -61,11 +61,22 @@ int config_check_value(enum fahr_config_type type, const char *value, char *out,
                        size_t out_size, struct fahr_error *err);
 bool image_ref_is_valid(const char *ref);
 
+/* ---- plugin_trust.c: files fahr keeps for the user ----------------------- */
+
+struct stat;
+/* Whether the open `fd` is a regular file of the invoking user that nobody
+ * else can write (the plugin cache, the job index); fills *st. Returns the
+ * reason it is not, or NULL. */
+const char *trust_own_file(int fd, struct stat *st);
+
 /* ---- naming.c: image names from artifact paths --------------------------- */
 
 /* ".../foo/model.py" -> "foo/model", made valid for registries. Writes into
  * out; returns FAHR_EINVAL if the path has no usable name. */
 int image_name_from_path(const char *artifact_path, char *out, size_t out_size);
+/* A MODEL_IMAGE_TAG as typed ("foo/model:latest") without its tag, as
+ * submit() saw it ("foo/model"); a registry's port stays. */
+void image_name_without_tag(const char *typed, char *out, size_t out_size);
 
 /* ---- suggest.c: "did you mean ...?" -------------------------------------- */
 

@@ -14,14 +14,14 @@
 #include "version.h"
 
 static const struct command commands[] = {
-    {"init", cmd_init, "PATH --build-driver=NAME [--train-driver=NAME] [--config.KEY=VALUE ...] [--overwrite]",
+    {"init", cmd_init, "PATH [--build-driver=NAME] [--train-driver=NAME] [--config.KEY=VALUE ...] [--overwrite]",
      "write Dockerfile and run.sh beside the artifact; build nothing",
      OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 1, 1},
     {"build", cmd_build, "PATH --build-driver=NAME [--config.KEY=VALUE ...] [--overwrite]",
      "write the build files and build the image in the local Docker engine",
      OPT_BUILD_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 1, 1},
     {"fit", cmd_fit,
-     "PATH --build-driver=NAME --train-driver=NAME [--config.KEY=VALUE ...] [--hp.KEY=VALUE ...]\n"
+     "PATH [--build-driver=NAME] --train-driver=NAME [--config.KEY=VALUE ...] [--hp.KEY=VALUE ...]\n"
      "                [--input NAME=SOURCE ...] [--overwrite] [--no-wait | --fetch DIR [--fetch-overwrite]]",
      "build the image, run it with a train driver and follow the job",
      OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT |
@@ -91,7 +91,8 @@ void print_command_help(const struct command *command, FILE *out)
     if (command->options) {
         fputs("Options:\n", out);
         if (command->options & OPT_BUILD_DRIVER)
-            fputs("  --build-driver=NAME     the build driver (see 'fahr plugins')\n", out);
+            fputs("  --build-driver=NAME     the build driver (see 'fahr plugins'); none for\n"
+                  "                          a train driver that runs the source itself\n", out);
         if (command->options & OPT_TRAIN_DRIVER)
             fputs("  --train-driver=NAME     the train driver (see 'fahr plugins'); job\n"
                   "                          commands default to sagemaker\n", out);

@@ -3,6 +3,7 @@
  * [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* per path component, so the two parts are
  * lower-cased and every other run of characters becomes one '-'. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fahr.h"
@@ -108,4 +109,14 @@ int image_name_from_path(const char *artifact_path, char *out, size_t out_size)
         memcpy(out, dir, dir_len), out[dir_len] = '/';
     memcpy(out + (dir_len ? dir_len + 1 : 0), stem, strlen(stem) + 1);
     return FAHR_OK;
+}
+
+void image_name_without_tag(const char *typed, char *out, size_t out_size)
+{
+    /* Only the last path component's colon starts a tag: the one of
+     * "registry:5000/foo/model" names a port. */
+    const char *slash = strrchr(typed, '/');
+    const char *colon = strchr(slash ? slash + 1 : typed, ':');
+    size_t length = colon ? (size_t)(colon - typed) : strlen(typed);
+    snprintf(out, out_size, "%.*s", (int)length, typed);
 }

@@ -72,12 +72,8 @@ static const char *read_cache_file(const char *file, struct text *out, bool *exi
         return errno == ENOENT ? NULL : strerror(errno);
     *exists = true;
     struct stat st;
-    const char *why = NULL;
-    if (fstat(fd, &st) != 0)
-        why = strerror(errno);
-    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0)
-        why = "not a file of yours that only you can write";
-    else if ((uint64_t)st.st_size > CACHE_FILE_MAX)
+    const char *why = trust_own_file(fd, &st);
+    if (why == NULL && (uint64_t)st.st_size > CACHE_FILE_MAX)
         why = "too large";
     for (ssize_t n = 1; why == NULL && n > 0;) {
         char buffer[16384];

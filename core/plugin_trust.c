@@ -140,3 +140,12 @@ const char *trust_check_ancestors(const char *resolved, char *why, size_t why_si
             return why;
     }
 }
+
+const char *trust_own_file(int fd, struct stat *st)
+{
+    if (fstat(fd, st) != 0)
+        return strerror(errno);
+    if (!S_ISREG(st->st_mode) || st->st_uid != geteuid() || (st->st_mode & 022) != 0)
+        return "not a file of yours that only you can write";
+    return NULL;
+}

@@ -126,6 +126,14 @@ enum fahr_config_type {
 };
 
 #define FAHR_CONFIG_REQUIRED 0x1u /* the command fails if the key is unset */
+/* ABI 1.1 (a 1.0 host ignores them; a 1.0 driver has neither): */
+/* The key addresses the job (a region, an endpoint): recorded in the job
+ * index beside the job's id, so that status/logs/stop of that job find it
+ * again without being told. */
+#define FAHR_CONFIG_JOB 0x2u
+/* Never recorded, never printed: `fahr help DRIVER` shows its default as
+ * "(secret)" and an error about its value does not quote it. */
+#define FAHR_CONFIG_SECRET 0x4u
 
 struct fahr_config_key {
     const char *name;          /* e.g. "base_image"; [a-z0-9_]+ */

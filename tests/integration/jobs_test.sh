@@ -67,7 +67,7 @@ fetch_takes_the_newest_completed_job() {
 }
 
 the_last_log_lines_come_before_the_end() {
-    scripted fit "$WORK/model.py" --build-driver=local --config.job=fail-2
+    scripted fit "$WORK/model.py" --config.job=fail-2
     expect_eq "$RC" 3 "exit code"
     local last_line end
     last_line=$(printf '%s\n' "$ERR" | grep -n 'last log line' | cut -d: -f1)
@@ -78,24 +78,56 @@ the_last_log_lines_come_before_the_end() {
 }
 
 no_wait_prints_how_to_follow() {
-    scripted fit "$WORK/model.py" --build-driver=local --config.job=run-2 --no-wait
+    # Where the job index cannot be written, the command names the driver.
+    : >"$TEST_TMP/a-file"
+    XDG_STATE_HOME="$TEST_TMP/a-file" scripted fit "$WORK/model.py" --config.job=run-2 --no-wait
     expect_eq "$RC" 0 "exit code"
     expect_eq "$OUT" run-2 "stdout: the job id alone"
-    expect_eq "$ERR" "fahr: follow it with: fahr logs --train-driver=scripted run-2 --follow" \
+    expect_contains "$ERR" "fahr: warning: job run-2 is not in the job index: cannot make" \
         "stderr"
+    expect_contains "$ERR" $'\nfahr: follow it with: fahr logs --train-driver=scripted run-2 --follow' \
+        "stderr"
+    # With the job in the index, it needs no driver.
+    scripted fit "$WORK/model.py" --config.job=run-2 --no-wait
+    expect_eq "$ERR" "fahr: follow it with: fahr logs run-2 --follow" "stderr"
 }
 
 a_failed_fetch_after_the_job_says_how_to_retry() {
     local dir="$TEST_TMP/it's here"
-    scripted fit "$WORK/model.py" --build-driver=local --config.job=fetchfail-3 --fetch "$dir"
+    scripted fit "$WORK/model.py" --config.job=fetchfail-3 --fetch "$dir"
     expect_eq "$RC" 1 "exit code"
     local hint
     hint=$(printf '%s\n' "$ERR" | sed -n 's/^fahr: the job completed; fetch its model again with: //p')
     [ -n "$hint" ] || fail "no retry command in: $ERR"
     # The command, pasted back into a shell, names the same directory and model.
     eval "set -- $hint"
-    expect_eq "$*" "fahr fetch --train-driver=scripted $dir foo/model fixture://fetchfail-3/model it's" \
+    # The job is in the index: the command needs no driver, and works.
+    expect_eq "$*" "fahr fetch $dir foo/model fixture://fetchfail-3/model it's" \
         "the retry command's words"
+    shift
+    run_fahr --plugin-dir "$PLUGINS" "$@"
+    expect_eq "$RC" 0 "exit code of the retry; stderr: $ERR"
+    expect_eq "$(cat "$dir/model.bin")" "fixture://fetchfail-3/model it's" "the model fetched"
+}
+
+a_failed_fetch_without_the_index_names_the_driver() {
+    local dir="$TEST_TMP/no-index"
+    : >"$TEST_TMP/a-file"
+    XDG_STATE_HOME="$TEST_TMP/a-file" scripted fit "$WORK/model.py" --config.job=fetchfail-4 \
+        --fetch "$dir"
+    expect_eq "$RC" 1 "exit code"
+    expect_contains "$ERR" "fetch its model again with: fahr fetch --train-driver=scripted $dir foo/model" \
+        "the retry command"
+}
+
+fetch_finds_the_images_driver_in_the_index() {
+    scripted fit "$WORK/model.py" --config.job=ok-10
+    expect_eq "$RC" 0 "exit code of fit; stderr: $ERR"
+    run_fahr --plugin-dir "$PLUGINS" fetch "$TEST_TMP/by-image" foo/model:latest
+    expect_eq "$RC" 0 "exit code of fetch without flags; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/by-image/model.bin")" ok-newer "the newest completed job"
+    run_fahr --plugin-dir "$PLUGINS" fetch "$TEST_TMP/other-image" other/model
+    expect_contains "$ERR" "fahr: sagemaker: " "an image not in the index: the default driver"
 }
 
 progress_fits_a_narrow_terminal() {
@@ -142,7 +174,7 @@ piped_output_has_no_escape_codes() {
 }
 
 check_refuses_before_anything_runs() {
-    scripted fit "$WORK/model.py" --build-driver=local --config.job=ok-9 \
+    scripted fit "$WORK/model.py" --config.job=ok-9 \
         --config.refuse="instance type 'c5' is not of the form ml.*"
     expect_eq "$RC" 2 "exit code"
     expect_eq "$OUT" "" "stdout: no job was submitted"
@@ -157,12 +189,144 @@ a_driver_built_against_abi_1_0_still_runs() {
     run_fahr --plugin-dir "$dir" plugins
     printf '%s\n' "$OUT" | grep -qE '^abi-one-oh +train +1\.0\.0 +1\.0 ' ||
         fail "the 1.0 driver is not listed with ABI 1.0: $OUT"
-    run_fahr --plugin-dir "$dir" fit "$WORK/model.py" --build-driver=local --train-driver=abi-one-oh
+    run_fahr --plugin-dir "$dir" fit "$WORK/model.py" --train-driver=abi-one-oh
     expect_eq "$RC" 0 "fit with the 1.0 driver; stderr: $ERR"
     expect_eq "$OUT" fixture-job "its job"
 }
 
+a_source_driver_takes_no_build_driver() {
+    scripted fit "$WORK/model.py" --build-driver=local --config.job=ok-9
+    expect_eq "$RC" 2 "exit code"
+    expect_eq "$OUT" "" "stdout: no job was submitted"
+    expect_eq "$ERR" "fahr: the scripted driver runs the artifact's source; it takes no --build-driver" \
+        "stderr"
+    # Without a build driver, its keys are no keys at all.
+    scripted fit "$WORK/model.py" --config.job=ok-9 --config.base_image=python:3
+    expect_eq "$RC" 2 "exit code of a build driver's key"
+    expect_contains "$ERR" "unknown config key 'base_image'" "stderr"
+    scripted fit "$WORK/model.py" --config.job=ok-9
+    expect_eq "$RC" 0 "exit code without a build driver; stderr: $ERR"
+    expect_eq "$OUT" ok-9 "its job"
+    [ ! -e "$WORK/Dockerfile" ] || fail "fit of a source driver wrote a Dockerfile"
+}
+
+init_with_a_source_driver_writes_nothing() {
+    local before after
+    before=$(ls -A "$WORK")
+    scripted init "$WORK/model.py"
+    expect_eq "$RC" 0 "exit code"
+    expect_eq "$OUT" "" "stdout"
+    expect_eq "$ERR" "fahr: the scripted driver runs the source itself; there are no build files to write" \
+        "stderr"
+    after=$(ls -A "$WORK")
+    expect_eq "$after" "$before" "the artifact's directory"
+}
+
+list_gets_the_image_name_without_its_tag() {
+    scripted jobs foo/model:latest
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    printf '%s\n' "$OUT" | grep -q '^image=foo/model ' || fail "list() got another name: $OUT"
+    scripted jobs registry.example.com:5000/foo/model:3
+    printf '%s\n' "$OUT" | grep -q '^image=registry.example.com:5000/foo/model ' ||
+        fail "a registry's port is not a tag: $OUT"
+}
+
+# The job index: fit records the job, its driver and its addressing keys.
+status_finds_the_driver_and_keys_in_the_job_index() {
+    scripted fit "$WORK/model.py" --config.job=run-5@ep1 --config.endpoint=ep1 \
+        --config.token=s3cr3t-t0ken-value --no-wait
+    expect_eq "$RC" 0 "exit code of fit; stderr: $ERR"
+    expect_eq "$ERR" "fahr: follow it with: fahr logs run-5@ep1 --follow" "the hint"
+    run_fahr --plugin-dir "$PLUGINS" status run-5@ep1
+    expect_eq "$RC" 0 "exit code of status without flags; stderr: $ERR"
+    expect_eq "$OUT" "$(printf 'run-5@ep1\trunning\tscripted')" "status"
+    run_fahr --plugin-dir "$PLUGINS" logs run-5@ep1
+    expect_eq "$RC" 0 "exit code of logs; stderr: $ERR"
+    run_fahr --plugin-dir "$PLUGINS" stop run-5@ep1
+    expect_eq "$ERR" "fahr: asked job run-5@ep1 to stop" "stop"
+    # A key given on the command line wins over the recorded one.
+    run_fahr --plugin-dir "$PLUGINS" status run-5@ep1 --config.endpoint=ep2
+    expect_eq "$RC" 1 "exit code with another endpoint"
+    expect_eq "$ERR" "fahr: scripted: job 'run-5@ep1' does not exist at endpoint 'ep2'" "stderr"
+    # The file: 0600 in a 0700 directory under XDG_STATE_HOME, no secret.
+    local dir="$XDG_STATE_HOME/fahr/jobs"
+    expect_eq "$(stat -c %a "$dir")" 700 "the index directory's mode"
+    expect_eq "$(stat -c %a "$dir/run-5%40ep1")" 600 "the entry's mode"
+    expect_contains "$(cat "$dir/run-5%40ep1")" '"endpoint":"ep1"' "the entry"
+    ! grep -rq s3cr3t "$dir" || fail "the secret was recorded: $(cat "$dir"/*)"
+    expect_eq "$(find "$dir" -name '.new*' | wc -l)" 0 "temporary files left"
+}
+
+a_job_id_is_no_path_in_the_index() {
+    scripted fit "$WORK/model.py" --config.job=run-../../../escape --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    [ -f "$XDG_STATE_HOME/fahr/jobs/run-..%2F..%2F..%2Fescape" ] ||
+        fail "not recorded as one encoded file: $(find "$XDG_STATE_HOME")"
+    [ ! -e "$XDG_STATE_HOME/escape" ] || fail "a file was written outside the index"
+    run_fahr --plugin-dir "$PLUGINS" status run-../../../escape
+    expect_eq "$RC" 0 "exit code of status; stderr: $ERR"
+}
+
+the_index_is_in_home_without_xdg_state_home() {
+    local home="$TEST_TMP/home"
+    mkdir -p "$home"
+    HOME=$home XDG_STATE_HOME='' scripted fit "$WORK/model.py" --config.job=run-6 --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    [ -f "$home/.local/state/fahr/jobs/run-6" ] || fail "not in ~/.local/state: $(find "$home")"
+    HOME=$home XDG_STATE_HOME='' run_fahr --plugin-dir "$PLUGINS" status run-6
+    expect_eq "$RC" 0 "exit code of status; stderr: $ERR"
+}
+
+a_job_not_in_the_index_defaults_to_sagemaker() {
+    run_fahr --plugin-dir "$PLUGINS" status run-never-started
+    expect_contains "$ERR" "fahr: sagemaker: " "stderr"
+}
+
+a_corrupt_index_entry_is_ignored_with_a_warning() {
+    local dir="$XDG_STATE_HOME/fahr/jobs"
+    scripted fit "$WORK/model.py" --config.job=run-7 --no-wait
+    printf '{"job_id": "run-7", "driver": ' >"$dir/run-7"
+    run_fahr --plugin-dir "$PLUGINS" status run-7
+    expect_contains "$ERR" "fahr: warning: ignoring $dir/run-7 of the job index: not a job index entry" \
+        "stderr"
+    expect_contains "$ERR" "fahr: sagemaker: " "the default driver is used"
+    # An entry of another job, or with a driver name that is no name.
+    printf '{"job_id": "run-8", "driver": "scripted", "image_name": "x", "config": {}}' >"$dir/run-7"
+    run_fahr --plugin-dir "$PLUGINS" status run-7
+    expect_contains "$ERR" "ignoring $dir/run-7 of the job index: it names another job" "stderr"
+    printf '{"job_id": "run-7", "driver": "../x", "image_name": "x", "config": {}}' >"$dir/run-7"
+    run_fahr --plugin-dir "$PLUGINS" status run-7
+    expect_contains "$ERR" "ignoring $dir/run-7 of the job index: a bad driver name" "stderr"
+    # A good entry others could write, or a link to one, is not used.
+    scripted fit "$WORK/model.py" --config.job=run-7 --no-wait
+    chmod 0620 "$dir/run-7"
+    run_fahr --plugin-dir "$PLUGINS" status run-7
+    expect_contains "$ERR" "ignoring $dir/run-7 of the job index: not a file of yours that only you can write" \
+        "stderr"
+    chmod 0600 "$dir/run-7"
+    ln -s "$dir/run-7" "$dir/run-71"
+    run_fahr --plugin-dir "$PLUGINS" status run-71
+    expect_contains "$ERR" "ignoring $dir/run-71 of the job index: " "a link"
+    expect_contains "$ERR" "fahr: sagemaker: " "the default driver is used"
+}
+
+help_shows_no_secret_default() {
+    run_fahr --plugin-dir "$PLUGINS" help scripted
+    expect_eq "$RC" 0 "exit code"
+    expect_contains "$OUT" "[default: (secret)]" "the token's default"
+    expect_lacks "$OUT" "default-token-value" "help"
+}
+
 run_test check_refuses_before_anything_runs
+run_test a_source_driver_takes_no_build_driver
+run_test init_with_a_source_driver_writes_nothing
+run_test list_gets_the_image_name_without_its_tag
+run_test status_finds_the_driver_and_keys_in_the_job_index
+run_test a_job_id_is_no_path_in_the_index
+run_test the_index_is_in_home_without_xdg_state_home
+run_test a_job_not_in_the_index_defaults_to_sagemaker
+run_test a_corrupt_index_entry_is_ignored_with_a_warning
+run_test help_shows_no_secret_default
 run_test a_driver_built_against_abi_1_0_still_runs
 run_test logs_of_a_missing_job_fail
 run_test logs_follow_exits_3_when_the_job_failed
@@ -172,6 +336,8 @@ run_test fetch_takes_the_newest_completed_job
 run_test the_last_log_lines_come_before_the_end
 run_test no_wait_prints_how_to_follow
 run_test a_failed_fetch_after_the_job_says_how_to_retry
+run_test a_failed_fetch_without_the_index_names_the_driver
+run_test fetch_finds_the_images_driver_in_the_index
 run_test progress_fits_a_narrow_terminal
 run_test no_escape_codes_for_a_dumb_terminal_or_no_color
 run_test piped_output_has_no_escape_codes

@@ -489,7 +489,7 @@ interrupt_leaves_the_job_running() {
     expect_eq "$RC" 130 "exit code after Ctrl-C; stderr: $(cat "$TEST_TMP/err")"
     local job
     job=$(cat "$TEST_TMP/out")
-    expect_contains "$(cat "$TEST_TMP/err")" "stopped following job $job; it goes on running (follow it again: fahr logs --train-driver=sagemaker $job --follow)" "stderr"
+    expect_contains "$(cat "$TEST_TMP/err")" "stopped following job $job; it goes on running (follow it again: fahr logs $job --follow)" "stderr"
     run_fahr status "$job"
     expect_contains "$OUT" "$job	running	Training" "the job goes on"
     run_fahr stop "$job"

@@ -68,6 +68,33 @@ START_TEST(unknown_key_lists_the_accepted_ones)
 }
 END_TEST
 
+START_TEST(a_secret_value_is_not_quoted_in_an_error)
+{
+    static const struct fahr_config_key secret_keys[] = {
+        {"api_key", FAHR_CONFIG_S3_URI, NULL, "a secret of the wrong shape", FAHR_CONFIG_SECRET},
+        {"bucket", FAHR_CONFIG_S3_URI, NULL, "not secret", 0},
+        {NULL, 0, NULL, NULL, 0},
+    };
+    const struct fahr_config_key *const one[] = {secret_keys};
+    const char *const owner[] = {"vault"};
+    struct fahr_config *config = config_new();
+    config_set(config, "api_key", "hunter2-sk-0123");
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(config_validate(config, one, owner, 1, 0, &err), FAHR_EINVAL);
+    ck_assert_msg(strstr(err.message, "hunter2") == NULL, "the secret was quoted: %s",
+                  err.message);
+    ck_assert_str_eq(err.message, "--config.api_key: not a valid value (not shown: the key "
+                                  "is secret)");
+    config_free(config);
+    /* A key that is not secret still has its value quoted. */
+    config = config_new();
+    config_set(config, "bucket", "nobucket");
+    ck_assert_int_eq(config_validate(config, one, owner, 1, 0, &err), FAHR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "'nobucket'"));
+    config_free(config);
+}
+END_TEST
+
 START_TEST(missing_required_key_names_driver_and_key)
 {
     struct fahr_config *config = config_new();
@@ -207,6 +234,24 @@ START_TEST(image_name_from_artifact_path)
 }
 END_TEST
 
+static void assert_untagged(const char *typed, const char *expected)
+{
+    char out[256];
+    image_name_without_tag(typed, out, sizeof out);
+    ck_assert_msg(strcmp(out, expected) == 0, "%s gave '%s', expected '%s'", typed, out,
+                  expected);
+}
+
+START_TEST(a_typed_tag_is_dropped_but_not_a_port)
+{
+    assert_untagged("foo/model:latest", "foo/model");
+    assert_untagged("foo/model", "foo/model");
+    assert_untagged("model:v2", "model");
+    assert_untagged("registry.example.com:5000/foo/model", "registry.example.com:5000/foo/model");
+    assert_untagged("registry.example.com:5000/foo/model:3", "registry.example.com:5000/foo/model");
+}
+END_TEST
+
 START_TEST(suggestions_pick_the_clearly_nearest)
 {
     ck_assert_uint_eq(suggest_distance("overwrite", "overwrite"), 0);
@@ -290,6 +335,7 @@ int main(void)
     tcase_add_test(config, fills_defaults_and_keeps_given_values);
     tcase_add_test(config, last_value_wins);
     tcase_add_test(config, unknown_key_lists_the_accepted_ones);
+    tcase_add_test(config, a_secret_value_is_not_quoted_in_an_error);
     tcase_add_test(config, unknown_key_suggests_the_nearest);
     tcase_add_test(config, suggestions_pick_the_clearly_nearest);
     tcase_add_test(config, missing_required_key_names_driver_and_key);
@@ -302,6 +348,7 @@ int main(void)
     suite_add_tcase(suite, config);
     TCase *naming = tcase_create("naming");
     tcase_add_test(naming, image_name_from_artifact_path);
+    tcase_add_test(naming, a_typed_tag_is_dropped_but_not_a_port);
     suite_add_tcase(suite, naming);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
