@@ -35,7 +35,7 @@ struct local {
 
 static const struct fahr_config_key local_keys[] = {
     {"jobs_dir", FAHR_CONFIG_STRING, NULL,
-     "where local jobs keep their files (default: $XDG_DATA_HOME/fahr/jobs)", 0},
+     "where local jobs keep their files (default: $XDG_DATA_HOME/fahr/jobs)", FAHR_CONFIG_JOB},
     {NULL, 0, NULL, NULL, 0},
 };
 

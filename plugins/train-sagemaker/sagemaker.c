@@ -26,7 +26,9 @@ static const struct fahr_config_key sagemaker_keys[] = {
     {"train_instance_type", FAHR_CONFIG_STRING, "ml.c4.2xlarge", "the instance type", 0},
     {"volume_size", FAHR_CONFIG_INT, "30", "each instance's storage, in GB", 0},
     {"max_runtime", FAHR_CONFIG_INT, "86400", "seconds before SageMaker stops the job", 0},
-    {"region", FAHR_CONFIG_STRING, NULL, "the AWS region (default: AWS_REGION, the profile's)", 0},
+    /* The region addresses a job: the job index keeps it for later commands. */
+    {"region", FAHR_CONFIG_STRING, NULL, "the AWS region (default: AWS_REGION, the profile's)",
+     FAHR_CONFIG_JOB},
     {"job_name", FAHR_CONFIG_STRING, NULL, "the training job's name (default: from the image name)",
      0},
     {"registry", FAHR_CONFIG_STRING, NULL,

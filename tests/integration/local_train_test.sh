@@ -250,6 +250,23 @@ an_empty_model_gets_a_warning() {
         "stderr"
 }
 
+job_commands_need_no_flags_after_fit() {
+    local dir
+    dir=$(fixture_copy examples/foo)
+    fit_local "$dir/model.py" --config.jobs_dir="$TEST_TMP/elsewhere"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    # The job index keeps the driver and jobs_dir: no --train-driver, no
+    # --config.jobs_dir.
+    run_fahr status "$job"
+    expect_eq "$RC" 0 "status from the index; stderr: $ERR"
+    expect_contains "$OUT" "$job	completed	Completed" "status"
+    expect_contains "$OUT" "$TEST_TMP/elsewhere/$job/model" "the model where jobs_dir put it"
+    run_fahr logs "$job"
+    expect_eq "$OUT" "fitted a=3.000 b=2.000" "logs from the index"
+}
+
 run_test hyperparameters_and_channels_make_the_model
 run_test a_single_file_channel
 run_test failure_leaves_the_fetch_dir_untouched
@@ -259,6 +276,7 @@ run_test gpu_image_without_an_nvidia_runtime
 run_test fetch_overwrite_keeps_the_build_files
 run_test a_failing_notebook_names_its_cell
 run_test an_empty_model_gets_a_warning
+run_test job_commands_need_no_flags_after_fit
 run_test the_model_comes_back_whole
 run_test stop_reaches_the_scripts_sigterm_handler
 run_test stop_reaches_a_notebooks_sigterm_handler
