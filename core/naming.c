@@ -63,10 +63,12 @@ static size_t sanitise_component(const char *s, size_t len, char *out, size_t ca
             pending_separator = true;
             continue;
         }
+        /* Room for two bytes: a separator never ends a component. */
         if (pending_separator && used > 0)
             out[used++] = '-';
         pending_separator = false;
-        for (size_t k = 0; k < count && used + 2 < cap; k++)
+        out[used++] = (char)tolower((unsigned char)letters[0]);
+        for (size_t k = 1; k < count && used + 2 < cap; k++)
             out[used++] = (char)tolower((unsigned char)letters[k]);
     }
     out[used] = '\0';

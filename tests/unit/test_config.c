@@ -224,6 +224,16 @@ START_TEST(image_name_from_artifact_path)
     assert_name("/work/Ærø/Straße-Łódź.py", "aero/strasse-lodz");
     assert_name("/work/模型/model.py", "model");     /* no Latin letters: no directory part */
     assert_name("/work/x\xc3/model\xc3.py", "x/model"); /* a cut UTF-8 sequence */
+    /* Where a name is cut to fit, a separator never ends it (found by
+     * fuzz_config: "...hhhhh991n-" was no valid reference). */
+    for (size_t n = 100; n < 140; n++) {
+        char path[256], name[256];
+        snprintf(path, sizeof path, "/work/x/%.*s.n.py", (int)n,
+                 "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+                 "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh");
+        ck_assert_int_eq(image_name_from_path(path, name, sizeof name), FAHR_OK);
+        ck_assert_msg(image_ref_is_valid(name), "'%s' from %s", name, path);
+    }
     assert_name("/model.py", "model");
     assert_name("/work/___/model.py", "model");
     char out[256];
