@@ -101,18 +101,25 @@ bad_training_inputs_are_refused_before_building() {
     expect_contains "$ERR" "the local driver takes local files and directories" "stderr"
 }
 
-stop_a_running_local_job() {
-    local dir
-    dir=$(fixture_copy tests/fixtures/sleeper)
-    fit_local "$dir/train.py" --no-wait
+# Fit ARTIFACT without waiting and wait until its log says "step 2"; the
+# job's id into JOB.
+start_until_step_2() { # ARTIFACT
+    fit_local "$1" --no-wait
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
-    local job=$OUT
+    JOB=$OUT
     for _ in $(seq 1 50); do
-        run_fahr logs --train-driver=local "$job"
+        run_fahr logs --train-driver=local "$JOB"
         case "$OUT" in *"step 2"*) break ;; esac
         sleep 0.2
     done
     expect_contains "$OUT" "step 2" "logs while running"
+}
+
+stop_a_running_local_job() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/sleeper)
+    start_until_step_2 "$dir/train.py"
+    local job=$JOB
     run_fahr status --train-driver=local "$job"
     expect_contains "$OUT" "$job	running	Training" "status"
     run_fahr stop --train-driver=local "$job"
@@ -178,15 +185,8 @@ stop_reaches_the_scripts_sigterm_handler() {
     # interruptions do: the script's handler saves a checkpoint at once.
     local dir
     dir=$(fixture_copy tests/fixtures/checkpointer)
-    fit_local "$dir/train.py" --no-wait
-    expect_eq "$RC" 0 "exit code; stderr: $ERR"
-    local job=$OUT
-    for _ in $(seq 1 50); do
-        run_fahr logs --train-driver=local "$job"
-        case "$OUT" in *"step 2"*) break ;; esac
-        sleep 0.2
-    done
-    expect_contains "$OUT" "step 2" "logs while running"
+    start_until_step_2 "$dir/train.py"
+    local job=$JOB
     local started=$SECONDS
     run_fahr stop --train-driver=local "$job"
     expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
