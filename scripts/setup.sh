@@ -31,7 +31,7 @@ fi
 # The main job: build the example, train it on this machine under
 # SageMaker's container contract, and bring the model home.
 fahr fit examples/foo/model.py --build-driver=local --train-driver=local \
-    --config.base_image="$base_image" --fetch examples/foo/model-output --overwrite
+    --config.base_image="$base_image" --fetch examples/foo/model-output --overwrite --fetch-overwrite
 echo "setup: the model:" >&2
 ls -l examples/foo/model-output
 cat examples/foo/model-output/model.json
