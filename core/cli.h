@@ -6,7 +6,8 @@
 
 #include "fahr.h"
 
-/* Options a command may take, declared per command in main.c's table. */
+/* Options a command may take: its `options` bits in main.c's command table, each
+ * the `needs` of entries of main.c's option table (which --help is made from). */
 enum cli_option {
     OPT_BUILD_DRIVER = 1u << 0,
     OPT_TRAIN_DRIVER = 1u << 1,

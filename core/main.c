@@ -21,8 +21,8 @@ static const struct command commands[] = {
      "write the build files and build the image in the local Docker engine",
      OPT_BUILD_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 1, 1},
     {"fit", cmd_fit,
-     "PATH [--build-driver=NAME] --train-driver=NAME [--config.KEY=VALUE ...] [--hp.KEY=VALUE ...]\n"
-     "                [--input NAME=SOURCE ...] [--overwrite] [--no-wait | --fetch DIR [--fetch-overwrite]]",
+     "PATH [--build-driver=NAME] --train-driver=NAME [--config.KEY=VALUE ...] [--hp.KEY=VALUE ...] "
+     "[--input NAME=SOURCE ...] [--overwrite] [--no-wait | --fetch DIR [--fetch-overwrite]]",
      "build the image, run it with a train driver and follow the job",
      OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT |
          OPT_TRAINING_INPUTS | OPT_FETCH,
@@ -45,86 +45,12 @@ static const struct command commands[] = {
      0, 1},
 };
 
-static const char exit_codes_help[] =
-    "Exit codes:\n"
-    "  0    success\n"
-    "  1    the work failed (a build, the Docker engine, a service)\n"
-    "  2    usage error: bad command line, config value or driver name\n"
-    "  3    the training job ended Failed or Stopped\n"
-    "  130  interrupted\n";
-
-static const char global_options_help[] =
-    "Options for every command:\n"
-    "  --plugin-dir DIR   look for driver plugins in DIR first (repeatable)\n"
-    "  -q, --quiet        print only results and errors\n"
-    "  -v, --verbose      also print debug lines and all live output\n"
-    "  -h, --help         show help\n";
-
 const struct command *find_command(const char *name)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
     return NULL;
-}
-
-void print_main_help(FILE *out)
-{
-    fputs("usage: fahr [--plugin-dir DIR] [-q|-v] COMMAND [ARGS]\n\n"
-          "Build a training artifact (.py or .ipynb) into a container image, run it\n"
-          "on a training service and bring the model home.\n\nCommands:\n",
-          out);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fputs("\n", out);
-    fputs(global_options_help, out);
-    fputs("  --version          print the version and plugin ABI\n\n", out);
-    fputs(exit_codes_help, out);
-    fputs("\nRun 'fahr help COMMAND' for a command, 'fahr help DRIVER' for a driver's keys.\n",
-          out);
-}
-
-void print_command_help(const struct command *command, FILE *out)
-{
-    fprintf(out, "usage: fahr %s %s\n\n%s\n\n", command->name, command->usage,
-            command->summary);
-    if (command->options) {
-        fputs("Options:\n", out);
-        if (command->options & OPT_BUILD_DRIVER)
-            fputs("  --build-driver=NAME     the build driver (see 'fahr plugins'); none for\n"
-                  "                          a train driver that runs the source itself\n", out);
-        if (command->options & OPT_TRAIN_DRIVER)
-            fputs("  --train-driver=NAME     the train driver (see 'fahr plugins'); job\n"
-                  "                          commands default to sagemaker\n", out);
-        if (command->options & OPT_CONFIG)
-            fputs("  --config.KEY=VALUE      a driver setting, also --config.KEY VALUE;\n"
-                  "                          'fahr help DRIVER' lists a driver's keys\n",
-                  out);
-        if ((command->options & OPT_OVERWRITE) && command->run == cmd_fetch)
-            fputs("  --overwrite             replace files of LOCAL_DIR that the model has too\n",
-                  out);
-        else if (command->options & OPT_OVERWRITE)
-            fputs("  --overwrite             write Dockerfile and run.sh anew, replacing\n"
-                  "                          edited ones\n", out);
-        if (command->options & OPT_TRAINING_INPUTS)
-            fputs("  --hp.KEY=VALUE          a hyperparameter for the job (repeatable)\n"
-                  "  --input NAME=SOURCE     an input data channel: an s3:// prefix or a local\n"
-                  "                          file or directory (repeatable)\n",
-                  out);
-        if (command->options & OPT_NO_WAIT)
-            fputs("  --no-wait               return once the job is submitted\n", out);
-        if (command->options & OPT_FETCH)
-            fputs("  --fetch DIR             when the job completes, fetch its model into DIR\n"
-                  "  --fetch-overwrite       with --fetch: replace files of DIR that the model\n"
-                  "                          has too (the build files are kept)\n",
-                  out);
-        if (command->options & OPT_FOLLOW)
-            fputs("  -f, --follow            keep printing until the job ends\n", out);
-        fputs("\n", out);
-    }
-    fputs(global_options_help, out);
-    fputs("\n", out);
-    fputs(exit_codes_help, out);
 }
 
 static int usage_error(const struct command *command, const char *fmt, ...)
@@ -144,6 +70,91 @@ static int usage_error(const struct command *command, const char *fmt, ...)
     return FAHR_EXIT_USAGE;
 }
 
+static void push_string(char ***array, size_t *count, char *value)
+{
+    char **grown = realloc(*array, (*count + 1) * sizeof *grown);
+    if (grown == NULL)
+        abort();
+    grown[(*count)++] = value;
+    *array = grown;
+}
+
+/* What each option does with its value (a prefixed option's key too):
+ * -1 to go on parsing, or the exit code to end with. */
+#define GO_ON (-1)
+static int set_help(struct cli *cli, char *key, const char *value)
+{
+    (void)key, (void)value;
+    cli->help = true;
+    return GO_ON;
+}
+static int set_quiet(struct cli *cli, char *key, const char *value)
+{
+    (void)key, (void)value;
+    cli->verbosity = VERBOSITY_QUIET;
+    return GO_ON;
+}
+static int set_verbose(struct cli *cli, char *key, const char *value)
+{
+    (void)key, (void)value;
+    cli->verbosity = VERBOSITY_VERBOSE;
+    return GO_ON;
+}
+static int print_version(struct cli *cli, char *key, const char *value)
+{
+    (void)cli, (void)key, (void)value;
+    printf("fahr %s (plugin ABI %d.%d)\n", FAHR_VERSION, FAHR_ABI_MAJOR, FAHR_ABI_MINOR);
+    return FAHR_EXIT_OK;
+}
+#define SET_BOOL(field)                                                     \
+    static int set_##field(struct cli *cli, char *key, const char *value)  \
+    {                                                                       \
+        (void)key, (void)value;                                             \
+        cli->field = true;                                                  \
+        return GO_ON;                                                       \
+    }
+SET_BOOL(overwrite)
+SET_BOOL(fetch_overwrite)
+SET_BOOL(no_wait)
+SET_BOOL(follow)
+#define STORE(field)                                                          \
+    static int store_##field(struct cli *cli, char *key, const char *value)  \
+    {                                                                         \
+        (void)key;                                                            \
+        cli->field = value;                                                   \
+        return GO_ON;                                                         \
+    }
+STORE(build_driver)
+STORE(train_driver)
+STORE(fetch_dir)
+static int store_plugin_dir(struct cli *cli, char *key, const char *value)
+{
+    (void)key;
+    push_string(&cli->plugin_dirs, &cli->plugin_dir_count, (char *)value);
+    return GO_ON;
+}
+static int store_input(struct cli *cli, char *key, const char *value)
+{
+    (void)key;
+    push_string(&cli->inputs, &cli->input_count, (char *)value);
+    return GO_ON;
+}
+static int store_config(struct cli *cli, char *key, const char *value)
+{
+    config_set(cli->config, key, value);
+    return GO_ON;
+}
+static int store_hyperparameter(struct cli *cli, char *key, const char *value)
+{
+    struct fahr_hyperparameter *grown =
+        realloc(cli->hyperparameters, (cli->hyperparameter_count + 1) * sizeof *grown);
+    if (grown == NULL)
+        abort();
+    grown[cli->hyperparameter_count++] = (struct fahr_hyperparameter){key, value};
+    cli->hyperparameters = grown;
+    return GO_ON;
+}
+
 static bool config_key_is_valid(const char *key, size_t len)
 {
     if (len == 0)
@@ -154,6 +165,224 @@ static bool config_key_is_valid(const char *key, size_t len)
             return false;
     return true;
 }
+static bool hyperparameter_name_is_valid(const char *key, size_t len)
+{
+    (void)key;
+    return len > 0;
+}
+
+enum option_form {
+    OPTION_FLAG,     /* --name */
+    OPTION_VALUED,   /* --name=VALUE or --name VALUE */
+    OPTION_PREFIXED, /* --name.KEY=VALUE or --name.KEY VALUE */
+};
+
+/* Every option fahr takes, the one source of the parser and of --help (as
+ * git's parse-options.h). */
+static const struct option_spec {
+    const char *short_name;  /* "-f", or NULL */
+    const char *name;        /* "--follow"; a prefixed one's ends in '.' */
+    enum option_form form;
+    const char *shown_arg;   /* after the name in help: "=NAME", " DIR", "KEY=VALUE" */
+    unsigned needs;          /* the cli_option bit a command must declare; 0: every command */
+    const char *help;        /* one line; --help wraps it */
+    struct {
+        const char *commands; /* names, space-separated */
+        const char *help;
+    } help_for[3];           /* a command's own wording of `help` */
+    int (*apply)(struct cli *cli, char *key, const char *value);
+    const char *what;        /* valued: what a missing value should have been */
+    bool (*key_is_valid)(const char *key, size_t len); /* prefixed */
+    const char *bad_key;     /* prefixed: why a key is refused */
+} options[] = {
+    {.name = "--build-driver", .form = OPTION_VALUED, .shown_arg = "=NAME",
+     .needs = OPT_BUILD_DRIVER, .apply = store_build_driver, .what = "a driver name",
+     .help = "the build driver (see 'fahr plugins'); none for a train driver that runs the "
+             "source itself"},
+    {.name = "--train-driver", .form = OPTION_VALUED, .shown_arg = "=NAME",
+     .needs = OPT_TRAIN_DRIVER, .apply = store_train_driver, .what = "a driver name",
+     .help = "the train driver (see 'fahr plugins')",
+     .help_for = {{"status logs stop",
+                   "the train driver (see 'fahr plugins'); default: the one the job index "
+                   "recorded for JOB, else sagemaker"},
+                  {"fetch", "the train driver (see 'fahr plugins'); default: the one the job "
+                            "index recorded for the image's newest job, else sagemaker"},
+                  {"jobs", "the train driver (see 'fahr plugins'); default: sagemaker"}}},
+    {.name = "--config.", .form = OPTION_PREFIXED, .shown_arg = "KEY=VALUE", .needs = OPT_CONFIG,
+     .apply = store_config, .key_is_valid = config_key_is_valid,
+     .bad_key = "a config key is lower case letters, digits and _",
+     .help = "a driver setting, also --config.KEY VALUE; 'fahr help DRIVER' lists a driver's "
+             "keys"},
+    {.name = "--overwrite", .form = OPTION_FLAG, .needs = OPT_OVERWRITE, .apply = set_overwrite,
+     .help = "write Dockerfile and run.sh anew, replacing edited ones",
+     .help_for = {{"fetch", "replace files of LOCAL_DIR that the model has too"}}},
+    {.name = "--hp.", .form = OPTION_PREFIXED, .shown_arg = "KEY=VALUE",
+     .needs = OPT_TRAINING_INPUTS, .apply = store_hyperparameter,
+     .key_is_valid = hyperparameter_name_is_valid, .bad_key = "a hyperparameter needs a name",
+     .help = "a hyperparameter for the job (repeatable)"},
+    {.name = "--input", .form = OPTION_VALUED, .shown_arg = " NAME=SOURCE",
+     .needs = OPT_TRAINING_INPUTS, .apply = store_input, .what = "NAME=SOURCE",
+     .help = "an input data channel: an s3:// prefix or a local file or directory "
+             "(repeatable)"},
+    {.name = "--no-wait", .form = OPTION_FLAG, .needs = OPT_NO_WAIT, .apply = set_no_wait,
+     .help = "return once the job is submitted"},
+    {.name = "--fetch", .form = OPTION_VALUED, .shown_arg = " DIR", .needs = OPT_FETCH,
+     .apply = store_fetch_dir, .what = "a directory",
+     .help = "when the job completes, fetch its model into DIR"},
+    {.name = "--fetch-overwrite", .form = OPTION_FLAG, .needs = OPT_FETCH,
+     .apply = set_fetch_overwrite,
+     .help = "with --fetch: replace files of DIR that the model has too (the build files are "
+             "kept)"},
+    {.short_name = "-f", .name = "--follow", .form = OPTION_FLAG, .needs = OPT_FOLLOW,
+     .apply = set_follow, .help = "keep printing until the job ends"},
+    {.name = "--plugin-dir", .form = OPTION_VALUED, .shown_arg = " DIR", .apply = store_plugin_dir,
+     .what = "a directory", .help = "look for driver plugins in DIR first (repeatable)"},
+    {.short_name = "-q", .name = "--quiet", .form = OPTION_FLAG, .apply = set_quiet,
+     .help = "print only results and errors"},
+    {.short_name = "-v", .name = "--verbose", .form = OPTION_FLAG, .apply = set_verbose,
+     .help = "also print debug lines and all live output"},
+    {.short_name = "-h", .name = "--help", .form = OPTION_FLAG, .apply = set_help,
+     .help = "show help"},
+    {.name = "--version", .form = OPTION_FLAG, .apply = print_version,
+     .help = "print the version and plugin ABI"},
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+static bool takes(const struct command *command, const struct option_spec *option)
+{
+    return option->needs == 0 || (command != NULL && (command->options & option->needs));
+}
+
+/* ---- --help, generated from the tables ---- */
+
+#define HELP_COLUMN 26 /* where an option's help starts */
+#define HELP_WIDTH 79  /* no line longer */
+
+/* How much of `text` must stay on one line: a word, a usage's [...] group
+ * or a 'quoted command'. */
+static int unit_length(const char *text)
+{
+    int depth = 0;
+    bool quoted = false;
+    int n = 0;
+    for (; text[n] != '\0'; n++) {
+        if (text[n] == ' ' && depth == 0 && !quoted)
+            break;
+        if (text[n] == '[')
+            depth++;
+        else if (text[n] == ']' && depth > 0)
+            depth--;
+        else if (text[n] == '\'' && (quoted || n == 0 || text[n - 1] == '('))
+            quoted = !quoted; /* the ' of "driver's" opens nothing */
+    }
+    return n;
+}
+
+/* Print `text` from column `column` (where the cursor is), breaking it
+ * between units to stay within HELP_WIDTH, each further line indented to
+ * `column`. */
+static void print_wrapped(const char *text, int column, FILE *out)
+{
+    int at = column;
+    bool line_empty = true;
+    while (*text != '\0') {
+        int unit = unit_length(text);
+        if (!line_empty && at + 1 + unit > HELP_WIDTH) {
+            fprintf(out, "\n%*s", column, "");
+            at = column;
+            line_empty = true;
+        }
+        at += fprintf(out, "%s%.*s", line_empty ? "" : " ", unit, text);
+        line_empty = false;
+        text += unit;
+        text += strspn(text, " ");
+    }
+    fputc('\n', out);
+}
+
+static bool name_in_list(const char *name, const char *list)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += len)
+        if ((p == list || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+            return true;
+    return false;
+}
+
+static const char *option_help(const struct option_spec *option, const struct command *command)
+{
+    for (size_t i = 0; i < sizeof option->help_for / sizeof option->help_for[0]; i++)
+        if (command != NULL && option->help_for[i].commands != NULL &&
+            name_in_list(command->name, option->help_for[i].commands))
+            return option->help_for[i].help;
+    return option->help;
+}
+
+/* The options `command` takes, of its own (`global` false) or every
+ * command's, one per line: "  -f, --follow      help". */
+static void print_options(const struct command *command, bool global, FILE *out)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const struct option_spec *option = &options[i];
+        if ((option->needs == 0) != global || !takes(command, option))
+            continue;
+        int at = fprintf(out, "  %s%s%s%s", option->short_name ? option->short_name : "",
+                         option->short_name ? ", " : "", option->name,
+                         option->shown_arg ? option->shown_arg : "");
+        if (at >= HELP_COLUMN - 1) { /* no room for the help beside it */
+            fputc('\n', out);
+            at = 0;
+        }
+        fprintf(out, "%*s", HELP_COLUMN - at, "");
+        print_wrapped(option_help(option, command), HELP_COLUMN, out);
+    }
+}
+
+static const char exit_codes_help[] =
+    "Exit codes:\n"
+    "  0    success\n"
+    "  1    the work failed (a build, the Docker engine, a service)\n"
+    "  2    usage error: bad command line, config value or driver name\n"
+    "  3    the training job ended Failed or Stopped\n"
+    "  130  interrupted\n";
+
+void print_main_help(FILE *out)
+{
+    fputs("usage: fahr [--plugin-dir DIR] [-q|-v] COMMAND [ARGS]\n\n"
+          "Build a training artifact (.py or .ipynb) into a container image, run it\n"
+          "on a training service and bring the model home.\n\nCommands:\n",
+          out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(out, "  %-8s ", commands[i].name);
+        print_wrapped(commands[i].summary, 11, out);
+    }
+    fputs("\nOptions for every command:\n", out);
+    print_options(NULL, true, out);
+    fputs("\n", out);
+    fputs(exit_codes_help, out);
+    fputs("\nRun 'fahr help COMMAND' for a command, 'fahr help DRIVER' for a driver's keys.\n",
+          out);
+}
+
+void print_command_help(const struct command *command, FILE *out)
+{
+    int at = fprintf(out, "usage: fahr %s ", command->name);
+    print_wrapped(command->usage, at, out);
+    fputs("\n", out);
+    print_wrapped(command->summary, 0, out);
+    fputs("\n", out);
+    if (command->options) {
+        fputs("Options:\n", out);
+        print_options(command, false, out);
+        fputs("\n", out);
+    }
+    fputs("Options for every command:\n", out);
+    print_options(command, true, out);
+    fputs("\n", out);
+    fputs(exit_codes_help, out);
+}
+
+/* ---- parsing ---- */
 
 /* "--name=value" or "--name value": the value, advancing *i for the second. */
 static const char *option_value(int argc, char **argv, int *i, const char *name)
@@ -166,88 +395,64 @@ static const char *option_value(int argc, char **argv, int *i, const char *name)
     return NULL;
 }
 
-static bool option_is(const char *arg, const char *name)
+static bool option_matches(const struct option_spec *option, const char *arg)
 {
-    size_t len = strlen(name);
-    return strncmp(arg, name, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+    size_t len = strlen(option->name);
+    switch (option->form) {
+    case OPTION_FLAG:
+        return strcmp(arg, option->name) == 0 ||
+               (option->short_name != NULL && strcmp(arg, option->short_name) == 0);
+    case OPTION_VALUED:
+        return strncmp(arg, option->name, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+    case OPTION_PREFIXED:
+        return strncmp(arg, option->name, len) == 0;
+    }
+    return false;
 }
 
-static void push_string(char ***array, size_t *count, char *value)
+static const struct option_spec *find_option(const struct command *command, const char *arg)
 {
-    char **grown = realloc(*array, (*count + 1) * sizeof *grown);
-    if (grown == NULL)
-        abort();
-    grown[(*count)++] = value;
-    *array = grown;
-}
-
-/* Options that take a value, as data: "--name=value" or "--name value".
- * `needs` is the cli_option bit a command must declare (0: every command). */
-static void store_plugin_dir(struct cli *cli, const char *value)
-{
-    push_string(&cli->plugin_dirs, &cli->plugin_dir_count, (char *)value);
-}
-static void store_build_driver(struct cli *cli, const char *value) { cli->build_driver = value; }
-static void store_train_driver(struct cli *cli, const char *value) { cli->train_driver = value; }
-static void store_input(struct cli *cli, const char *value)
-{
-    push_string(&cli->inputs, &cli->input_count, (char *)value);
-}
-static void store_fetch_dir(struct cli *cli, const char *value) { cli->fetch_dir = value; }
-
-static const struct valued_option {
-    const char *name;
-    unsigned needs;
-    const char *what;
-    void (*store)(struct cli *cli, const char *value);
-} valued_options[] = {
-    {"--plugin-dir", 0, "a directory", store_plugin_dir},
-    {"--build-driver", OPT_BUILD_DRIVER, "a driver name", store_build_driver},
-    {"--train-driver", OPT_TRAIN_DRIVER, "a driver name", store_train_driver},
-    {"--input", OPT_TRAINING_INPUTS, "NAME=SOURCE", store_input},
-    {"--fetch", OPT_FETCH, "a directory", store_fetch_dir},
-};
-
-/* Options that are flags: they set a bool of struct cli. */
-static const struct flag_option {
-    const char *name;
-    unsigned needs;
-    size_t field;
-} flag_options[] = {
-    {"--overwrite", OPT_OVERWRITE, offsetof(struct cli, overwrite)},
-    {"--fetch-overwrite", OPT_FETCH, offsetof(struct cli, fetch_overwrite)},
-    {"--no-wait", OPT_NO_WAIT, offsetof(struct cli, no_wait)},
-    {"--follow", OPT_FOLLOW, offsetof(struct cli, follow)},
-    {"-f", OPT_FOLLOW, offsetof(struct cli, follow)},
-};
-
-static const struct valued_option *find_valued_option(const char *arg, unsigned allowed)
-{
-    for (size_t i = 0; i < sizeof valued_options / sizeof valued_options[0]; i++)
-        if (option_is(arg, valued_options[i].name) &&
-            (valued_options[i].needs == 0 || (allowed & valued_options[i].needs)))
-            return &valued_options[i];
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (takes(command, &options[i]) && option_matches(&options[i], arg))
+            return &options[i];
     return NULL;
 }
 
-static const struct flag_option *find_flag_option(const char *arg, unsigned allowed)
+/* "--prefix.KEY=VALUE" or "--prefix.KEY VALUE" (advancing *i for the
+ * second): the key is checked, cut at its end (argv is ours to cut) and
+ * applied with its value. */
+static int take_prefixed(const struct option_spec *option, int argc, char **argv, int *i,
+                         struct cli *cli)
 {
-    for (size_t i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++)
-        if (strcmp(arg, flag_options[i].name) == 0 && (allowed & flag_options[i].needs))
-            return &flag_options[i];
-    return NULL;
+    char *arg = argv[*i];
+    char *key = arg + strlen(option->name);
+    size_t key_len = strcspn(key, "=");
+    if (!option->key_is_valid(key, key_len))
+        return usage_error(cli->command, "'%s': %s", arg, option->bad_key);
+    const char *value = key[key_len] == '=' ? key + key_len + 1 : NULL;
+    if (value == NULL && *i + 1 < argc)
+        value = argv[++*i];
+    if (value == NULL)
+        return usage_error(cli->command, "%s needs a value", arg);
+    key[key_len] = '\0';
+    return option->apply(cli, key, value);
 }
 
-/* The value of "--prefix.KEY=VALUE" or "--prefix.KEY VALUE" (advancing *i
- * for the second), given KEY's start; KEY's length into *key_len. NULL when
- * no value follows. */
-static const char *dotted_value(int argc, char **argv, int *i, const char *key, size_t *key_len)
+static int take_option(const struct option_spec *option, int argc, char **argv, int *i,
+                       struct cli *cli)
 {
-    const char *eq = strchr(key, '=');
-    *key_len = eq ? (size_t)(eq - key) : strlen(key);
-    if (eq != NULL)
-        return eq + 1;
-    return *i + 1 < argc ? argv[++*i] : NULL;
+    const char *value = NULL;
+    switch (option->form) {
+    case OPTION_FLAG:
+        break;
+    case OPTION_VALUED:
+        if ((value = option_value(argc, argv, i, option->name)) == NULL || !value[0])
+            return usage_error(cli->command, "%s needs %s", option->name, option->what);
+        break;
+    case OPTION_PREFIXED:
+        return take_prefixed(option, argc, argv, i, cli);
+    }
+    return option->apply(cli, NULL, value);
 }
 
 static int unknown_command(const char *word)
@@ -266,22 +471,15 @@ static int unknown_command(const char *word)
  * --hp.KEY, before the '.'). */
 static int unknown_option(const struct command *cmd, const char *arg)
 {
-    unsigned allowed = cmd ? cmd->options : 0;
-    const char *names[32];
+    const char *names[2 * OPTION_COUNT];
     size_t count = 0;
-    for (size_t i = 0; i < sizeof valued_options / sizeof valued_options[0]; i++)
-        if (valued_options[i].needs == 0 || (allowed & valued_options[i].needs))
-            names[count++] = valued_options[i].name;
-    for (size_t i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++)
-        if (allowed & flag_options[i].needs)
-            names[count++] = flag_options[i].name;
-    static const char *const global[] = {"--help", "--quiet", "--verbose", "--version"};
-    for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
-        names[count++] = global[i];
-    if (allowed & OPT_CONFIG)
-        names[count++] = "--config.";
-    if (allowed & OPT_TRAINING_INPUTS)
-        names[count++] = "--hp.";
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        if (!takes(cmd, &options[i]))
+            continue;
+        names[count++] = options[i].name;
+        if (options[i].short_name != NULL)
+            names[count++] = options[i].short_name;
+    }
     char word[128];
     size_t length = strcspn(arg, "=");
     const char *dot = strchr(arg, '.');
@@ -303,8 +501,6 @@ static int parse(int argc, char **argv, struct cli *cli)
     bool options_done = false;
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i];
-        const struct command *cmd = cli->command;
-        unsigned allowed = cmd ? cmd->options : 0;
         if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
             if (cli->command == NULL) {
                 cli->command = find_command(arg);
@@ -315,60 +511,18 @@ static int parse(int argc, char **argv, struct cli *cli)
             }
             continue;
         }
-        const char *value;
-        const struct valued_option *valued = find_valued_option(arg, allowed);
-        if (valued != NULL) {
-            if ((value = option_value(argc, argv, &i, valued->name)) == NULL || !value[0])
-                return usage_error(cmd, "%s needs %s", valued->name, valued->what);
-            valued->store(cli, value);
-            continue;
-        }
-        const struct flag_option *flag = find_flag_option(arg, allowed);
-        if (flag != NULL) {
-            *(bool *)((char *)cli + flag->field) = true;
-            continue;
-        }
         if (strcmp(arg, "--") == 0) {
             options_done = true;
-        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            cli->help = true;
-        } else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
-            cli->verbosity = VERBOSITY_QUIET;
-        } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
-            cli->verbosity = VERBOSITY_VERBOSE;
-        } else if (strcmp(arg, "--version") == 0) {
-            printf("fahr %s (plugin ABI %d.%d)\n", FAHR_VERSION, FAHR_ABI_MAJOR, FAHR_ABI_MINOR);
-            return FAHR_EXIT_OK;
-        } else if (strncmp(arg, "--config.", 9) == 0 && (allowed & OPT_CONFIG)) {
-            const char *key = arg + 9;
-            size_t key_len;
-            if (!config_key_is_valid(key, strcspn(key, "=")))
-                return usage_error(cmd, "'%s': a config key is lower case letters, digits and _",
-                                   arg);
-            if ((value = dotted_value(argc, argv, &i, key, &key_len)) == NULL)
-                return usage_error(cmd, "%s needs a value", arg);
-            char name[256];
-            snprintf(name, sizeof name, "%.*s", (int)key_len, key);
-            config_set(cli->config, name, value);
-        } else if (strncmp(arg, "--hp.", 5) == 0 && (allowed & OPT_TRAINING_INPUTS)) {
-            char *key = arg + 5;
-            size_t key_len;
-            if (key[0] == '\0' || key[0] == '=')
-                return usage_error(cmd, "'%s': a hyperparameter needs a name", arg);
-            if ((value = dotted_value(argc, argv, &i, key, &key_len)) == NULL)
-                return usage_error(cmd, "%s needs a value", arg);
-            key[key_len] = '\0'; /* argv is ours to cut: the name ends at '=' */
-            struct fahr_hyperparameter *grown = realloc(
-                cli->hyperparameters, (cli->hyperparameter_count + 1) * sizeof *grown);
-            if (grown == NULL)
-                abort();
-            grown[cli->hyperparameter_count++] = (struct fahr_hyperparameter){key, value};
-            cli->hyperparameters = grown;
-        } else {
-            return unknown_option(cmd, arg);
+            continue;
         }
+        const struct option_spec *option = find_option(cli->command, arg);
+        if (option == NULL)
+            return unknown_option(cli->command, arg);
+        int rc = take_option(option, argc, argv, &i, cli);
+        if (rc != GO_ON)
+            return rc;
     }
-    return -1;
+    return GO_ON;
 }
 
 int main(int argc, char **argv)
@@ -379,7 +533,7 @@ int main(int argc, char **argv)
     cli.config = config_new();
 
     int rc = parse(argc, argv, &cli);
-    if (rc < 0) {
+    if (rc == GO_ON) {
         host_init(cli.verbosity);
         if (cli.command == NULL) {
             if (cli.help) {

@@ -39,6 +39,53 @@ every_command_has_help() {
     done
 }
 
+# The option words (--name, -x; --config. for --config.KEY) in some text.
+option_words() {
+    grep -oE -- '(^|[^[:alnum:]-])--?[a-z][a-z-]*\.?' | sed -E 's/^[^-]+//' | sort -u
+}
+
+# Whether the parser takes OPTION for COMMAND: a value and --help follow it,
+# so a flag, a valued option and a prefixed one (given a key) all parse.
+command_takes() { # COMMAND OPTION
+    local option=$2
+    [[ $option == *. ]] && option="${option}key=value"
+    run_fahr "$1" "$option" x --help
+    case "$ERR" in
+    *"unknown option"*) return 1 ;;
+    *) return 0 ;;
+    esac
+}
+
+help_lists_exactly_the_options_taken() {
+    local commands="init build fit fetch status logs stop jobs plugins help"
+    local command word long helps="$TEST_TMP/helps" all="$TEST_TMP/all-options"
+    : >"$helps"
+    for command in $commands; do
+        run_fahr "$command" --help
+        printf '%s\n' "$OUT" | option_words >"$TEST_TMP/help-$command"
+        printf '%s\n' "$OUT" >>"$helps"
+        if long=$(printf '%s\n' "$OUT" | awk 'length($0) > 80'); [ -n "$long" ]; then
+            fail "$command --help has lines over 80 columns: $long"
+        fi
+    done
+    run_fahr --help
+    printf '%s\n' "$OUT" | awk 'length($0) > 80' | grep -q . && fail "--help is over 80 columns"
+    # Every option anyone names: the helps' and the README's.
+    cat "$helps" - "$FAHR_SOURCE_ROOT/README.md" <<<"$OUT" | option_words >"$all"
+    for command in $commands; do
+        while IFS= read -r word; do
+            command_takes "$command" "$word" ||
+                fail "$command --help shows $word, which $command refuses: $ERR"
+        done <"$TEST_TMP/help-$command"
+        while IFS= read -r word; do
+            if command_takes "$command" "$word"; then
+                grep -qxF -- "$word" "$TEST_TMP/help-$command" ||
+                    fail "$command takes $word, but its --help does not show it"
+            fi
+        done <"$all"
+    done
+}
+
 no_command_is_a_usage_error() {
     run_fahr
     expect_eq "$RC" 2 "exit code"
@@ -250,6 +297,7 @@ run_test version_names_the_abi
 run_test help_lists_commands_and_exit_codes
 run_test exit_codes_in_help_match_the_readme
 run_test every_command_has_help
+run_test help_lists_exactly_the_options_taken
 run_test no_command_is_a_usage_error
 run_test unknown_command_is_one_line
 run_test unknown_option_is_one_line
