@@ -4,6 +4,8 @@
  * --config.KEY values against the keys they declare (core/config.c), and hands
  * them the host services of include/fahr/plugin.h (core/host.c). Each command
  * lives in its own file (core/cmd_*.c). */
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -527,6 +529,9 @@ static int parse(int argc, char **argv, struct cli *cli)
 
 int main(int argc, char **argv)
 {
+    /* A reader that goes away (fahr jobs | head) makes a write fail with
+     * EPIPE instead of killing fahr, which may be in the middle of a fetch. */
+    signal(SIGPIPE, SIG_IGN);
     struct cli cli;
     memset(&cli, 0, sizeof cli);
     cli.verbosity = VERBOSITY_NORMAL;
@@ -566,7 +571,8 @@ int main(int argc, char **argv)
     free(cli.inputs);
     config_free(cli.config);
     if (fflush(stdout) != 0 && rc == FAHR_EXIT_OK) {
-        perror("fahr: cannot write the result");
+        if (errno != EPIPE) /* a reader that went away knows */
+            perror("fahr: cannot write the result");
         rc = FAHR_EXIT_FAILED;
     }
     return rc;

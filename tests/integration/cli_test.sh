@@ -93,6 +93,22 @@ no_command_is_a_usage_error() {
     expect_contains "$ERR" "usage: fahr" "stderr"
 }
 
+a_reader_that_goes_away_kills_nothing() {
+    local fifo="$TEST_TMP/fifo" reader
+    mkfifo "$fifo"
+    true <"$fifo" &
+    reader=$!
+    exec 4>"$fifo"
+    wait "$reader" # the pipe has no reader left when fahr writes to it
+    RC=0
+    "$FAHR" --help >&4 2>"$TEST_TMP/err" || RC=$?
+    exec 4>&-
+    # The write fails (EPIPE), and fahr ends on its own, quietly, instead
+    # of dying of SIGPIPE (141) as it would in the middle of a fetch.
+    expect_eq "$RC" 1 "exit code"
+    expect_eq "$(cat "$TEST_TMP/err")" "" "stderr"
+}
+
 unknown_command_is_one_line() {
     run_fahr frobnicate
     expect_eq "$RC" 2 "exit code"
@@ -299,6 +315,7 @@ run_test exit_codes_in_help_match_the_readme
 run_test every_command_has_help
 run_test help_lists_exactly_the_options_taken
 run_test no_command_is_a_usage_error
+run_test a_reader_that_goes_away_kills_nothing
 run_test unknown_command_is_one_line
 run_test unknown_option_is_one_line
 run_test unknown_config_key_lists_accepted_keys
