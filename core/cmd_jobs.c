@@ -14,9 +14,13 @@
 
 #define DEFAULT_TRAIN_DRIVER "sagemaker"
 
+/* A line to the output; stops the reading when nobody reads any more (a
+ * closed pipe: SIGPIPE is ignored, so the write fails instead). */
 static int print_log_line(void *data, const char *line, size_t len)
 {
-    fprintf(data, "%.*s\n", (int)len, line);
+    FILE *out = data;
+    if (fprintf(out, "%.*s\n", (int)len, line) < 0 || ferror(out))
+        return 1;
     return host_interrupted();
 }
 
@@ -104,7 +108,9 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
         if (logs) {
             rc = train->train.read_logs(train->state, cli->config, job_id, &cursor,
                                         print_log_line, log_out, &err);
-            fflush(log_out);
+            /* Following for a reader that has gone (`| head`) ends here. */
+            if (fflush(log_out) != 0 || ferror(log_out))
+                return FAHR_EXIT_FAILED;
             if (rc != FAHR_OK && rc != FAHR_EINTERRUPTED)
                 return report_driver_error(train, rc, &err);
         }

@@ -328,6 +328,22 @@ run_test a_job_not_in_the_index_defaults_to_sagemaker
 run_test a_corrupt_index_entry_is_ignored_with_a_warning
 run_test help_shows_no_secret_default
 run_test a_driver_built_against_abi_1_0_still_runs
+following_ends_when_the_reader_goes() {
+    # `| head`: once the reader is gone, the next line cannot be written and
+    # fahr stops following (SIGPIPE is ignored, so it is not killed).
+    local rc=0 started=$SECONDS
+    set +e
+    timeout 20 "$FAHR" --plugin-dir "$PLUGINS" logs chatty-1 --follow --train-driver=scripted \
+        2>"$TEST_TMP/chatty.err" | head -n 2 >"$TEST_TMP/chatty.out"
+    rc=${PIPESTATUS[0]}
+    set -e
+    expect_eq "$(cat "$TEST_TMP/chatty.out")" "$(printf 'chatty line 1\nchatty line 2')" "head's lines"
+    expect_eq "$rc" 1 "fahr's exit code (124: it went on following)"
+    [ $((SECONDS - started)) -lt 10 ] || fail "fahr followed for $((SECONDS - started)) s"
+    expect_eq "$(cat "$TEST_TMP/chatty.err")" "" "stderr"
+}
+
+run_test following_ends_when_the_reader_goes
 run_test logs_of_a_missing_job_fail
 run_test logs_follow_exits_3_when_the_job_failed
 run_test stop_of_an_ended_job_says_so
