@@ -65,8 +65,10 @@ int cmd_logs(struct cli *cli);
 int cmd_stop(struct cli *cli);
 int cmd_jobs(struct cli *cli);
 
-/* inputs.c: check --hp and --input values and turn the inputs into
- * channels (local sources made absolute). Prints the error and returns an
+/* inputs.c: check --hp and --input values for the syntax every driver
+ * shares (a service's limits are its driver's, in check()) and turn the
+ * inputs into channels: a source with a URI scheme as it is, any other a
+ * local path that must exist, made absolute. Prints the error and returns an
  * exit code. Free `channels` with inputs_free(). */
 int inputs_prepare(const struct cli *cli, struct fahr_channel **channels);
 void inputs_free(struct fahr_channel *channels, size_t count);

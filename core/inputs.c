@@ -1,32 +1,97 @@
 /* core/inputs.c: hyperparameters and input data channels, checked before
- * anything is built, against SageMaker's limits so that a job that starts
- * here also starts there. */
+ * anything is built for the syntax every driver shares. A service's own
+ * limits (SageMaker's 100 hyperparameters, its channel names) are its
+ * driver's to check, in check(). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
-enum {
-    MAX_HYPERPARAMETERS = 100,
-    MAX_KEY_LENGTH = 256,
-    MAX_VALUE_LENGTH = 2500,
-    MAX_CHANNEL_NAME = 64,
-    MAX_CHANNELS = 20
-};
-
-static bool channel_name_is_valid(const char *name, size_t length)
+static bool has_control_characters(const char *text, size_t length)
 {
-    if (length == 0 || length > MAX_CHANNEL_NAME)
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+            return true;
+    return false;
+}
+
+/* `text` for a message: control characters as '?', cut to fit `out`. */
+static const char *shown(const char *text, char *out, size_t size)
+{
+    size_t used = 0;
+    for (; text[used] != '\0' && used + 1 < size; used++)
+        out[used] = has_control_characters(text + used, 1) ? '?' : text[used];
+    out[used] = '\0';
+    return out;
+}
+
+/* "gs://bucket/x", "s3://...", "kaggle://owner/set": a location the driver
+ * reads, not a path here. */
+static bool has_uri_scheme(const char *source)
+{
+    if (!(source[0] >= 'a' && source[0] <= 'z'))
         return false;
-    for (size_t i = 0; i < length; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '_'))
-            return false;
+    size_t length = strspn(source, "abcdefghijklmnopqrstuvwxyz0123456789+.-");
+    return strncmp(source + length, "://", 3) == 0;
+}
+
+static int check_hyperparameters(const struct cli *cli)
+{
+    char key[128];
+    for (size_t i = 0; i < cli->hyperparameter_count; i++) {
+        const struct fahr_hyperparameter *hp = &cli->hyperparameters[i];
+        shown(hp->key, key, sizeof key);
+        if (hp->key[0] == '\0') {
+            host_error("--hp.: a hyperparameter needs a name");
+            return FAHR_EXIT_USAGE;
+        }
+        if (has_control_characters(hp->key, strlen(hp->key)) ||
+            has_control_characters(hp->value, strlen(hp->value))) {
+            host_error("--hp.%s: a hyperparameter has no control characters", key);
+            return FAHR_EXIT_USAGE;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cli->hyperparameters[j].key, hp->key) == 0) {
+                host_error("--hp.%s is given twice", key);
+                return FAHR_EXIT_USAGE;
+            }
     }
-    return true;
+    return FAHR_EXIT_OK;
+}
+
+/* NAME=SOURCE into `channel`: a source with a URI scheme as it is, anything
+ * else a local path that must exist, made absolute. */
+static int parse_channel(const char *raw, struct fahr_channel *channel)
+{
+    char raw_shown[512];
+    const char *eq = strchr(raw, '=');
+    size_t name_length = eq ? (size_t)(eq - raw) : 0;
+    if (eq == NULL || name_length == 0 || eq[1] == '\0' ||
+        has_control_characters(raw, name_length) || memchr(raw, '/', name_length) != NULL) {
+        host_error("--input '%s': expected NAME=SOURCE, NAME without '/' or control characters",
+                   shown(raw, raw_shown, sizeof raw_shown));
+        return FAHR_EXIT_USAGE;
+    }
+    channel->name = strndup(raw, name_length);
+    const char *source = eq + 1;
+    if (has_uri_scheme(source)) {
+        if (has_control_characters(source, strlen(source))) {
+            host_error("--input %s: a location has no control characters", channel->name);
+            return FAHR_EXIT_USAGE;
+        }
+        channel->source = strdup(source);
+        return FAHR_EXIT_OK;
+    }
+    char *absolute = realpath(source, NULL);
+    if (absolute == NULL) {
+        host_error("--input %s: '%s': %s", channel->name,
+                   shown(source, raw_shown, sizeof raw_shown), strerror(errno));
+        return FAHR_EXIT_USAGE;
+    }
+    channel->source = absolute;
+    channel->is_local = 1;
+    return FAHR_EXIT_OK;
 }
 
 void inputs_free(struct fahr_channel *channels, size_t count)
@@ -41,75 +106,22 @@ void inputs_free(struct fahr_channel *channels, size_t count)
 int inputs_prepare(const struct cli *cli, struct fahr_channel **channels)
 {
     *channels = NULL;
-    if (cli->hyperparameter_count > MAX_HYPERPARAMETERS) {
-        host_error("%zu hyperparameters; SageMaker takes at most %d", cli->hyperparameter_count,
-                   MAX_HYPERPARAMETERS);
-        return FAHR_EXIT_USAGE;
-    }
-    for (size_t i = 0; i < cli->hyperparameter_count; i++) {
-        const struct fahr_hyperparameter *hp = &cli->hyperparameters[i];
-        if (strlen(hp->key) > MAX_KEY_LENGTH) {
-            host_error("--hp.%.40s...: a hyperparameter's name is at most %d characters", hp->key,
-                       MAX_KEY_LENGTH);
-            return FAHR_EXIT_USAGE;
-        }
-        if (strlen(hp->value) > MAX_VALUE_LENGTH) {
-            host_error("--hp.%s: a hyperparameter's value is at most %d characters", hp->key,
-                       MAX_VALUE_LENGTH);
-            return FAHR_EXIT_USAGE;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(cli->hyperparameters[j].key, hp->key) == 0) {
-                host_error("--hp.%s is given twice", hp->key);
-                return FAHR_EXIT_USAGE;
-            }
-    }
-    if (cli->input_count > MAX_CHANNELS) {
-        host_error("%zu input channels; SageMaker takes at most %d", cli->input_count,
-                   MAX_CHANNELS);
-        return FAHR_EXIT_USAGE;
-    }
+    int rc = check_hyperparameters(cli);
+    if (rc != FAHR_EXIT_OK)
+        return rc;
     struct fahr_channel *list = calloc(cli->input_count + 1, sizeof *list);
     if (list == NULL)
         abort();
     for (size_t i = 0; i < cli->input_count; i++) {
-        const char *raw = cli->inputs[i];
-        const char *eq = strchr(raw, '=');
-        size_t name_length = eq ? (size_t)(eq - raw) : 0;
-        if (eq == NULL || !channel_name_is_valid(raw, name_length) || eq[1] == '\0') {
-            host_error("--input '%s': expected NAME=SOURCE, NAME of letters, digits, '.', '-' "
-                       "and '_' (at most %d)",
-                       raw, MAX_CHANNEL_NAME);
-            inputs_free(list, i);
-            return FAHR_EXIT_USAGE;
-        }
-        list[i].name = strndup(raw, name_length);
-        for (size_t j = 0; j < i; j++)
+        rc = parse_channel(cli->inputs[i], &list[i]);
+        for (size_t j = 0; rc == FAHR_EXIT_OK && j < i; j++)
             if (strcmp(list[j].name, list[i].name) == 0) {
                 host_error("--input: channel '%s' is given twice", list[i].name);
-                inputs_free(list, i + 1);
-                return FAHR_EXIT_USAGE;
+                rc = FAHR_EXIT_USAGE;
             }
-        const char *source = eq + 1;
-        if (strncmp(source, "s3://", 5) == 0) {
-            char checked[2048];
-            struct fahr_error err;
-            if (config_check_value(FAHR_CONFIG_S3_URI, source, checked, sizeof checked, &err) !=
-                FAHR_OK) {
-                host_error("--input %s: %s", list[i].name, err.message);
-                inputs_free(list, i + 1);
-                return FAHR_EXIT_USAGE;
-            }
-            list[i].source = strdup(source);
-        } else {
-            char *absolute = realpath(source, NULL);
-            if (absolute == NULL) {
-                host_error("--input %s: '%s': %s", list[i].name, source, strerror(errno));
-                inputs_free(list, i + 1);
-                return FAHR_EXIT_USAGE;
-            }
-            list[i].source = absolute;
-            list[i].is_local = 1;
+        if (rc != FAHR_EXIT_OK) {
+            inputs_free(list, i + 1);
+            return rc;
         }
     }
     *channels = list;

@@ -27,6 +27,7 @@
 #include "job_name.h"
 #include "model_fetch.h"
 #include "tar_stream.h"
+#include "training_inputs.h"
 
 struct local {
     const struct fahr_host *host;
@@ -187,17 +188,30 @@ static json_t *device_requests(struct local *local, const char *image)
                      "gpu");
 }
 
+/* SageMaker's limits, so that a job that trains here also starts there, and
+ * channels this machine can mount: local files and directories only. */
+static int local_check(void *state, const struct fahr_train_request *request,
+                       struct fahr_error *err)
+{
+    (void)state;
+    int rc = sagemaker_inputs_check(request, err);
+    for (size_t i = 0; rc == FAHR_OK && i < request->channel_count; i++)
+        if (!request->channels[i].is_local)
+            rc = fahr_error_set(err, FAHR_EINVAL,
+                                "--input %s: the local driver takes local files and "
+                                "directories, not %s",
+                                request->channels[i].name, request->channels[i].source);
+    return rc;
+}
+
 /* The job's folder with the contract's config files, and its binds. */
 static int prepare_job_dir(struct local *local, const struct fahr_train_request *request,
                            const char *name, const char *image, json_t *binds,
                            struct fahr_error *err)
 {
-    for (size_t i = 0; i < request->channel_count; i++)
-        if (!request->channels[i].is_local)
-            return fahr_error_set(err, FAHR_EINVAL,
-                                  "--input %s: the local driver takes local files and "
-                                  "directories, not %s",
-                                  request->channels[i].name, request->channels[i].source);
+    int rc = local_check(local, request, err);
+    if (rc != FAHR_OK)
+        return rc;
     char dir[8192], path[8400];
     job_path(local, request->config, name, "", dir, sizeof dir);
     static const char *const parts[] = {"model", "output", "input/config"};
@@ -678,6 +692,7 @@ static const struct fahr_train_ops local_ops = {
     .fetch = local_fetch,
     .list = local_list,
     .poll_interval_ms = 300, /* the container's output, live */
+    .check = local_check,
 };
 
 FAHR_EXPORT const struct fahr_plugin fahr_plugin = {

@@ -1,7 +1,8 @@
 /* plugins/train-sagemaker/check.c: what fit checks before it builds
- * anything: SageMaker's own rules for the config's values, then that the
- * service can be used as asked (credentials, the role, the output bucket,
- * a --config.job_name not yet taken). Nothing here creates anything. */
+ * anything: SageMaker's own rules for the hyperparameters, the channels and
+ * the config's values, then that the service can be used as asked
+ * (credentials, the role, the output bucket, a --config.job_name not yet
+ * taken). Nothing here creates anything. */
 #define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "sagemaker.h"
+#include "training_inputs.h"
 
 /* `text`, from `*at`, continues with one or more characters of `set`; `*at`
  * moves past them. */
@@ -221,12 +223,53 @@ static int check_job_name_free(struct sagemaker *sm, const struct fahr_config *c
     return rc;
 }
 
+/* "s3://bucket[/prefix]" with a bucket name S3 takes: 3 to 63 of [a-z0-9.-],
+ * beginning and ending with a letter or digit. */
+static bool is_s3_location(const char *uri)
+{
+    if (strncmp(uri, "s3://", 5) != 0)
+        return false;
+    const char *bucket = uri + 5;
+    size_t length = strcspn(bucket, "/");
+    return length >= 3 && length <= 63 && strspn(bucket, LOWER_DIGITS ".-") == length &&
+           strchr(LOWER_DIGITS, bucket[0]) && strchr(LOWER_DIGITS, bucket[length - 1]);
+}
+
+/* SageMaker reads channels from S3: a local source is uploaded there first,
+ * any other location (gs://, a dataset's name) cannot be read. */
+static int check_channel_sources(const struct fahr_train_request *request,
+                                 struct fahr_error *err)
+{
+    char shown[300];
+    for (size_t i = 0; i < request->channel_count; i++) {
+        const struct fahr_channel *channel = &request->channels[i];
+        if (channel->is_local || is_s3_location(channel->source))
+            continue;
+        aws_printable(channel->source, shown, sizeof shown);
+        if (strncmp(channel->source, "s3://", 5) == 0)
+            return fahr_error_set(err, FAHR_EINVAL,
+                                  "--input %s: '%s' is not an S3 location (like "
+                                  "s3://bucket/prefix)",
+                                  channel->name, shown);
+        return fahr_error_set(err, FAHR_EINVAL,
+                              "--input %s: SageMaker reads s3:// locations and local files and "
+                              "directories, not %s",
+                              channel->name, shown);
+    }
+    return FAHR_OK;
+}
+
 int sagemaker_check(void *state, const struct fahr_train_request *request,
                     struct fahr_error *err)
 {
     struct sagemaker *sm = state;
     const struct fahr_config *config = request->config;
-    int rc = sagemaker_check_values(sm, config, err);
+    /* The user's own input first, then the service's reach. */
+    int rc = sagemaker_inputs_check(request, err);
+    if (rc == FAHR_OK)
+        rc = check_channel_sources(request, err);
+    if (rc == FAHR_OK)
+        rc = sagemaker_check_values(sm, config, err);
     if (rc == FAHR_OK)
         rc = sagemaker_confirm_identity(sm, config, err);
     char arn[512];

@@ -181,6 +181,54 @@ check_refuses_before_anything_runs() {
     expect_eq "$ERR" "fahr: scripted: instance type 'c5' is not of the form ml.*" "stderr"
 }
 
+# The host checks only the syntax every driver shares: SageMaker's limits
+# (100 hyperparameters, 20 channels, their names) and its sources are the
+# sagemaker and local drivers' own (sagemaker_test, local_train_test).
+a_driver_without_limits_gets_what_sagemaker_refuses() {
+    local record="$TEST_TMP/submitted" many=() inputs=() expected i
+    for i in $(seq 1 150); do many+=("--hp.k$i=v"); done
+    expected=$'hyperparameters 150\nchannel cloud 0 gs://bucket/x'
+    expected+=$'\nchannel dataset 0 kaggle://owner/some-set'
+    expected+=$'\nchannel my data 1 '"$WORK"
+    for i in $(seq 1 21); do
+        inputs+=(--input "c$i=s3://b/$i")
+        expected+=$'\n'"channel c$i 0 s3://b/$i"
+    done
+    cd "$WORK" # a relative local source is made absolute
+    scripted fit model.py --config.job=ok-11 --config.record="$record" "${many[@]}" \
+        --input cloud=gs://bucket/x --input dataset=kaggle://owner/some-set \
+        --input "my data=." "${inputs[@]}"
+    cd - >/dev/null
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" ok-11 "its job"
+    expect_eq "$(cat "$record")" "$expected" "what submit got"
+}
+
+bad_input_syntax_is_refused_for_every_driver() {
+    local record="$TEST_TMP/refused" arg
+    for arg in "a/b=$WORK" "=$WORK" "a=" "nameonly" $'a\tb='"$WORK"; do
+        scripted fit "$WORK/model.py" --config.job=ok-12 --config.record="$record" --input "$arg"
+        expect_eq "$RC" 2 "exit code for --input '$arg'"
+        expect_contains "$ERR" "expected NAME=SOURCE, NAME without '/' or control characters" \
+            "stderr for --input '$arg'"
+    done
+    expect_lacks "$ERR" $'\t' "the refused name's control character"
+    scripted fit "$WORK/model.py" --config.job=ok-12 --config.record="$record" \
+        --input owner/some-dataset
+    expect_eq "$RC" 2 "exit code for a name without a scheme"
+    scripted fit "$WORK/model.py" --config.job=ok-12 --config.record="$record" \
+        --input $'x=gs://b/\r\nHost: evil'
+    expect_eq "$RC" 2 "exit code for a location with a control character"
+    expect_eq "$ERR" "fahr: --input x: a location has no control characters" "stderr"
+    scripted fit "$WORK/model.py" --config.job=ok-12 --config.record="$record" $'--hp.a\nb=1'
+    expect_eq "$RC" 2 "exit code for a hyperparameter's name with a newline"
+    expect_eq "$ERR" "fahr: --hp.a?b: a hyperparameter has no control characters" "stderr"
+    scripted fit "$WORK/model.py" --config.job=ok-12 --config.record="$record" --hp.a=1 --hp.a=2
+    expect_eq "$RC" 2 "exit code for a hyperparameter twice"
+    expect_eq "$ERR" "fahr: --hp.a is given twice" "stderr"
+    [ ! -e "$record" ] || fail "a refused fit was submitted"
+}
+
 a_driver_built_against_abi_1_0_still_runs() {
     local dir="$TEST_TMP/abi10"
     mkdir -p "$dir"
@@ -318,6 +366,8 @@ help_shows_no_secret_default() {
 }
 
 run_test check_refuses_before_anything_runs
+run_test a_driver_without_limits_gets_what_sagemaker_refuses
+run_test bad_input_syntax_is_refused_for_every_driver
 run_test a_source_driver_takes_no_build_driver
 run_test init_with_a_source_driver_writes_nothing
 run_test list_gets_the_image_name_without_its_tag

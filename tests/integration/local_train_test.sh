@@ -84,7 +84,7 @@ bad_training_inputs_are_refused_before_building() {
     for i in $(seq 0 100); do many+=("--hp.k$i=v"); done
     fit_local "$dir/train.py" "${many[@]}"
     expect_eq "$RC" 2 "exit code with 101 hyperparameters"
-    expect_eq "$ERR" "fahr: 101 hyperparameters; SageMaker takes at most 100" "stderr"
+    expect_eq "$ERR" "fahr: local: 101 hyperparameters; SageMaker takes at most 100" "stderr"
     fit_local "$dir/train.py" "--hp.long=$(head -c 2501 /dev/zero | tr '\0' x)"
     expect_eq "$RC" 2 "exit code with a long value"
     expect_contains "$ERR" "--hp.long: a hyperparameter's value is at most 2500 characters" "stderr"
@@ -96,9 +96,22 @@ bad_training_inputs_are_refused_before_building() {
     fit_local "$dir/train.py" --input "train=$DATA" --input "train=$DATA"
     expect_eq "$RC" 2 "exit code with a channel twice"
     [ ! -e "$dir/Dockerfile" ] || fail "a refused fit wrote build files"
+    # SageMaker's rules, which the local driver follows, not the host's.
+    fit_local "$dir/train.py" --input "my data=$DATA"
+    expect_eq "$RC" 2 "exit code with a channel name SageMaker refuses"
+    expect_eq "$ERR" "fahr: local: --input my data: a channel's name is letters, digits, '.', '-' and '_' (at most 64) on SageMaker" "stderr"
+    local channels=()
+    for i in $(seq 1 21); do channels+=(--input "c$i=$DATA"); done
+    fit_local "$dir/train.py" "${channels[@]}"
+    expect_eq "$RC" 2 "exit code with 21 channels"
+    expect_eq "$ERR" "fahr: local: 21 input channels; SageMaker takes at most 20" "stderr"
     fit_local "$dir/train.py" --input "train=s3://bucket/data"
     expect_eq "$RC" 2 "exit code with an s3 source for the local driver"
     expect_contains "$ERR" "the local driver takes local files and directories" "stderr"
+    fit_local "$dir/train.py" --input "train=gs://bucket/data"
+    expect_eq "$RC" 2 "exit code with a gs source for the local driver"
+    expect_eq "$ERR" "fahr: local: --input train: the local driver takes local files and directories, not gs://bucket/data" "stderr"
+    [ ! -e "$dir/Dockerfile" ] || fail "a fit the driver refused wrote build files"
 }
 
 # Fit ARTIFACT without waiting and wait until its log says "step 2"; the

@@ -321,6 +321,39 @@ sagemaker_rules_are_checked_first() {
     expect_nothing_made "$artifact" rules/model "$before"
 }
 
+# SageMaker's limits on hyperparameters and channels are the driver's, in
+# check(), before anything is built (the host takes what any driver may).
+sagemaker_input_limits_are_checked_first() {
+    local artifact before many=() channels=() i
+    artifact=$(fresh_model limits)
+    before=$(training_job_count)
+    for i in $(seq 0 100); do many+=("--hp.k$i=v"); done
+    fit_on_bench "$artifact" "${many[@]}"
+    expect_eq "$RC" 2 "exit code with 101 hyperparameters; stderr: $ERR"
+    expect_eq "$ERR" "fahr: sagemaker: 101 hyperparameters; SageMaker takes at most 100" "stderr"
+    expect_nothing_made "$artifact" limits/model "$before"
+    fit_on_bench "$artifact" "--hp.$(printf 'k%.0s' $(seq 1 257))=v"
+    expect_eq "$RC" 2 "exit code with a long name; stderr: $ERR"
+    expect_contains "$ERR" "a hyperparameter's name is at most 256 characters" "stderr"
+    fit_on_bench "$artifact" "--hp.long=$(head -c 2501 /dev/zero | tr '\0' x)"
+    expect_eq "$RC" 2 "exit code with a long value; stderr: $ERR"
+    expect_eq "$ERR" "fahr: sagemaker: --hp.long: a hyperparameter's value is at most 2500 characters" "stderr"
+    for i in $(seq 1 21); do channels+=(--input "c$i=s3://$FAHR_BENCH_BUCKET/$i"); done
+    fit_on_bench "$artifact" "${channels[@]}"
+    expect_eq "$RC" 2 "exit code with 21 channels; stderr: $ERR"
+    expect_eq "$ERR" "fahr: sagemaker: 21 input channels; SageMaker takes at most 20" "stderr"
+    fit_on_bench "$artifact" --input "my data=s3://$FAHR_BENCH_BUCKET/x"
+    expect_eq "$RC" 2 "exit code with a space in a channel's name; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: --input my data: a channel's name is letters" "stderr"
+    fit_on_bench "$artifact" --input "train=gs://bucket/data"
+    expect_eq "$RC" 2 "exit code with a gs source; stderr: $ERR"
+    expect_eq "$ERR" "fahr: sagemaker: --input train: SageMaker reads s3:// locations and local files and directories, not gs://bucket/data" "stderr"
+    fit_on_bench "$artifact" --input "train=s3://No_Bucket/data"
+    expect_eq "$RC" 2 "exit code with a bad bucket; stderr: $ERR"
+    expect_eq "$ERR" "fahr: sagemaker: --input train: 's3://No_Bucket/data' is not an S3 location (like s3://bucket/prefix)" "stderr"
+    expect_nothing_made "$artifact" limits/model "$before"
+}
+
 job_name_taken_is_refused() {
     # A job of that name, with a model of its own.
     local name=taken-job key=models/taken-job/output/model.tar.gz artifact before etag
@@ -606,6 +639,7 @@ run_test role_arn_is_checked_first
 run_test missing_bucket_is_found_before_the_build
 run_test bucket_without_access_is_found_before_the_build
 run_test sagemaker_rules_are_checked_first
+run_test sagemaker_input_limits_are_checked_first
 run_test job_name_taken_is_refused
 run_test jobs_and_fetch_match_the_image_exactly
 run_test ecr_repository_and_login_without_registry
