@@ -229,8 +229,10 @@ struct fahr_hyperparameter {
 
 /* An input data channel (--input NAME=SOURCE). */
 struct fahr_channel {
-    const char *name;    /* [A-Za-z0-9._-]+, at most 64 */
-    const char *source;  /* "s3://bucket/prefix", or an absolute local path */
+    const char *name;    /* non-empty, no '/' or control characters; a
+                          * service's own rules are its driver's (check()) */
+    const char *source;  /* a location with a URI scheme (s3://, gs://, ...) as
+                          * the user gave it, or an absolute local path */
     int is_local;        /* source is a local file or directory */
 };
 
@@ -241,8 +243,9 @@ struct fahr_train_request {
     const char *image_name;           /* derived, e.g. "foo/model" */
     const char *image_ref;            /* local image built, or NULL */
     const struct fahr_config *config;
-    /* Checked by the host against SageMaker's limits (at most 100; keys up
-     * to 256 characters, values up to 2500) before anything is built. */
+    /* Checked by the host only for what every driver shares (a non-empty
+     * name, no control characters, no name twice); a service's limits are
+     * its driver's to check, in check(), before anything is built. */
     const struct fahr_hyperparameter *hyperparameters;
     size_t hyperparameter_count;
     const struct fahr_channel *channels;
