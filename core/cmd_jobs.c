@@ -232,14 +232,9 @@ struct job_list {
 static int collect_job(void *data, const struct fahr_job_summary *job)
 {
     struct job_list *list = data;
-    struct listed_job *grown = realloc(list->jobs, (list->count + 1) * sizeof *grown);
-    if (grown == NULL)
-        abort();
-    list->jobs = grown;
+    list->jobs = xgrow(list->jobs, list->count, sizeof *list->jobs);
     struct listed_job *copy = &list->jobs[list->count];
-    copy->job_id = strdup(job->job_id ? job->job_id : "");
-    if (copy->job_id == NULL)
-        abort();
+    copy->job_id = xstrdup(job->job_id ? job->job_id : "");
     copy->state = job->state;
     copy->created = job->size >= offsetof(struct fahr_job_summary, created) + sizeof job->created
                         ? job->created

@@ -20,14 +20,6 @@ struct fahr_config {
     size_t count;
 };
 
-static char *xstrdup(const char *s)
-{
-    char *copy = strdup(s);
-    if (copy == NULL)
-        abort();
-    return copy;
-}
-
 struct fahr_config *config_new(void)
 {
     struct fahr_config *config = calloc(1, sizeof *config);
@@ -64,10 +56,7 @@ void config_set(struct fahr_config *config, const char *key, const char *value)
         entry->value = xstrdup(value);
         return;
     }
-    struct config_entry *grown = realloc(config->entries, (config->count + 1) * sizeof *grown);
-    if (grown == NULL)
-        abort();
-    config->entries = grown;
+    config->entries = xgrow(config->entries, config->count, sizeof *config->entries);
     config->entries[config->count].key = xstrdup(key);
     config->entries[config->count].value = xstrdup(value);
     config->count++;

@@ -78,6 +78,13 @@ int image_name_from_path(const char *artifact_path, char *out, size_t out_size);
  * submit() saw it ("foo/model"); a registry's port stays. */
 void image_name_without_tag(const char *typed, char *out, size_t out_size);
 
+/* ---- memory.c: allocation that aborts rather than fail ----------------- */
+
+/* A copy of s; the caller frees it. */
+char *xstrdup(const char *s);
+/* `array` (of `count` items of `item_size`) grown by one item at its end. */
+void *xgrow(void *array, size_t count, size_t item_size);
+
 /* ---- suggest.c: "did you mean ...?" -------------------------------------- */
 
 /* Edit distance (Levenshtein with neighbour swaps) between two words. */

@@ -80,7 +80,7 @@ static int parse_channel(const char *raw, struct fahr_channel *channel)
             host_error("--input %s: a location has no control characters", channel->name);
             return FAHR_EXIT_USAGE;
         }
-        channel->source = strdup(source);
+        channel->source = xstrdup(source);
         return FAHR_EXIT_OK;
     }
     char *absolute = realpath(source, NULL);

@@ -74,11 +74,8 @@ static int usage_error(const struct command *command, const char *fmt, ...)
 
 static void push_string(char ***array, size_t *count, char *value)
 {
-    char **grown = realloc(*array, (*count + 1) * sizeof *grown);
-    if (grown == NULL)
-        abort();
-    grown[(*count)++] = value;
-    *array = grown;
+    *array = xgrow(*array, *count, sizeof **array);
+    (*array)[(*count)++] = value;
 }
 
 /* What each option does with its value (a prefixed option's key too):
@@ -148,12 +145,9 @@ static int store_config(struct cli *cli, char *key, const char *value)
 }
 static int store_hyperparameter(struct cli *cli, char *key, const char *value)
 {
-    struct fahr_hyperparameter *grown =
-        realloc(cli->hyperparameters, (cli->hyperparameter_count + 1) * sizeof *grown);
-    if (grown == NULL)
-        abort();
-    grown[cli->hyperparameter_count++] = (struct fahr_hyperparameter){key, value};
-    cli->hyperparameters = grown;
+    cli->hyperparameters = xgrow(cli->hyperparameters, cli->hyperparameter_count,
+                                 sizeof *cli->hyperparameters);
+    cli->hyperparameters[cli->hyperparameter_count++] = (struct fahr_hyperparameter){key, value};
     return GO_ON;
 }
 

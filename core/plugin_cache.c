@@ -102,11 +102,8 @@ static void free_entries(struct plugin_cache *cache)
 
 static struct cache_entry *add_entry(struct plugin_cache *cache)
 {
-    struct cache_entry *grown = realloc(cache->entries, (cache->count + 1) * sizeof *grown);
-    if (grown == NULL)
-        abort();
-    cache->entries = grown;
-    struct cache_entry *entry = &grown[cache->count++];
+    cache->entries = xgrow(cache->entries, cache->count, sizeof *cache->entries);
+    struct cache_entry *entry = &cache->entries[cache->count++];
     memset(entry, 0, sizeof *entry);
     return entry;
 }
@@ -190,9 +187,7 @@ void plugin_cache_put(struct plugin_cache *cache, const char *path,
         record_free(&entry->record);
     } else {
         entry = add_entry(cache);
-        entry->path = strdup(path);
-        if (entry->path == NULL)
-            abort();
+        entry->path = xstrdup(path);
     }
     entry->id = *id;
     record_copy(&entry->record, record);

@@ -18,12 +18,7 @@
 
 static char *copy_or_null(const char *s)
 {
-    if (s == NULL)
-        return NULL;
-    char *copy = strdup(s);
-    if (copy == NULL)
-        abort();
-    return copy;
+    return s == NULL ? NULL : xstrdup(s);
 }
 
 static bool same_string(const char *a, const char *b)

@@ -30,27 +30,11 @@
 #include "plugin_load.h"
 #include "version.h"
 
-static char *xstrdup(const char *s)
-{
-    char *copy = strdup(s);
-    if (copy == NULL)
-        abort();
-    return copy;
-}
-
-static void *grow(void *array, size_t count, size_t item_size)
-{
-    void *grown = realloc(array, (count + 1) * item_size);
-    if (grown == NULL)
-        abort();
-    return grown;
-}
-
 static void add_dir(struct plugin_set *set, const char *dir)
 {
     if (dir == NULL || dir[0] == '\0')
         return;
-    set->dirs = grow(set->dirs, set->dir_count, sizeof *set->dirs);
+    set->dirs = xgrow(set->dirs, set->dir_count, sizeof *set->dirs);
     set->dirs[set->dir_count++] = xstrdup(dir);
 }
 
@@ -108,7 +92,7 @@ static void note(struct plugin_note **notes, size_t *count, const char *path, co
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    *notes = grow(*notes, *count, sizeof **notes);
+    *notes = xgrow(*notes, *count, sizeof **notes);
     (*notes)[*count].path = xstrdup(path);
     (*notes)[*count].reason = xstrdup(reason);
     (*count)++;
@@ -216,7 +200,7 @@ static void add_plugin(struct plugin_set *set, struct plugin *plugin, size_t dir
      * may not. */
     struct plugin *earlier = plugins_find_kind(set, plugin->desc.kind, plugin->desc.name);
     if (earlier == NULL) {
-        set->items = grow(set->items, set->count, sizeof *set->items);
+        set->items = xgrow(set->items, set->count, sizeof *set->items);
         set->items[set->count++] = *plugin;
         return;
     }
@@ -266,7 +250,7 @@ static char **plugin_names(DIR *handle, size_t *count)
     while ((entry = readdir(handle)) != NULL) {
         if (entry->d_name[0] == '.' || !ends_with_so(entry->d_name))
             continue;
-        names = grow(names, *count, sizeof *names);
+        names = xgrow(names, *count, sizeof *names);
         names[(*count)++] = xstrdup(entry->d_name);
     }
     if (*count > 1)
