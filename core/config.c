@@ -199,15 +199,24 @@ static int copy_out(const char *value, char *out, size_t out_size, struct fahr_e
     return FAHR_OK;
 }
 
+const char *first_control_character(const char *text, size_t length)
+{
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+            return text + i;
+    return NULL;
+}
+
 int config_check_value(enum fahr_config_type type, const char *value, char *out,
                        size_t out_size, struct fahr_error *err)
 {
     /* Values end up in URLs, header lines and file names, where a CR or LF
      * would start a line of the caller's choosing. */
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return fahr_error_set(err, FAHR_EINVAL,
-                                  "the value has a control character (0x%02x); refusing it", *p);
+    const char *control = first_control_character(value, strlen(value));
+    if (control != NULL)
+        return fahr_error_set(err, FAHR_EINVAL,
+                              "the value has a control character (0x%02x); refusing it",
+                              (unsigned char)*control);
     switch (type) {
     case FAHR_CONFIG_STRING:
         return copy_out(value, out, out_size, err);

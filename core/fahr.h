@@ -60,6 +60,9 @@ const char *config_get(const struct fahr_config *config, const char *key);
 int config_check_value(enum fahr_config_type type, const char *value, char *out,
                        size_t out_size, struct fahr_error *err);
 bool image_ref_is_valid(const char *ref);
+/* The first C0 control character or DEL in [text, text + length), or NULL:
+ * what no value that reaches a URL, a header line or a file name may hold. */
+const char *first_control_character(const char *text, size_t length);
 
 /* ---- plugin_trust.c: files fahr keeps for the user ----------------------- */
 

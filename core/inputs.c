@@ -10,10 +10,7 @@
 
 static bool has_control_characters(const char *text, size_t length)
 {
-    for (size_t i = 0; i < length; i++)
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-            return true;
-    return false;
+    return first_control_character(text, length) != NULL;
 }
 
 /* `text` for a message: control characters as '?', cut to fit `out`. */
