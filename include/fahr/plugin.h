@@ -33,6 +33,15 @@
  *   The plugin's static data (names, config key tables) must stay valid as
  *   long as the plugin is loaded.
  *
+ * Lifetimes (written down in 1.1; a 1.0 host kept them too)
+ *   - The `host` passed to open() is valid from open() until close()
+ *     returns: keep the pointer. Its strings (version, driver) live as long.
+ *   - struct fahr_job_status is zeroed, and its size set, by the host before
+ *     every poll(); a driver writes only what it knows.
+ *   - The struct fahr_config of a command is valid until the command ends.
+ *   - Every line a driver logs through host->log() is shown prefixed with
+ *     the driver's name ("fahr: sagemaker: ..."); do not repeat it.
+ *
  * Errors
  *   Every operation returns FAHR_OK (0) on success or a negative FAHR_E*
  *   value, and on failure writes one line for the user into the caller's
@@ -122,7 +131,12 @@ enum fahr_config_type {
     FAHR_CONFIG_BOOL = 3,      /* true/false/yes/no/1/0; drivers read "1"/"0" */
     FAHR_CONFIG_PATH = 4,      /* a path that exists (made absolute) */
     FAHR_CONFIG_IMAGE_REF = 5, /* a container image reference */
-    FAHR_CONFIG_S3_URI = 6     /* s3://bucket[/prefix] */
+    FAHR_CONFIG_S3_URI = 6,    /* s3://bucket[/prefix] */
+    /* ABI 1.1; only in config_keys2 (a 1.0 host never sees them): */
+    FAHR_CONFIG_URL = 7,       /* http:// or https://host[:port][/path], no
+                                * user:password@ (a secret in a URL leaks) */
+    FAHR_CONFIG_URI = 8        /* SCHEME://authority[/path] with the key's
+                                * `scheme` (e.g. "gs"); a trailing '/' dropped */
 };
 
 #define FAHR_CONFIG_REQUIRED 0x1u /* the command fails if the key is unset */
@@ -143,9 +157,163 @@ struct fahr_config_key {
     uint32_t flags;            /* FAHR_CONFIG_* flags */
 };
 
+/* ABI 1.1: a config key that can grow. A driver lists them in
+ * fahr_plugin.config_keys2 (an array of pointers, ended by NULL), which a
+ * 1.1 host prefers to config_keys; a driver that wants to load on a 1.0 host
+ * too fills both. Begin each with FAHR_STRUCT_HEADER(struct
+ * fahr_config_key2). */
+struct fahr_config_key2 {
+    uint32_t size;             /* sizeof(struct fahr_config_key2) */
+    const char *name;          /* [a-z0-9_]+ */
+    enum fahr_config_type type;
+    const char *default_value; /* NULL: no default */
+    const char *help;          /* one line */
+    uint32_t flags;            /* FAHR_CONFIG_* flags */
+    /* An environment variable whose value, when set and not empty, is the
+     * default (before default_value); e.g. "GOOGLE_CLOUD_PROJECT". Checked
+     * like a value the user typed; an error names the variable. */
+    const char *default_env;
+    /* For FAHR_CONFIG_URI: the one scheme taken, without "://" ("gs"). */
+    const char *scheme;
+};
+
 /* The validated configuration of one command; opaque, read it with
  * host->config_get(). */
 struct fahr_config;
+
+/* ---- ABI 1.1: types of the host services ------------------------------- */
+
+/* HTTP. One transport for every driver, built in or not: libcurl with
+ * connection reuse, TLS checked against the system's CAs (or
+ * FAHR_CA_BUNDLE), and the retry rules every driver's promises need:
+ *   - a transport failure (refused, reset, timed out, stalled) and the
+ *     answers 408, 429, 500, 502, 503 and 504 are retried, with exponential
+ *     back-off and full jitter, up to max_attempts (0: FAHR_HTTP_ATTEMPTS
+ *     from the environment, else 3); a driver's `retry` hook may ask for
+ *     more (a throttling code inside a 400) or fewer (a POST that is not
+ *     idempotent);
+ *   - a transfer that moves fewer than 1 byte/s for FAHR_STALL_SECONDS
+ *     (default 30) counts as stalled;
+ *   - the user's Ctrl-C ends a transfer at once with FAHR_EINTERRUPTED;
+ *   - nothing of a request's headers or body is logged; --verbose logs the
+ *     method, the URL without its query, the status and the time taken.
+ * A session (http_open) holds one connection cache; use one per thread. */
+struct fahr_http;
+
+struct fahr_http_header {
+    const char *name;
+    const char *value;
+};
+
+/* What the host asks of a signing hook before each attempt: the request as
+ * it will be sent, so a signature covers the attempt's own date. */
+struct fahr_http_sign {
+    uint32_t size;                 /* set by the host */
+    const char *method;
+    const char *url;               /* as in the request */
+    const struct fahr_http_header *headers; /* the request's headers */
+    size_t header_count;
+    const char *body_sha256;       /* lower-case hex of the body, or NULL
+                                    * where the body is streamed once */
+};
+
+struct fahr_http_request {
+    uint32_t size;                 /* sizeof(struct fahr_http_request) */
+    const char *method;            /* "GET", "PUT", "POST", ... */
+    const char *url;               /* absolute http:// or https://, escaped */
+    const char *unix_socket;       /* optional: connect to this AF_UNIX path
+                                    * (the Docker Engine); url's host is then
+                                    * only the Host header */
+    const struct fahr_http_header *headers;
+    size_t header_count;
+
+    /* The body: at most one of these. None: no body. */
+    const void *body;              /* in memory */
+    size_t body_length;
+    const char *body_path;         /* a file range, read again on a retry */
+    uint64_t body_offset;
+    uint64_t body_path_length;     /* 0: to the end of the file */
+    /* Streamed once (a retry after the first byte is sent is impossible, so
+     * the host does not retry it): write up to `capacity` bytes into
+     * `buffer`, return how many (0: the end) or -1 to abort. */
+    long (*body_read)(void *data, void *buffer, size_t capacity);
+    void *body_read_data;
+    uint64_t body_read_length;     /* the length if known, else 0 (chunked) */
+
+    /* Optional: add headers for this attempt (a signature, a token). Write
+     * at most `capacity` entries into `extra` and their number into *count;
+     * the strings stay the hook's until the next call or until http_send
+     * returns. Return FAHR_OK or fail the request with an error. */
+    int (*sign)(void *data, const struct fahr_http_sign *request,
+                struct fahr_http_header *extra, size_t capacity, size_t *count,
+                struct fahr_error *err);
+    void *sign_data;
+
+    /* Optional: receive a 2xx answer's body as it arrives instead of in
+     * response->body. Return 0 to go on, nonzero to abort (the request
+     * then fails with FAHR_EFAIL, or FAHR_EINTERRUPTED if the user asked).
+     * A retry starts over: on_restart (optional) is called first. */
+    int (*on_body)(void *data, const void *chunk, size_t length);
+    void (*on_restart)(void *data);
+    void *on_body_data;
+
+    /* Optional: decide whether an answer is retried: return 1 to retry, 0
+     * not to, -1 for the host's rule. `body` is the answer's body (capped),
+     * NUL-terminated. */
+    int (*retry)(void *data, long status, const char *body, size_t length);
+    void *retry_data;
+    uint32_t max_attempts;         /* 0: the host's default */
+    uint32_t timeout_ms;           /* a whole attempt; 0: none (stalls count) */
+    /* Optional: show the body's bytes (sent or received, whichever is the
+     * larger) as host->progress() under this name. */
+    const char *progress;
+};
+
+/* The answer. Filled by the host; release it with host->http_release(). */
+struct fahr_http_response {
+    uint32_t size;                 /* set by the caller: sizeof(...) */
+    long status;                   /* the HTTP status of the last attempt */
+    /* The body, NUL-terminated, when the request had no on_body or the
+     * answer was not 2xx (then capped at 1 MiB). The host's; valid until
+     * http_release. */
+    char *body;
+    size_t body_length;
+    uint32_t attempts;             /* how many were made */
+    void *host_private;            /* the host's; do not touch */
+};
+
+/* Placing a model: files land in a private staging directory inside
+ * dest_dir, confined by the kernel (openat2 RESOLVE_BENEATH, no symbolic
+ * link followed; before Linux 5.6 placing is refused), and move into place
+ * only on place_commit, all or nothing: on any failure or place_abort,
+ * dest_dir is as it was. An archive's entries and loose files are refused
+ * if absolute, holding "..", control characters or a name past PATH_MAX, a
+ * device or FIFO, a path an earlier entry holds, or a symbolic link that
+ * leads outside (or nowhere). Existing files in dest_dir are replaced only
+ * if the placement was opened with overwrite. */
+struct fahr_place;
+
+/* A built container image. */
+#define FAHR_IMAGE_REF_MAX 512
+struct fahr_image {
+    uint32_t size;                 /* sizeof(struct fahr_image) of the caller */
+    char reference[FAHR_IMAGE_REF_MAX]; /* "foo/model:latest", or the pushed
+                                         * "registry/repo:tag" */
+    char digest[128];   /* "sha256:..." (the image ID locally, the manifest
+                         * digest once pushed), or "" if unknown */
+    char platform[64];  /* "linux/amd64" */
+    int gpu;            /* nonzero: built to train on GPUs */
+};
+
+/* Credentials for a registry, as a train driver got them from its service
+ * (ECR's GetAuthorizationToken, an OAuth token for Artifact Registry).
+ * Secret: never logged or stored. */
+struct fahr_registry_auth {
+    uint32_t size;                 /* sizeof(struct fahr_registry_auth) */
+    const char *server;            /* "123.dkr.ecr.eu-west-1.amazonaws.com" */
+    const char *username;          /* "AWS", "oauth2accesstoken" */
+    const char *password;
+};
 
 /* ---- Host services ------------------------------------------------------ */
 
@@ -182,6 +350,65 @@ struct fahr_host {
     /* The value of a config key (default filled in) or NULL if unset.
      * Borrowed: valid until the command ends. */
     const char *(*config_get)(const struct fahr_config *config, const char *key);
+
+    /* ---- ABI 1.1 (test FAHR_HAS(host, member) first) ---- */
+
+    /* The name of the driver this struct was given to: each driver gets its
+     * own copy of the table. */
+    const char *driver;
+
+    /* HTTP (see struct fahr_http_request for the rules). http_send returns
+     * FAHR_OK whenever an answer came, whatever its status (read
+     * response->status); FAHR_EFAIL when none came after the retries, with
+     * the transport's reason; FAHR_EINTERRUPTED. */
+    int (*http_open)(struct fahr_http **http, struct fahr_error *err);
+    int (*http_send)(struct fahr_http *http, const struct fahr_http_request *request,
+                     struct fahr_http_response *response, struct fahr_error *err);
+    void (*http_release)(struct fahr_http_response *response);
+    void (*http_close)(struct fahr_http *http);
+
+    /* Placing a model into dest_dir (see struct fahr_place). Feed either
+     * one archive (tar, or tar.gz: told apart by its first bytes) in order
+     * with place_archive, or loose files: place_file starts one (a relative
+     * path, directories made as needed; mode's permission bits, 0: 0644),
+     * place_write appends to it. place_commit moves everything into place
+     * and frees the placement; place_abort removes it (NULL is fine). */
+    int (*place_open)(const char *dest_dir, int overwrite, struct fahr_place **place,
+                      struct fahr_error *err);
+    int (*place_archive)(struct fahr_place *place, const void *data, size_t length,
+                         struct fahr_error *err);
+    int (*place_file)(struct fahr_place *place, const char *relative_path, uint32_t mode,
+                      struct fahr_error *err);
+    int (*place_write)(struct fahr_place *place, const void *data, size_t length,
+                       struct fahr_error *err);
+    int (*place_commit)(struct fahr_place *place, struct fahr_error *err);
+    void (*place_abort)(struct fahr_place *place);
+
+    /* A private directory (mode 0700) for this command, made on first use
+     * and removed with everything in it when the command ends. */
+    int (*scratch_dir)(char *path, size_t path_size, struct fahr_error *err);
+    /* The driver's own lasting directory, $XDG_DATA_HOME/fahr/drivers/NAME
+     * (NAME: host->driver), made 0700 on first use. `host` is the table
+     * this driver was given. */
+    int (*data_dir)(const struct fahr_host *host, char *path, size_t path_size,
+                    struct fahr_error *err);
+    /* A fresh job name from an image name: "foo/model" -> "foo-model-
+     * 20261127-230501-a1b2", letters, digits and '-' only, at most
+     * `max_length` characters (the stem is cut, never the time or the
+     * random part). */
+    int (*job_name)(const char *image_name, size_t max_length, char *out, size_t out_size,
+                    struct fahr_error *err);
+    /* Progress over several files: `done` of `total` bytes, of which
+     * `files_done` of `files_total` files are complete. */
+    void (*progress_files)(const char *what, uint64_t done, uint64_t total,
+                           uint32_t files_done, uint32_t files_total);
+    /* Push a built image to a registry through the build driver that built
+     * it (its build_ops.push), so no train driver carries a container
+     * engine client. `pushed` receives the remote reference and digest.
+     * FAHR_ENOTSUP if the build driver cannot push. */
+    int (*push_image)(const struct fahr_image *image, const char *remote_ref,
+                      const struct fahr_registry_auth *auth, struct fahr_image *pushed,
+                      struct fahr_error *err);
 };
 
 /* ---- Build drivers ------------------------------------------------------ */
@@ -207,7 +434,43 @@ struct fahr_build_ops {
      * /opt/ml/model (SageMaker's container contract). */
     int (*build)(void *state, const struct fahr_build_request *request,
                  char *image_ref, size_t image_ref_size, struct fahr_error *err);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Optional, preferred to build(): the same, describing the image built
+     * (reference, digest, platform, GPU) into `image`, whose size the host
+     * set. */
+    int (*build2)(void *state, const struct fahr_build_request *request,
+                  struct fahr_image *image, struct fahr_error *err);
+    /* Optional: tag `image` as `remote_ref` and push it with `auth` (NULL:
+     * anonymous), writing what was pushed (its reference and manifest
+     * digest) into `pushed`. Offered to train drivers as host->push_image.
+     * Shows the bytes pushed as progress; honours host->interrupted(). */
+    int (*push)(void *state, const struct fahr_image *image, const char *remote_ref,
+                const struct fahr_registry_auth *auth, struct fahr_image *pushed,
+                struct fahr_error *err);
 };
+
+/* The container contract, for build drivers that make images and train
+ * drivers that run them:
+ *   - `IMAGE train` runs the artifact; it ends with status 0 if and only if
+ *     training succeeded. Any other command (`IMAGE sh -c ...`) is run as
+ *     given, so a service may wrap it.
+ *   - The artifact writes its model into /opt/ml/model; the hyperparameters
+ *     are in /opt/ml/input/config/hyperparameters.json and each channel's
+ *     data in /opt/ml/input/data/NAME (SageMaker's layout, which a train
+ *     driver for another service reproduces).
+ *   - On success the model directory is packed as model.tar.gz. Where the
+ *     service uploads /opt/ml/model itself (SageMaker), nothing more is
+ *     done. Where it does not (Vertex AI), the train driver sets
+ *     FAHR_MODEL_URI in the job's environment and the image writes
+ *     model.tar.gz there: "gs://BUCKET/PATH" is written through the Cloud
+ *     Storage FUSE mount /gcs/BUCKET/PATH, an absolute path as it is; any
+ *     other form fails the job with a line saying so. The job then fails if
+ *     the copy fails.
+ *   - A failure's reason is written to /opt/ml/output/failure (the first
+ *     1024 bytes become the job's failure_reason where the service reads
+ *     it). */
 
 /* ---- Train drivers ------------------------------------------------------ */
 
@@ -250,6 +513,10 @@ struct fahr_train_request {
     size_t hyperparameter_count;
     const struct fahr_channel *channels;
     size_t channel_count;
+    /* ABI 1.1: the built image described (NULL for FAHR_TRAIN_SOURCE and in
+     * check(), where nothing is built yet). image_ref stays for 1.0
+     * drivers. */
+    const struct fahr_image *image;
 };
 
 enum fahr_job_state {
@@ -266,7 +533,28 @@ struct fahr_job_status {
     char detail[256];               /* the service's own words, e.g. "Training" */
     char failure_reason[FAHR_ERROR_MAX];  /* when FAILED or STOPPED */
     char artifact_uri[FAHR_URI_MAX];      /* where the model is, once known */
+    /* ABI 1.1: when to poll next, in milliseconds (0: the driver's
+     * poll_interval_ms, else the host's default); a driver can poll a job
+     * that is starting up slowly and one that is about to end often. The
+     * host keeps it between 100 ms and 5 minutes. */
+    uint32_t next_poll_ms;
 };
+
+/* ABI 1.1: where read_logs2 left off; the caller's, zeroed before the first
+ * call, kept between calls (also across processes: never a pointer). A
+ * driver stores what it needs to go on (an offset, a page token, a
+ * timestamp) and its length. */
+#define FAHR_LOG_CURSOR_MAX 2048
+struct fahr_log_cursor {
+    uint32_t size;                 /* set by the host */
+    uint32_t length;               /* bytes of data in use; 0 at first */
+    unsigned char data[FAHR_LOG_CURSOR_MAX];
+};
+
+/* ABI 1.1: what a train driver takes (fahr_train_ops.flags). The host
+ * refuses --hp or --input at once for a driver that takes none. */
+#define FAHR_TRAIN_NO_HYPERPARAMETERS 0x1u
+#define FAHR_TRAIN_NO_CHANNELS 0x2u
 
 /* Receives one line of a job's log (without its newline). Return nonzero to
  * stop reading. */
@@ -350,6 +638,15 @@ struct fahr_train_ops {
      * be used (exit 1). Must create nothing. */
     int (*check)(void *state, const struct fahr_train_request *request,
                  struct fahr_error *err);
+    /* FAHR_TRAIN_* flags. */
+    uint32_t flags;
+    /* Optional, preferred to read_logs(): deliver the job's log lines after
+     * `cursor` in order and advance it. `job_over` is nonzero on the last
+     * call, made once the job has ended: deliver everything, a last line
+     * without its newline too. */
+    int (*read_logs2)(void *state, const struct fahr_config *config, const char *job_id,
+                      struct fahr_log_cursor *cursor, int job_over, fahr_log_line_fn on_line,
+                      void *on_line_data, struct fahr_error *err);
 };
 
 /* ---- The plugin descriptor ---------------------------------------------- */
@@ -378,6 +675,12 @@ struct fahr_plugin {
 
     const struct fahr_build_ops *build; /* set for FAHR_DRIVER_BUILD */
     const struct fahr_train_ops *train; /* set for FAHR_DRIVER_TRAIN */
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Preferred to config_keys where set: the keys as growing structs,
+     * ended by NULL. */
+    const struct fahr_config_key2 *const *config_keys2;
 };
 
 /* Begins every versioned struct a plugin defines. */
