@@ -207,8 +207,9 @@ const char *first_control_character(const char *text, size_t length)
     return NULL;
 }
 
-int config_check_value(enum fahr_config_type type, const char *value, char *out,
-                       size_t out_size, struct fahr_error *err)
+/* A value of a type; `scheme` is a URI key's. */
+static int check_value(enum fahr_config_type type, const char *scheme, const char *value,
+                       char *out, size_t out_size, struct fahr_error *err)
 {
     /* Values end up in URLs, header lines and file names, where a CR or LF
      * would start a line of the caller's choosing. */
@@ -269,30 +270,44 @@ int config_check_value(enum fahr_config_type type, const char *value, char *out,
         if (!s3_uri_is_valid(value))
             return fahr_error_set(err, FAHR_EINVAL,
                                   "'%s' is not an S3 location (like s3://bucket/prefix)", value);
-        return copy_out(value, out, out_size, err);    case FAHR_CONFIG_URL:
+        return copy_out(value, out, out_size, err);
+    case FAHR_CONFIG_URL:
+        return config_check_url(value, out, out_size, err);
     case FAHR_CONFIG_URI:
-        break; /* only in config_keys2, which this host does not read yet */
+        return config_check_uri(value, scheme, out, out_size, err);
     }
     return fahr_error_set(err, FAHR_EINVAL, "unknown value type %d", (int)type);
 }
 
-static const struct fahr_config_key *find_key(const struct fahr_config_key *const *keys,
+int config_check_value(enum fahr_config_type type, const char *value, char *out,
+                       size_t out_size, struct fahr_error *err)
+{
+    return check_value(type, NULL, value, out, out_size, err);
+}
+
+int config_check_key_value(const struct fahr_config_key2 *key, const char *value, char *out,
+                           size_t out_size, struct fahr_error *err)
+{
+    return check_value(key->type, key->scheme, value, out, out_size, err);
+}
+
+static const struct fahr_config_key2 *find_key(const struct fahr_config_key2 *const *keys,
                                               size_t ntables, const char *name)
 {
     for (size_t t = 0; t < ntables; t++)
-        for (const struct fahr_config_key *k = keys[t]; k && k->name; k++)
+        for (const struct fahr_config_key2 *k = keys[t]; k && k->name; k++)
             if (strcmp(k->name, name) == 0)
                 return k;
     return NULL;
 }
 
-static void list_keys(const struct fahr_config_key *const *keys, const char *const *owners,
+static void list_keys(const struct fahr_config_key2 *const *keys, const char *const *owners,
                       size_t ntables, char *out, size_t size)
 {
     size_t used = 0;
     out[0] = '\0';
     for (size_t t = 0; t < ntables; t++) {
-        for (const struct fahr_config_key *k = keys[t]; k && k->name; k++) {
+        for (const struct fahr_config_key2 *k = keys[t]; k && k->name; k++) {
             /* A key two drivers share is listed once. */
             if (find_key(keys, t, k->name) != NULL)
                 continue;
@@ -310,24 +325,59 @@ static void list_keys(const struct fahr_config_key *const *keys, const char *con
 }
 
 /* The declared key nearest to a mistyped one, or NULL. */
-static const char *nearest_key(const struct fahr_config_key *const *keys, size_t ntables,
+static const char *nearest_key(const struct fahr_config_key2 *const *keys, size_t ntables,
                                const char *word)
 {
     const char *names[256] = {NULL};
     size_t count = 0;
     for (size_t t = 0; t < ntables; t++)
-        for (const struct fahr_config_key *k = keys[t]; k && k->name && count < 256; k++)
+        for (const struct fahr_config_key2 *k = keys[t]; k && k->name && count < 256; k++)
             names[count++] = k->name;
     return suggest_nearest(word, names, count);
 }
 
-int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
+/* What an error about a key's value may show: a secret key's is not quoted. */
+static const char *shown_error(const struct fahr_config_key2 *key, const struct fahr_error *err)
+{
+    return (key->flags & FAHR_CONFIG_SECRET) ? "not a valid value (not shown: the key is secret)"
+                                             : err->message;
+}
+
+/* Fill in an unset key: from its environment variable (checked like a
+ * typed value), else its default; or fail if it is required. */
+static int apply_default(struct fahr_config *config, const struct fahr_config_key2 *k,
+                         const char *owner, bool required, struct fahr_error *err)
+{
+    const char *env = k->default_env != NULL ? getenv(k->default_env) : NULL;
+    char normalised[4096];
+    struct fahr_error value_err;
+    if (env != NULL && env[0] != '\0') {
+        if (config_check_key_value(k, env, normalised, sizeof normalised, &value_err) != FAHR_OK)
+            return fahr_error_set(err, FAHR_EINVAL, "$%s (the default of --config.%s): %s",
+                                  k->default_env, k->name, shown_error(k, &value_err));
+        config_set(config, k->name, normalised);
+    } else if (k->default_value != NULL) {
+        /* Defaults read like given values ("false" reads "0"). */
+        bool ok = config_check_key_value(k, k->default_value, normalised, sizeof normalised,
+                                         &value_err) == FAHR_OK;
+        config_set(config, k->name, ok ? normalised : k->default_value);
+    } else if (required && (k->flags & FAHR_CONFIG_REQUIRED)) {
+        if (k->default_env != NULL)
+            return fahr_error_set(err, FAHR_EINVAL, "%s needs --config.%s=VALUE or $%s (%s)",
+                                  owner, k->name, k->default_env, k->help ? k->help : "");
+        return fahr_error_set(err, FAHR_EINVAL, "%s needs --config.%s=VALUE (%s)", owner, k->name,
+                              k->help ? k->help : "");
+    }
+    return FAHR_OK;
+}
+
+int config_validate(struct fahr_config *config, const struct fahr_config_key2 *const *keys,
                     const char *const *owners, size_t ntables, unsigned required_tables,
                     struct fahr_error *err)
 {
     for (size_t i = 0; i < config->count; i++) {
         struct config_entry *entry = &config->entries[i];
-        const struct fahr_config_key *key = find_key(keys, ntables, entry->key);
+        const struct fahr_config_key2 *key = find_key(keys, ntables, entry->key);
         if (key == NULL) {
             const char *near = nearest_key(keys, ntables, entry->key);
             char accepted[900];
@@ -342,31 +392,18 @@ int config_validate(struct fahr_config *config, const struct fahr_config_key *co
         }
         char normalised[4096];
         struct fahr_error value_err;
-        if (config_check_value(key->type, entry->value, normalised, sizeof normalised,
-                               &value_err) != FAHR_OK)
+        if (config_check_key_value(key, entry->value, normalised, sizeof normalised,
+                                   &value_err) != FAHR_OK)
             return fahr_error_set(err, FAHR_EINVAL, "--config.%s: %s", entry->key,
-                                  (key->flags & FAHR_CONFIG_SECRET)
-                                      ? "not a valid value (not shown: the key is secret)"
-                                      : value_err.message);
+                                  shown_error(key, &value_err));
         free(entry->value);
         entry->value = xstrdup(normalised);
     }
-    for (size_t t = 0; t < ntables; t++) {
-        for (const struct fahr_config_key *k = keys[t]; k && k->name; k++) {
-            if (find_entry(config, k->name) != NULL)
-                continue;
-            if (k->default_value != NULL) {
-                /* Defaults read like given values ("false" reads "0"). */
-                char normalised[4096];
-                struct fahr_error ignored;
-                bool ok = config_check_value(k->type, k->default_value, normalised,
-                                             sizeof normalised, &ignored) == FAHR_OK;
-                config_set(config, k->name, ok ? normalised : k->default_value);
-            }
-            else if ((required_tables & (1u << t)) && (k->flags & FAHR_CONFIG_REQUIRED))
-                return fahr_error_set(err, FAHR_EINVAL, "%s needs --config.%s=VALUE (%s)",
-                                      owners[t], k->name, k->help ? k->help : "");
-        }
-    }
+    for (size_t t = 0; t < ntables; t++)
+        for (const struct fahr_config_key2 *k = keys[t]; k && k->name; k++)
+            if (find_entry(config, k->name) == NULL &&
+                apply_default(config, k, owners[t], (required_tables & (1u << t)) != 0, err) !=
+                    FAHR_OK)
+                return FAHR_EINVAL;
     return FAHR_OK;
 }

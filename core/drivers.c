@@ -63,17 +63,13 @@ static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind 
     return FAHR_EXIT_OK;
 }
 
-/* What a train driver runs is known once it is loaded: a driver of the
- * artifact's source takes no build driver, so none is picked (and its keys
- * stay unknown). Returns FAHR_EXIT_OK to go on and pick the build driver,
- * -1 to go on without one, or an exit code. */
-static int refuse_build_for_source(const struct cli *cli, struct plugin *train)
+/* What a train driver runs is in its record: a driver of the artifact's
+ * source takes no build driver, so none is picked (and its keys stay
+ * unknown). Returns FAHR_EXIT_OK to go on and pick the build driver, -1 to
+ * go on without one, or an exit code. */
+static int refuse_build_for_source(const struct cli *cli, const struct plugin *train)
 {
-    struct fahr_error err = {{0}};
-    int status = plugin_activate(train, &err);
-    if (status != FAHR_OK)
-        return report_driver_error(NULL, status, &err);
-    if (train->train.input != FAHR_TRAIN_SOURCE)
+    if (train->record.train_input != FAHR_TRAIN_SOURCE)
         return FAHR_EXIT_OK;
     if (cli->build_driver != NULL) {
         host_error("the %s driver runs the artifact's source; it takes no --build-driver",
@@ -83,11 +79,29 @@ static int refuse_build_for_source(const struct cli *cli, struct plugin *train)
     return -1;
 }
 
+/* --hp and --input for a driver that declared it takes none, refused before
+ * anything is loaded or built. */
+static int refuse_unwanted_inputs(const struct cli *cli, const struct plugin *train)
+{
+    uint32_t flags = train->record.train_flags;
+    if (cli->hyperparameter_count > 0 && (flags & FAHR_TRAIN_NO_HYPERPARAMETERS)) {
+        host_error("the %s driver takes no hyperparameters; drop --hp.%s", train->desc.name,
+                   cli->hyperparameters[0].key);
+        return FAHR_EXIT_USAGE;
+    }
+    if (cli->input_count > 0 && (flags & FAHR_TRAIN_NO_CHANNELS)) {
+        host_error("the %s driver takes no input channels; drop --input %s", train->desc.name,
+                   cli->inputs[0]);
+        return FAHR_EXIT_USAGE;
+    }
+    return FAHR_EXIT_OK;
+}
+
 /* The keys recorded with the job, where the driver still marks them
  * FAHR_CONFIG_JOB and the command line did not give them. */
 static void fill_in_recorded_keys(struct cli *cli, const struct plugin *train)
 {
-    for (const struct fahr_config_key *k = train->desc.config_keys; k && k->name; k++) {
+    for (const struct fahr_config_key2 *k = train->record.keys; k && k->name; k++) {
         const char *value = config_get(cli->recorded->config, k->name);
         if ((k->flags & FAHR_CONFIG_JOB) && value != NULL && config_get(cli->config, k->name) == NULL)
             config_set(cli->config, k->name, value);
@@ -106,6 +120,8 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
         if ((rc = pick(&drivers->set, cli->train_driver, FAHR_DRIVER_TRAIN, "--train-driver",
                        &drivers->train)) != FAHR_EXIT_OK)
             return rc;
+    if (drivers->train != NULL && (rc = refuse_unwanted_inputs(cli, drivers->train)) != FAHR_EXIT_OK)
+        return rc;
     if (cli->recorded != NULL && drivers->train != NULL)
         fill_in_recorded_keys(cli, drivers->train);
     bool wants_build = need_build || cli->build_driver != NULL;
@@ -119,7 +135,7 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
                        &drivers->build)) != FAHR_EXIT_OK)
             return rc;
 
-    const struct fahr_config_key *tables[2];
+    const struct fahr_config_key2 *tables[2];
     const char *owners[2];
     size_t ntables = 0;
     unsigned required_tables = 0;
@@ -131,7 +147,7 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
          * has its keys checked, but none of them is needed yet. */
         if (required == REQUIRED_ALL || (required == REQUIRED_BUILD && i == 0))
             required_tables |= 1u << ntables;
-        tables[ntables] = chosen[i]->desc.config_keys;
+        tables[ntables] = chosen[i]->record.keys;
         owners[ntables++] = chosen[i]->desc.name;
     }
     struct fahr_error err = {{0}};
@@ -158,24 +174,43 @@ void drivers_release(struct drivers *drivers)
     plugins_unload(&drivers->set);
 }
 
+/* What a key's value looks like, for help. */
+static const char *value_form(const struct fahr_config_key2 *key, char *out, size_t size)
+{
+    static const char *const type_names[] = {"",     "string", "integer",
+                                             "true|false", "path", "image",
+                                             "s3://bucket/prefix", "http(s)://host[:port][/path]"};
+    unsigned type = (unsigned)key->type;
+    if (key->type == FAHR_CONFIG_URI)
+        snprintf(out, size, "%s://...", key->scheme ? key->scheme : "scheme");
+    else
+        snprintf(out, size, "%s",
+                 type < sizeof type_names / sizeof type_names[0] ? type_names[type] : "value");
+    return out;
+}
+
 void print_driver_keys(const struct plugin *plugin, FILE *out)
 {
-    static const char *const type_names[] = {"",     "string", "integer",     "true|false",
-                                             "path", "image",  "s3://bucket/prefix"};
-    const struct fahr_config_key *key = plugin->desc.config_keys;
+    const struct fahr_config_key2 *key = plugin->record.keys;
     if (key == NULL || key->name == NULL) {
         fputs("    (no config keys)\n", out);
         return;
     }
     for (; key->name != NULL; key++) {
-        unsigned type = (unsigned)key->type;
+        char form[64];
+        bool secret = (key->flags & FAHR_CONFIG_SECRET) != 0;
         fprintf(out, "    --config.%s=<%s>%s\n        %s", key->name,
-                type < sizeof type_names / sizeof type_names[0] ? type_names[type] : "value",
+                value_form(key, form, sizeof form),
                 (key->flags & FAHR_CONFIG_REQUIRED) ? "  (required)" : "",
                 key->help ? key->help : "");
-        if (key->default_value != NULL)
-            fprintf(out, " [default: %s]",
-                    (key->flags & FAHR_CONFIG_SECRET) ? "(secret)" : key->default_value);
+        const char *fallback = key->default_value == NULL ? NULL
+                               : secret                   ? "(secret)"
+                                                          : key->default_value;
+        if (key->default_env != NULL)
+            fprintf(out, " [default: $%s%s%s]", key->default_env, fallback ? ", else " : "",
+                    fallback ? fallback : "");
+        else if (fallback != NULL)
+            fprintf(out, " [default: %s]", fallback);
         fputc('\n', out);
     }
 }

@@ -48,9 +48,11 @@ void config_set(struct fahr_config *config, const char *key, const char *value);
 /* Check every raw value against the drivers' declared keys, normalise it,
  * fill in defaults and check the required keys of the tables whose bit is
  * set in `required_tables` (bit t: table t). On failure writes one line into
- * err and returns FAHR_EINVAL. `keys` is an array of key tables, each ended
- * by a NULL name; `owners` names the driver of each table. */
-int config_validate(struct fahr_config *config, const struct fahr_config_key *const *keys,
+ * err and returns FAHR_EINVAL. `keys` is an array of key tables (arrays of
+ * structs, as in plugin_record), each ended by a NULL name; `owners` names
+ * the driver of each table. An unset key's default is its default_env's
+ * value where that is set and not empty, else its default_value. */
+int config_validate(struct fahr_config *config, const struct fahr_config_key2 *const *keys,
                     const char *const *owners, size_t ntables, unsigned required_tables,
                     struct fahr_error *err);
 /* The value of a key or NULL; borrowed from config. */
@@ -59,7 +61,17 @@ const char *config_get(const struct fahr_config *config, const char *key);
  * tests. */
 int config_check_value(enum fahr_config_type type, const char *value, char *out,
                        size_t out_size, struct fahr_error *err);
+/* The same for a key: a URI is checked against the key's scheme. */
+int config_check_key_value(const struct fahr_config_key2 *key, const char *value, char *out,
+                           size_t out_size, struct fahr_error *err);
 bool image_ref_is_valid(const char *ref);
+/* config_url.c: FAHR_CONFIG_URL (http(s)://host[:port][/path]) and
+ * FAHR_CONFIG_URI (SCHEME://authority[/path], trailing '/' dropped, the
+ * scheme written in lower case); neither takes user:password@, and an error
+ * about one does not quote it. */
+int config_check_url(const char *value, char *out, size_t out_size, struct fahr_error *err);
+int config_check_uri(const char *value, const char *scheme, char *out, size_t out_size,
+                     struct fahr_error *err);
 /* The first C0 control character or DEL in [text, text + length), or NULL:
  * what no value that reaches a URL, a header line or a file name may hold. */
 const char *first_control_character(const char *text, size_t length);
@@ -117,8 +129,15 @@ struct plugin_record {         /* what a scan learnt of one .so */
     char *name;
     char *version;             /* may be NULL */
     char *description;         /* may be NULL */
-    struct fahr_config_key *keys; /* key_count keys, then one with a NULL name */
+    /* key_count keys, then one with a NULL name; from config_keys2 where the
+     * driver has it, else from config_keys (default_env and scheme NULL). */
+    struct fahr_config_key2 *keys;
     size_t key_count;
+    /* Train drivers: what they run and what they take, known before any
+     * driver is loaded (no --build-driver for a source driver, --hp refused
+     * at once for one that takes none). 0 for build drivers. */
+    enum fahr_train_input train_input;
+    uint32_t train_flags;      /* FAHR_TRAIN_* */
 };
 
 struct plugin {

@@ -102,7 +102,7 @@ static char *encode_entry(const char *job_id, const struct plugin *train,
 {
     json_t *keys = json_object();
     bool whole = true; /* json_string() refuses what is not UTF-8 */
-    for (const struct fahr_config_key *k = train->desc.config_keys; k && k->name; k++) {
+    for (const struct fahr_config_key2 *k = train->record.keys; k && k->name; k++) {
         const char *value = config_get(config, k->name);
         if ((k->flags & FAHR_CONFIG_JOB) && !(k->flags & FAHR_CONFIG_SECRET) && value != NULL &&
             json_object_set_new(keys, k->name, json_string(value)) != 0)

@@ -42,7 +42,7 @@ static void debug(const char *fmt, ...)
 
 static void cache_header(struct text *text)
 {
-    text_printf(text, "fahr-plugin-registry 1 fahr %s abi %u.%u\n", FAHR_VERSION,
+    text_printf(text, "fahr-plugin-registry 2 fahr %s abi %u.%u\n", FAHR_VERSION,
                 FAHR_ABI_MAJOR, FAHR_ABI_MINOR);
 }
 

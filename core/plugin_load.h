@@ -31,6 +31,9 @@ const char *trust_check_ancestors(const char *resolved, char *why, size_t why_si
 void file_id_of(const struct stat *st, struct plugin_file_id *id);
 bool file_id_equal(const struct plugin_file_id *a, const struct plugin_file_id *b);
 
+/* Copy a versioned struct the plugin compiled with `their_size` bytes into
+ * the host's zeroed one, so members the plugin does not know read as NULL. */
+void copy_versioned(void *ours, size_t our_size, const void *theirs, uint32_t their_size);
 void record_free(struct plugin_record *record);
 void record_copy(struct plugin_record *to, const struct plugin_record *from);
 bool record_equal(const struct plugin_record *a, const struct plugin_record *b);

@@ -5,8 +5,8 @@
  *
  * A record is one of
  *   skip REASON\n
- *   driver KIND ABI NAME VERSION DESCRIPTION KEYS\n
- *   key NAME TYPE FLAGS DEFAULT HELP\n          (KEYS times)
+ *   driver KIND ABI NAME VERSION DESCRIPTION INPUT TRAIN_FLAGS KEYS\n
+ *   key NAME TYPE FLAGS DEFAULT HELP DEFAULT_ENV SCHEME\n    (KEYS times)
  * where a string is LENGTH:BYTES, or - for NULL. */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -24,6 +24,15 @@ static char *copy_or_null(const char *s)
 static bool same_string(const char *a, const char *b)
 {
     return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* Copy a versioned struct the plugin compiled with `their_size` bytes into
+ * the host's zeroed one, so members the plugin does not know read as NULL. */
+void copy_versioned(void *ours, size_t our_size, const void *theirs, uint32_t their_size)
+{
+    memset(ours, 0, our_size);
+    if (theirs != NULL)
+        memcpy(ours, theirs, their_size < our_size ? their_size : our_size);
 }
 
 void file_id_of(const struct stat *st, struct plugin_file_id *id)
@@ -51,17 +60,21 @@ void record_free(struct plugin_record *record)
         free((char *)record->keys[i].name);
         free((char *)record->keys[i].default_value);
         free((char *)record->keys[i].help);
+        free((char *)record->keys[i].default_env);
+        free((char *)record->keys[i].scheme);
     }
     free(record->keys);
     memset(record, 0, sizeof *record);
 }
 
 /* Room for `count` keys and the NULL-named end, zeroed. */
-static struct fahr_config_key *new_keys(size_t count)
+static struct fahr_config_key2 *new_keys(size_t count)
 {
-    struct fahr_config_key *keys = calloc(count + 1, sizeof *keys);
+    struct fahr_config_key2 *keys = calloc(count + 1, sizeof *keys);
     if (keys == NULL)
         abort();
+    for (size_t i = 0; i <= count; i++)
+        keys[i].size = sizeof *keys;
     return keys;
 }
 
@@ -74,6 +87,8 @@ void record_copy(struct plugin_record *to, const struct plugin_record *from)
     to->name = copy_or_null(from->name);
     to->version = copy_or_null(from->version);
     to->description = copy_or_null(from->description);
+    to->train_input = from->train_input;
+    to->train_flags = from->train_flags;
     if (from->skip_reason != NULL)
         return;
     to->keys = new_keys(from->key_count);
@@ -83,6 +98,8 @@ void record_copy(struct plugin_record *to, const struct plugin_record *from)
         to->keys[i].name = copy_or_null(from->keys[i].name);
         to->keys[i].default_value = copy_or_null(from->keys[i].default_value);
         to->keys[i].help = copy_or_null(from->keys[i].help);
+        to->keys[i].default_env = copy_or_null(from->keys[i].default_env);
+        to->keys[i].scheme = copy_or_null(from->keys[i].scheme);
     }
 }
 
@@ -91,12 +108,14 @@ bool record_equal(const struct plugin_record *a, const struct plugin_record *b)
     if (!same_string(a->skip_reason, b->skip_reason) || a->kind != b->kind ||
         a->abi_version != b->abi_version || !same_string(a->name, b->name) ||
         !same_string(a->version, b->version) || !same_string(a->description, b->description) ||
-        a->key_count != b->key_count)
+        a->key_count != b->key_count || a->train_input != b->train_input ||
+        a->train_flags != b->train_flags)
         return false;
     for (size_t i = 0; i < a->key_count; i++) {
-        const struct fahr_config_key *x = &a->keys[i], *y = &b->keys[i];
+        const struct fahr_config_key2 *x = &a->keys[i], *y = &b->keys[i];
         if (!same_string(x->name, y->name) || x->type != y->type || x->flags != y->flags ||
-            !same_string(x->default_value, y->default_value) || !same_string(x->help, y->help))
+            !same_string(x->default_value, y->default_value) || !same_string(x->help, y->help) ||
+            !same_string(x->default_env, y->default_env) || !same_string(x->scheme, y->scheme))
             return false;
     }
     return true;
@@ -126,16 +145,105 @@ static bool bounded_copy(const char *s, size_t max, char **out)
     return true;
 }
 
-const char *record_from_descriptor(const struct fahr_plugin *desc, struct plugin_record *record,
-                                   char *why, size_t why_size)
+/* Where a descriptor's keys are: config_keys2 (preferred, each entry
+ * sized) or config_keys. */
+struct key_source {
+    const struct fahr_config_key2 *const *keys2;
+    const struct fahr_config_key *keys;
+};
+
+/* How many keys there are; RECORD_KEYS_MAX + 1 means too many, or a table
+ * without its end. */
+static size_t count_keys(const struct key_source *from)
 {
-    memset(record, 0, sizeof *record);
-    record->kind = desc->kind;
-    record->abi_version = desc->abi_version;
     size_t count = 0;
-    const struct fahr_config_key *keys = FAHR_HAS(desc, config_keys) ? desc->config_keys : NULL;
-    while (keys != NULL && keys[count].name != NULL && count <= RECORD_KEYS_MAX)
-        count++;
+    if (from->keys2 != NULL)
+        while (count <= RECORD_KEYS_MAX && from->keys2[count] != NULL)
+            count++;
+    else
+        while (from->keys != NULL && count <= RECORD_KEYS_MAX && from->keys[count].name != NULL)
+            count++;
+    return count;
+}
+
+/* Key i as a key2 holding only the members its driver compiled; false if a
+ * key2 is too short to hold even the members of a 1.0 key. */
+static bool read_key(const struct key_source *from, size_t i, struct fahr_config_key2 *key)
+{
+    if (from->keys2 == NULL) {
+        const struct fahr_config_key *k = &from->keys[i];
+        *key = (struct fahr_config_key2){.size = sizeof *key, .name = k->name, .type = k->type,
+                                         .default_value = k->default_value, .help = k->help,
+                                         .flags = k->flags};
+        return true;
+    }
+    const struct fahr_config_key2 *k = from->keys2[i];
+    if (k->size < offsetof(struct fahr_config_key2, flags) + sizeof k->flags)
+        return false;
+    copy_versioned(key, sizeof *key, k, k->size);
+    key->size = sizeof *key;
+    return true;
+}
+
+static bool copy_key(const struct fahr_config_key2 *in, struct fahr_config_key2 *out)
+{
+    out->type = in->type;
+    out->flags = in->flags;
+    return bounded_copy(in->name, RECORD_TEXT_MAX, (char **)&out->name) &&
+           bounded_copy(in->default_value, RECORD_TEXT_MAX, (char **)&out->default_value) &&
+           bounded_copy(in->help, RECORD_TEXT_MAX, (char **)&out->help) &&
+           bounded_copy(in->default_env, RECORD_TEXT_MAX, (char **)&out->default_env) &&
+           bounded_copy(in->scheme, RECORD_TEXT_MAX, (char **)&out->scheme);
+}
+
+/* A non-empty word of at most `max` bytes: its first byte from `first`, the
+ * rest from `rest`. */
+static bool is_word(const char *s, const char *first, const char *rest, size_t max)
+{
+    size_t len = strlen(s);
+    return len > 0 && len <= max && strchr(first, s[0]) != NULL && strspn(s, rest) == len;
+}
+
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define DIGITS "0123456789"
+
+/* What is wrong with a copied key's 1.1 members, or NULL. */
+static const char *key_problem(const struct fahr_config_key2 *key, char *why, size_t why_size)
+{
+    const char *name = key->name ? key->name : "(unnamed)";
+    if (key->name == NULL)
+        snprintf(why, why_size, "a config key has no name");
+    else if (key->default_env != NULL &&
+             !is_word(key->default_env, UPPER LOWER "_", UPPER LOWER DIGITS "_", 128))
+        snprintf(why, why_size, "config key '%s': default_env is no environment variable name",
+                 name);
+    else if (key->type == FAHR_CONFIG_URI &&
+             (key->scheme == NULL || !is_word(key->scheme, LOWER, LOWER DIGITS "+.-", 32)))
+        snprintf(why, why_size, "config key '%s' is a URI without a scheme like \"gs\"", name);
+    else
+        return NULL;
+    return why;
+}
+
+/* What a train driver runs and takes, from its operations. */
+static void read_train_ops(const struct fahr_plugin *desc, struct plugin_record *record)
+{
+    if (desc->kind != FAHR_DRIVER_TRAIN || !FAHR_HAS(desc, train) ||
+        desc->train->size < sizeof(uint32_t))
+        return;
+    struct fahr_train_ops ops;
+    copy_versioned(&ops, sizeof ops, desc->train, desc->train->size);
+    record->train_input = ops.input;
+    record->train_flags = ops.flags;
+}
+
+static const char *read_keys(const struct fahr_plugin *desc, struct plugin_record *record,
+                             char *why, size_t why_size)
+{
+    struct key_source from = {FAHR_HAS(desc, config_keys2) ? desc->config_keys2 : NULL,
+                              FAHR_HAS(desc, config_keys) ? desc->config_keys : NULL};
+    size_t count = count_keys(&from);
     if (count > RECORD_KEYS_MAX) {
         snprintf(why, why_size, "more than %d config keys, or a key table without its end",
                  RECORD_KEYS_MAX);
@@ -143,24 +251,43 @@ const char *record_from_descriptor(const struct fahr_plugin *desc, struct plugin
     }
     record->keys = new_keys(count);
     record->key_count = count;
-    bool fits = bounded_copy(desc->name, RECORD_TEXT_MAX, &record->name) &&
-                bounded_copy(desc->version, RECORD_TEXT_MAX, &record->version) &&
-                bounded_copy(desc->description, RECORD_TEXT_MAX, &record->description);
-    for (size_t i = 0; fits && i < count; i++) {
-        struct fahr_config_key *key = &record->keys[i];
-        key->type = keys[i].type;
-        key->flags = keys[i].flags;
-        fits = bounded_copy(keys[i].name, RECORD_TEXT_MAX, (char **)&key->name) &&
-               bounded_copy(keys[i].default_value, RECORD_TEXT_MAX, (char **)&key->default_value) &&
-               bounded_copy(keys[i].help, RECORD_TEXT_MAX, (char **)&key->help);
-    }
-    if (!fits) {
-        record_free(record);
-        snprintf(why, why_size, "a string of its descriptor is longer than %d bytes",
-                 RECORD_TEXT_MAX);
-        return why;
+    for (size_t i = 0; i < count; i++) {
+        struct fahr_config_key2 key;
+        if (!read_key(&from, i, &key)) {
+            snprintf(why, why_size, "config key %zu is %u bytes, too short", i + 1,
+                     from.keys2[i]->size);
+            return why;
+        }
+        if (!copy_key(&key, &record->keys[i])) {
+            snprintf(why, why_size, "a string of its descriptor is longer than %d bytes",
+                     RECORD_TEXT_MAX);
+            return why;
+        }
+        if (key_problem(&record->keys[i], why, why_size) != NULL)
+            return why;
     }
     return NULL;
+}
+
+const char *record_from_descriptor(const struct fahr_plugin *desc, struct plugin_record *record,
+                                   char *why, size_t why_size)
+{
+    memset(record, 0, sizeof *record);
+    record->kind = desc->kind;
+    record->abi_version = desc->abi_version;
+    read_train_ops(desc, record);
+    const char *problem = read_keys(desc, record, why, why_size);
+    if (problem == NULL && !(bounded_copy(desc->name, RECORD_TEXT_MAX, &record->name) &&
+                             bounded_copy(desc->version, RECORD_TEXT_MAX, &record->version) &&
+                             bounded_copy(desc->description, RECORD_TEXT_MAX,
+                                          &record->description))) {
+        snprintf(why, why_size, "a string of its descriptor is longer than %d bytes",
+                 RECORD_TEXT_MAX);
+        problem = why;
+    }
+    if (problem != NULL)
+        record_free(record);
+    return problem;
 }
 
 /* ---- the text form -------------------------------------------------------- */
@@ -278,20 +405,25 @@ void record_encode(struct text *out, const struct plugin_record *record)
     text_string(out, record->version);
     text_append(out, " ", 1);
     text_string(out, record->description);
-    text_printf(out, " %zu\n", record->key_count);
+    text_printf(out, " %d %u %zu\n", (int)record->train_input, record->train_flags,
+                record->key_count);
     for (size_t i = 0; i < record->key_count; i++) {
-        const struct fahr_config_key *key = &record->keys[i];
+        const struct fahr_config_key2 *key = &record->keys[i];
         text_append(out, "key ", 4);
         text_string(out, key->name);
         text_printf(out, " %d %u ", (int)key->type, key->flags);
         text_string(out, key->default_value);
         text_append(out, " ", 1);
         text_string(out, key->help);
+        text_append(out, " ", 1);
+        text_string(out, key->default_env);
+        text_append(out, " ", 1);
+        text_string(out, key->scheme);
         text_append(out, "\n", 1);
     }
 }
 
-static void decode_key(struct reader *in, struct fahr_config_key *key)
+static void decode_key(struct reader *in, struct fahr_config_key2 *key)
 {
     read_literal(in, "key ");
     key->name = read_string(in, RECORD_TEXT_MAX);
@@ -303,6 +435,10 @@ static void decode_key(struct reader *in, struct fahr_config_key *key)
     key->default_value = read_string(in, RECORD_TEXT_MAX);
     read_literal(in, " ");
     key->help = read_string(in, RECORD_TEXT_MAX);
+    read_literal(in, " ");
+    key->default_env = read_string(in, RECORD_TEXT_MAX);
+    read_literal(in, " ");
+    key->scheme = read_string(in, RECORD_TEXT_MAX);
     read_literal(in, "\n");
     if (key->name == NULL || type < INT32_MIN || type > INT32_MAX || flags > UINT32_MAX)
         in->bad = true;
@@ -331,11 +467,18 @@ bool record_decode(struct reader *in, struct plugin_record *record)
         read_literal(in, " ");
         record->description = read_string(in, RECORD_TEXT_MAX);
         read_literal(in, " ");
+        int64_t input = read_signed(in); /* as the plugin declared it */
+        read_literal(in, " ");
+        uint64_t train_flags = read_number(in);
+        read_literal(in, " ");
         uint64_t count = read_number(in);
         read_literal(in, "\n");
         if (record->name == NULL || (kind != FAHR_DRIVER_BUILD && kind != FAHR_DRIVER_TRAIN) ||
-            abi > UINT32_MAX || count > RECORD_KEYS_MAX)
+            abi > UINT32_MAX || count > RECORD_KEYS_MAX || input < INT32_MIN ||
+            input > INT32_MAX || train_flags > UINT32_MAX)
             in->bad = true;
+        record->train_input = in->bad ? 0 : (enum fahr_train_input)input;
+        record->train_flags = in->bad ? 0 : (uint32_t)train_flags;
         record->kind = (enum fahr_driver_kind)kind;
         record->abi_version = (uint32_t)abi;
         record->keys = new_keys(in->bad ? 0 : (size_t)count);

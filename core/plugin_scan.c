@@ -43,15 +43,6 @@ static bool name_is_valid(const char *name)
     return true;
 }
 
-/* Copy a versioned struct the plugin compiled with `their_size` bytes into
- * the host's zeroed one, so members the plugin does not know read as NULL. */
-static void copy_versioned(void *ours, size_t our_size, const void *theirs, uint32_t their_size)
-{
-    memset(ours, 0, our_size);
-    if (theirs != NULL)
-        memcpy(ours, theirs, their_size < our_size ? their_size : our_size);
-}
-
 static const char *accept_ops(struct plugin *plugin, char *why, size_t why_size)
 {
     const char *name = plugin->desc.name;

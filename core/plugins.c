@@ -183,7 +183,10 @@ static void desc_from_record(struct plugin *plugin)
     plugin->desc.name = record->name;
     plugin->desc.version = record->version;
     plugin->desc.description = record->description;
-    plugin->desc.config_keys = record->keys;
+    /* The keys are the record's (plugin->record.keys, 1.0 and 1.1 alike).
+     * What a train driver runs and takes is known before it is loaded. */
+    plugin->train.input = record->train_input;
+    plugin->train.flags = record->train_flags;
 }
 
 static void free_plugin(struct plugin *plugin)

@@ -5,22 +5,29 @@
 
 #include "fahr.h"
 
-static const struct fahr_config_key build_keys[] = {
-    {"base_image", FAHR_CONFIG_IMAGE_REF, NULL, "the base image", 0},
-    {"region", FAHR_CONFIG_STRING, "eu-west-1", "the region", 0},
-    {NULL, 0, NULL, NULL, 0},
+/* A key of the host's tables (struct fahr_config_key2, sized); KEY_ENV
+ * adds its default_env and scheme. */
+#define KEY_ENV(name, type, default_value, help, flags, env, scheme)                               \
+    {sizeof(struct fahr_config_key2), name, type, default_value, help, flags, env, scheme}
+#define KEY(name, type, default_value, help, flags)                                               \
+    KEY_ENV(name, type, default_value, help, flags, NULL, NULL)
+
+static const struct fahr_config_key2 build_keys[] = {
+    KEY("base_image", FAHR_CONFIG_IMAGE_REF, NULL, "the base image", 0),
+    KEY("region", FAHR_CONFIG_STRING, "eu-west-1", "the region", 0),
+    KEY(NULL, 0, NULL, NULL, 0),
 };
 
-static const struct fahr_config_key train_keys[] = {
-    {"region", FAHR_CONFIG_STRING, "us-east-1", "the region, shared", 0},
-    {"train_instance_count", FAHR_CONFIG_INT, "1", "machines", 0},
-    {"output_path", FAHR_CONFIG_S3_URI, NULL, "where models go", FAHR_CONFIG_REQUIRED},
-    {"spot", FAHR_CONFIG_BOOL, "false", "use spot capacity", 0},
-    {"data", FAHR_CONFIG_PATH, NULL, "a local directory", 0},
-    {NULL, 0, NULL, NULL, 0},
+static const struct fahr_config_key2 train_keys[] = {
+    KEY("region", FAHR_CONFIG_STRING, "us-east-1", "the region, shared", 0),
+    KEY("train_instance_count", FAHR_CONFIG_INT, "1", "machines", 0),
+    KEY("output_path", FAHR_CONFIG_S3_URI, NULL, "where models go", FAHR_CONFIG_REQUIRED),
+    KEY("spot", FAHR_CONFIG_BOOL, "false", "use spot capacity", 0),
+    KEY("data", FAHR_CONFIG_PATH, NULL, "a local directory", 0),
+    KEY(NULL, 0, NULL, NULL, 0),
 };
 
-static const struct fahr_config_key *const tables[] = {build_keys, train_keys};
+static const struct fahr_config_key2 *const tables[] = {build_keys, train_keys};
 static const char *const owners[] = {"local", "sagemaker"};
 
 static int validate(struct fahr_config *config, struct fahr_error *err)
@@ -70,12 +77,12 @@ END_TEST
 
 START_TEST(a_secret_value_is_not_quoted_in_an_error)
 {
-    static const struct fahr_config_key secret_keys[] = {
-        {"api_key", FAHR_CONFIG_S3_URI, NULL, "a secret of the wrong shape", FAHR_CONFIG_SECRET},
-        {"bucket", FAHR_CONFIG_S3_URI, NULL, "not secret", 0},
-        {NULL, 0, NULL, NULL, 0},
+    static const struct fahr_config_key2 secret_keys[] = {
+        KEY("api_key", FAHR_CONFIG_S3_URI, NULL, "a secret of the wrong shape", FAHR_CONFIG_SECRET),
+        KEY("bucket", FAHR_CONFIG_S3_URI, NULL, "not secret", 0),
+        KEY(NULL, 0, NULL, NULL, 0),
     };
-    const struct fahr_config_key *const one[] = {secret_keys};
+    const struct fahr_config_key2 *const one[] = {secret_keys};
     const char *const owner[] = {"vault"};
     struct fahr_config *config = config_new();
     config_set(config, "api_key", "hunter2-sk-0123");
@@ -338,6 +345,8 @@ START_TEST(control_characters_are_refused_in_every_value)
 }
 END_TEST
 
+TCase *config_keys2_tcase(void); /* test_config_keys2.c */
+
 int main(void)
 {
     Suite *suite = suite_create("config");
@@ -360,6 +369,7 @@ int main(void)
     tcase_add_test(naming, image_name_from_artifact_path);
     tcase_add_test(naming, a_typed_tag_is_dropped_but_not_a_port);
     suite_add_tcase(suite, naming);
+    suite_add_tcase(suite, config_keys2_tcase());
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);

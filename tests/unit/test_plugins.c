@@ -11,11 +11,12 @@
 
 #include "fahr.h"
 #include "plugin_load.h"
+#include "plugin_fixtures.h"
 #include "version.h"
 
 static char scratch[256];
 
-static void make_scratch(void)
+void make_scratch(void)
 {
     snprintf(scratch, sizeof scratch, "/tmp/fahr-test-plugins.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(scratch));
@@ -29,7 +30,7 @@ static void make_scratch(void)
     setenv("FAHR_PLUGIN_CACHE", cache, 1); /* never the user's */
 }
 
-static void remove_scratch(void)
+void remove_scratch(void)
 {
     char command[1024];
     snprintf(command, sizeof command, "chmod -R u+w,o-w '%s' && rm -rf '%s'", scratch, scratch);
@@ -37,7 +38,7 @@ static void remove_scratch(void)
 }
 
 /* A directory under the scratch directory; returns its path (static). */
-static const char *subdir(const char *name)
+const char *subdir(const char *name)
 {
     static char paths[4][512];
     static int next;
@@ -48,7 +49,7 @@ static const char *subdir(const char *name)
     return path;
 }
 
-static void copy_fixture(const char *fixture, const char *dir, const char *name, mode_t mode)
+void copy_fixture(const char *fixture, const char *dir, const char *name, mode_t mode)
 {
     char src[1024], dst[1024], buffer[65536];
     snprintf(src, sizeof src, "%s/%s", FIXTURE_DIR, fixture);
@@ -65,7 +66,7 @@ static void copy_fixture(const char *fixture, const char *dir, const char *name,
     ck_assert_int_eq(chmod(dst, mode), 0);
 }
 
-static void load_dirs(struct plugin_set *set, const char *first, const char *second)
+void load_dirs(struct plugin_set *set, const char *first, const char *second)
 {
     memset(set, 0, sizeof *set);
     char *dirs[2] = {(char *)first, (char *)second};
@@ -84,7 +85,7 @@ static const char *skip_reason(const struct plugin_set *set, const char *suffix)
     return NULL;
 }
 
-static void assert_skipped(const char *fixture, const char *expected_reason)
+void assert_skipped(const char *fixture, const char *expected_reason)
 {
     make_scratch();
     const char *dir = subdir("plugins");
@@ -507,6 +508,7 @@ int main(void)
     tcase_add_test(cache, a_record_that_lies_is_caught_when_loaded);
     tcase_add_test(cache, a_plugin_changed_before_use_is_scanned_again);
     suite_add_tcase(suite, cache);
+    suite_add_tcase(suite, keys2_tcase());
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
