@@ -9,6 +9,7 @@
 #ifndef FAHR_CORE_H
 #define FAHR_CORE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,6 +34,27 @@ const struct fahr_host *host_services(void);
 void host_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void host_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void host_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A log line as host->log() prints it, after "fahr: DRIVER: " where driver
+ * is not NULL. */
+void host_vlog(const char *driver, enum fahr_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* host_driver.c: `table` made the host table of one driver (ABI 1.1):
+ * host->driver set, and host->log() prefixing its lines with that name,
+ * also where the driver logs from a thread of its own. */
+void host_table_for_driver(struct fahr_host *table, const char *driver);
+/* The progress line, for host.c and host_progress.c: begin locks the
+ * output and says whether to draw (stderr a terminal, not --quiet, not
+ * drawn in the last 0.1 s unless `last`), with the seconds since `what`
+ * started; show draws `line` cut to the terminal's width (ended with a
+ * newline if `last`) and unlocks. */
+bool host_progress_begin(const char *what, bool last, double *elapsed);
+void host_progress_show(char *line, bool last);
+/* "1.2 GiB" */
+void host_format_bytes(double bytes, char *out, size_t size);
+/* host_progress.c: host->progress_files, one line "what: 3/10 files,
+ * 1.2 GiB of 4.0 GiB, 85.0 MiB/s, 0:33 left". */
+void host_progress_files(const char *what, uint64_t done, uint64_t total, uint32_t files_done,
+                         uint32_t files_total);
 /* Install SIGINT/SIGTERM handlers that set the interrupted flag. */
 void host_catch_signals(void);
 int host_interrupted(void);
@@ -153,6 +175,9 @@ struct plugin {
     void *handle;              /* dlopen handle once activated, else NULL */
     void *state;               /* from desc.open() */
     bool opened;
+    /* The host table this driver was given (host_table_for_driver): valid
+     * from open() to close(), so the plugin must not move meanwhile. */
+    struct fahr_host host;
 };
 
 struct plugin_note {           /* a plugin not used: skipped or shadowed */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fahr.h"
+#include "job_name.h"
 #include "version.h"
 
 static enum verbosity host_verbosity = VERBOSITY_NORMAL;
@@ -96,21 +97,29 @@ void host_info(const char *fmt, ...)
     va_end(ap);
 }
 
-static void service_log(enum fahr_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void service_log(enum fahr_log_level level, const char *fmt, ...)
+void host_vlog(const char *driver, enum fahr_log_level level, const char *fmt, va_list ap)
 {
-    static const char *const prefixes[] = {"", "warning: ", "", "debug: "};
+    static const char *const levels[] = {"", "warning: ", "", "debug: "};
     if (level == FAHR_LOG_INFO && host_verbosity == VERBOSITY_QUIET)
         return;
     if (level == FAHR_LOG_DEBUG && host_verbosity != VERBOSITY_VERBOSE)
         return;
     if ((unsigned)level > FAHR_LOG_DEBUG)
         level = FAHR_LOG_DEBUG;
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s%s%s", driver ? driver : "", driver ? ": " : "",
+             levels[level]);
+    vprint_line(prefix, fmt, ap);
+}
+
+static void service_log(enum fahr_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void service_log(enum fahr_log_level level, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vprint_line(prefixes[level], fmt, ap);
+    host_vlog(NULL, level, fmt, ap);
     va_end(ap);
 }
 
@@ -173,7 +182,7 @@ static void service_stream(const char *text, size_t len)
     pthread_mutex_unlock(&output_lock);
 }
 
-static void format_bytes(double bytes, char *out, size_t size)
+void host_format_bytes(double bytes, char *out, size_t size)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     size_t unit = 0;
@@ -182,17 +191,6 @@ static void format_bytes(double bytes, char *out, size_t size)
         unit++;
     }
     snprintf(out, size, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
-}
-
-static void draw_progress(const char *what, uint64_t done, uint64_t total, const char *unit);
-
-static void service_progress(const char *what, uint64_t done, uint64_t total, const char *unit)
-{
-    if (!stderr_is_terminal || host_verbosity == VERBOSITY_QUIET)
-        return;
-    pthread_mutex_lock(&output_lock);
-    draw_progress(what, done, total, unit);
-    pthread_mutex_unlock(&output_lock);
 }
 
 /* Cut a line to one column less than the terminal is wide, so that it never
@@ -217,8 +215,11 @@ static size_t fit_to_terminal(char *line)
     return columns;
 }
 
-static void draw_progress(const char *what, uint64_t done, uint64_t total, const char *unit)
+bool host_progress_begin(const char *what, bool last, double *elapsed)
 {
+    if (!stderr_is_terminal || host_verbosity == VERBOSITY_QUIET)
+        return false;
+    pthread_mutex_lock(&output_lock);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!progress_state.line_open || strcmp(progress_state.what, what) != 0) {
@@ -226,25 +227,50 @@ static void draw_progress(const char *what, uint64_t done, uint64_t total, const
         snprintf(progress_state.what, sizeof progress_state.what, "%s", what);
         progress_state.started = now;
     }
-    double elapsed = (double)(now.tv_sec - progress_state.started.tv_sec) +
-                     (double)(now.tv_nsec - progress_state.started.tv_nsec) / 1e9;
+    *elapsed = (double)(now.tv_sec - progress_state.started.tv_sec) +
+               (double)(now.tv_nsec - progress_state.started.tv_nsec) / 1e9;
     /* Redrawn ten times a second at most, and once at the end. */
-    bool last = total > 0 && done >= total;
     double since_drawn = (double)(now.tv_sec - progress_state.drawn.tv_sec) +
                          (double)(now.tv_nsec - progress_state.drawn.tv_nsec) / 1e9;
-    if (progress_state.line_open && !last && since_drawn < 0.1)
-        return;
+    if (progress_state.line_open && !last && since_drawn < 0.1) {
+        pthread_mutex_unlock(&output_lock);
+        return false;
+    }
     progress_state.drawn = now;
+    return true;
+}
+
+void host_progress_show(char *line, bool last)
+{
+    size_t width = fit_to_terminal(line);
+    clear_line();
+    fputs(line, stderr);
+    progress_state.drawn_width = width;
+    progress_state.line_open = true;
+    if (last) {
+        fputc('\n', stderr);
+        progress_state.line_open = false;
+    }
+    fflush(stderr);
+    pthread_mutex_unlock(&output_lock);
+}
+
+static void service_progress(const char *what, uint64_t done, uint64_t total, const char *unit)
+{
+    bool last = total > 0 && done >= total;
+    double elapsed;
+    if (!host_progress_begin(what, last, &elapsed))
+        return;
     char line[256];
     if (unit != NULL && strcmp(unit, "B") == 0) {
         char done_s[32], total_s[32], rate_s[32] = "";
-        format_bytes((double)done, done_s, sizeof done_s);
-        format_bytes((double)total, total_s, sizeof total_s);
+        host_format_bytes((double)done, done_s, sizeof done_s);
+        host_format_bytes((double)total, total_s, sizeof total_s);
         /* The rate once it means something; time left from it. */
         double rate = elapsed > 0.5 ? (double)done / elapsed : 0;
         char rate_part[64] = "", left_part[32] = "";
         if (rate > 0) {
-            format_bytes(rate, rate_s, sizeof rate_s);
+            host_format_bytes(rate, rate_s, sizeof rate_s);
             snprintf(rate_part, sizeof rate_part, ", %s/s", rate_s);
             if (total > 0 && !last)
                 snprintf(left_part, sizeof left_part, ", %.0f s left",
@@ -262,16 +288,7 @@ static void draw_progress(const char *what, uint64_t done, uint64_t total, const
         snprintf(line, sizeof line, "%s: %llu %s", what, (unsigned long long)done,
                  unit ? unit : "");
     }
-    size_t width = fit_to_terminal(line);
-    clear_line();
-    fputs(line, stderr);
-    progress_state.drawn_width = width;
-    progress_state.line_open = true;
-    if (last) {
-        fputc('\n', stderr);
-        progress_state.line_open = false;
-    }
-    fflush(stderr);
+    host_progress_show(line, last);
 }
 
 int host_interrupted(void)
@@ -293,6 +310,8 @@ static const struct fahr_host host_table = {
     .progress = service_progress,
     .interrupted = host_interrupted,
     .config_get = service_config_get,
+    .job_name = job_name_make,
+    .progress_files = host_progress_files,
 };
 
 const struct fahr_host *host_services(void)

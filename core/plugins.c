@@ -445,7 +445,8 @@ int plugin_open(struct plugin *plugin, struct fahr_error *err)
         return rc;
     if (FAHR_HAS(&plugin->desc, open)) {
         struct fahr_error open_err = {{0}};
-        rc = plugin->desc.open(host_services(), &plugin->state, &open_err);
+        host_table_for_driver(&plugin->host, plugin->desc.name);
+        rc = plugin->desc.open(&plugin->host, &plugin->state, &open_err);
         if (rc != FAHR_OK)
             return fahr_error_set(err, rc < 0 ? rc : FAHR_EFAIL, "%s: cannot start: %s",
                                   plugin->desc.name,

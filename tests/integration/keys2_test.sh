@@ -34,7 +34,8 @@ fit_takes_its_defaults_from_the_environment() {
     FIXTURE_PROJECT=p-1 FIXTURE_BUCKET=gs://env-bucket/out/ keys2 fit "$WORK/model.py"
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
     expect_eq "$OUT" keys2-job "its job"
-    expect_contains "$ERR" "bucket=gs://env-bucket/out" "the variable's value, normalised"
+    expect_contains "$ERR" "fahr: fixture-keys2: warning: bucket=gs://env-bucket/out" \
+        "the variable's value, normalised, logged with the driver's name"
     expect_contains "$ERR" "project=p-1" "the required key from its variable"
     expect_contains "$ERR" "endpoint=https://api.example.com/v1" "a URL default"
     # The command line wins over the environment.

@@ -1,4 +1,4 @@
-/* plugins/common/job_name.c: see job_name.h. */
+/* core/job_name.c: see job_name.h. */
 #include "job_name.h"
 
 #include <ctype.h>
@@ -98,4 +98,28 @@ void job_name_derive(const char *image_name, char *out, size_t size)
         fclose(random);
     }
     snprintf(out, size, "%s%s-%04x", prefix, stamp, salt);
+}
+
+int job_name_make(const char *image_name, size_t max_length, char *out, size_t out_size,
+                  struct fahr_error *err)
+{
+    enum { SUFFIX = 20 }; /* "YYYYMMDD-HHMMSS-xxxx" */
+    if (max_length < SUFFIX + 2)
+        return fahr_error_set(err, FAHR_EINVAL,
+                              "a job name of at most %zu characters has no room for the time "
+                              "and the random part; %d at least",
+                              max_length, SUFFIX + 2);
+    char name[128];
+    job_name_derive(image_name, name, sizeof name);
+    size_t length = strlen(name);
+    if (length > max_length) {
+        size_t stem = length - SUFFIX - 1, keep = max_length - SUFFIX - 1;
+        while (keep > 1 && name[keep - 1] == '-')
+            keep--; /* '-' only between letters and digits */
+        memmove(name + keep, name + stem, SUFFIX + 2);
+    }
+    if (strlen(name) >= out_size)
+        return fahr_error_set(err, FAHR_EINVAL, "no room for a job name in %zu bytes", out_size);
+    memcpy(out, name, strlen(name) + 1);
+    return FAHR_OK;
 }
