@@ -614,7 +614,7 @@ large_inputs_go_up_in_parts() {
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
     expect_contains "$ERR" "1 file(s) uploaded, 0 already there" "first upload"
     local uri key etag
-    uri=$(printf '%s\n' "$ERR" | sed -n 's/^fahr: \(s3:[^:]*\): 1 file(s) uploaded.*/\1/p')
+    uri=$(printf '%s\n' "$ERR" | sed -n 's/^fahr: sagemaker: \(s3:[^:]*\): 1 file(s) uploaded.*/\1/p')
     key="${uri#s3://"$FAHR_BENCH_BUCKET"/}/weights.bin"
     etag=$(moto_cli s3api head-object --bucket "$FAHR_BENCH_BUCKET" --key "$key" --query ETag --output text)
     [[ "$etag" == *-3\" ]] || fail "ETag '$etag' is not that of a 3-part upload"
