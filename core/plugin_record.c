@@ -26,8 +26,6 @@ static bool same_string(const char *a, const char *b)
     return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
 }
 
-/* Copy a versioned struct the plugin compiled with `their_size` bytes into
- * the host's zeroed one, so members the plugin does not know read as NULL. */
 void copy_versioned(void *ours, size_t our_size, const void *theirs, uint32_t their_size)
 {
     memset(ours, 0, our_size);
