@@ -355,6 +355,26 @@ PY
         fail "the engine sent $sent bytes for a log of $log_bytes"
 }
 
+messages_of_one_time_are_neither_lost_nor_repeated() {
+    # The fake engine's log grows by 3 messages a read, 4 of each time, so
+    # each read after the first starts amid messages of the time it asks
+    # for; its last line has no newline.
+    python3 "$FAHR_SOURCE_ROOT/tests/bench/log_engine.py" "$TEST_TMP/fake.sock" \
+        "$TEST_TMP/queries" &
+    local pid=$!
+    for _ in $(seq 1 50); do
+        [ -S "$TEST_TMP/fake.sock" ] && break
+        sleep 0.1
+    done
+    DOCKER_HOST="unix://$TEST_TMP/fake.sock" run_fahr logs --train-driver=local fake-1 --follow
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" "$(printf 'line %02d\n' $(seq 0 11))"$'\nthe end' "the lines"
+    expect_contains "$(cat "$TEST_TMP/queries")" "&since=1700000000.000000005" \
+        "a later read asks only for what is new"
+}
+
 run_test hyperparameters_and_channels_make_the_model
 run_test a_single_file_channel
 run_test failure_leaves_the_fetch_dir_untouched
@@ -369,4 +389,5 @@ run_test the_model_comes_back_whole
 run_test stop_reaches_the_scripts_sigterm_handler
 run_test stop_reaches_a_notebooks_sigterm_handler
 run_test a_followed_log_is_read_once
+run_test messages_of_one_time_are_neither_lost_nor_repeated
 finish
