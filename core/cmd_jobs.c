@@ -31,16 +31,6 @@ static void nap(long ms)
     nanosleep(&ts, NULL);
 }
 
-static long poll_interval_ms(const struct plugin *train)
-{
-    /* FAHR_POLL_INTERVAL_MS lets tests and impatient users poll faster. */
-    const char *env = getenv("FAHR_POLL_INTERVAL_MS");
-    long ms = env ? strtol(env, NULL, 10) : 0;
-    if (ms > 0)
-        return ms;
-    return train->train.poll_interval_ms > 0 ? (long)train->train.poll_interval_ms : 5000;
-}
-
 static const char *state_name(enum fahr_job_state state)
 {
     switch (state) {
@@ -75,9 +65,10 @@ const char *hint_driver_option(const struct cli *cli, const struct plugin *train
 int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *log_out,
                bool show_status, char *artifact_uri, size_t artifact_uri_size)
 {
-    uint64_t cursor = 0;
+    struct job_log log;
+    job_log_begin(&log, train, cli->config, job_id);
     char last_shown[512] = "";
-    bool logs = FAHR_HAS(&train->train, read_logs) &&
+    bool logs = job_log_available(train) &&
                 !(log_out == stderr && cli->verbosity == VERBOSITY_QUIET);
     struct fahr_error err = {{0}};
     for (;;) {
@@ -89,9 +80,7 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
             return FAHR_EXIT_INTERRUPTED;
         }
         struct fahr_job_status status;
-        memset(&status, 0, sizeof status);
-        status.size = sizeof status;
-        int rc = train->train.poll(train->state, cli->config, job_id, &status, &err);
+        int rc = job_poll(train, cli->config, job_id, &status, &err);
         if (rc == FAHR_EINTERRUPTED)
             continue; /* the message above, on the next turn */
         if (rc != FAHR_OK)
@@ -106,8 +95,7 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
             host_info("job %s: %s", job_id, shown);
         /* Logs are read once more after the end, so the last lines arrive. */
         if (logs) {
-            rc = train->train.read_logs(train->state, cli->config, job_id, &cursor,
-                                        print_log_line, log_out, &err);
+            rc = job_log_read(&log, ended(status.state), print_log_line, log_out, &err);
             /* Following for a reader that has gone (`| head`) ends here. */
             if (fflush(log_out) != 0 || ferror(log_out))
                 return FAHR_EXIT_FAILED;
@@ -130,7 +118,7 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
                        status.failure_reason[0] ? status.failure_reason : "no reason given");
             return FAHR_EXIT_JOB_FAILED;
         }
-        nap(poll_interval_ms(train));
+        nap(job_next_poll_ms(status.next_poll_ms, train->train.poll_interval_ms));
     }
 }
 
@@ -330,10 +318,8 @@ done:
 static int poll_job(struct plugin *train, struct cli *cli, const char *job_id,
                     struct fahr_job_status *status)
 {
-    memset(status, 0, sizeof *status);
-    status->size = sizeof *status;
     struct fahr_error err = {{0}};
-    int result = train->train.poll(train->state, cli->config, job_id, status, &err);
+    int result = job_poll(train, cli->config, job_id, status, &err);
     return result == FAHR_OK ? FAHR_EXIT_OK : report_driver_error(train, result, &err);
 }
 
@@ -362,7 +348,7 @@ int cmd_logs(struct cli *cli)
 {
     struct drivers drivers;
     int rc = prepare_for_job(cli, &drivers, "read logs", NULL);
-    if (rc == FAHR_EXIT_OK && !FAHR_HAS(&drivers.train->train, read_logs)) {
+    if (rc == FAHR_EXIT_OK && !job_log_available(drivers.train)) {
         host_error("the %s driver keeps no logs", drivers.train->desc.name);
         rc = FAHR_EXIT_USAGE;
     }
@@ -376,10 +362,10 @@ int cmd_logs(struct cli *cli)
             /* Exits 3 when the job ends Failed or Stopped, as fit does. */
             rc = follow_job(cli, train, cli->args[0], stdout, false, NULL, 0);
         } else {
-            uint64_t cursor = 0;
+            struct job_log log;
+            job_log_begin(&log, train, cli->config, cli->args[0]);
             struct fahr_error err = {{0}};
-            int result = train->train.read_logs(train->state, cli->config, cli->args[0], &cursor,
-                                                print_log_line, stdout, &err);
+            int result = job_log_read(&log, ended(status.state), print_log_line, stdout, &err);
             if (result != FAHR_OK)
                 rc = report_driver_error(train, result, &err);
         }

@@ -218,4 +218,31 @@ int plugin_activate(struct plugin *plugin, struct fahr_error *err);
 int plugin_open(struct plugin *plugin, struct fahr_error *err);
 const char *driver_kind_name(enum fahr_driver_kind kind);
 
+
+/* ---- job_log.c: polling a job and reading its log ----------------------- */
+
+/* The log of one job for one command: read_logs2 with the host's cursor
+ * where the driver has it, else read_logs with a 1.0 cursor. */
+struct job_log {
+    struct plugin *train;
+    const struct fahr_config *config;
+    const char *job_id;
+    uint64_t cursor;                /* read_logs's */
+    struct fahr_log_cursor cursor2; /* read_logs2's */
+};
+bool job_log_available(const struct plugin *train);
+void job_log_begin(struct job_log *log, struct plugin *train, const struct fahr_config *config,
+                   const char *job_id);
+/* Deliver the lines after the cursor; `job_over` on the one call after the
+ * job ended (read_logs2 then delivers a last line without its newline). */
+int job_log_read(struct job_log *log, bool job_over, fahr_log_line_fn on_line,
+                 void *on_line_data, struct fahr_error *err);
+/* The driver's poll() with `status` zeroed and its size set first. */
+int job_poll(struct plugin *train, const struct fahr_config *config, const char *job_id,
+             struct fahr_job_status *status, struct fahr_error *err);
+/* How long to wait before the next poll: FAHR_POLL_INTERVAL_MS where set,
+ * else the driver's next_poll_ms kept between 100 ms and 5 minutes, else its
+ * poll_interval_ms, else 5 s. */
+long job_next_poll_ms(uint32_t next_poll_ms, uint32_t driver_interval_ms);
+
 #endif

@@ -2,8 +2,8 @@
  * job. The image is pushed to the account's ECR repository (or to
  * --config.registry), the role name is turned into its ARN with IAM, the job
  * is created and followed with SageMaker's API, its log lines come from
- * CloudWatch Logs, and its model.tar.gz from S3. fit checks the request
- * first (check.c); listings by image are exact (jobs_list.c). */
+ * CloudWatch Logs (logs.c), and its model.tar.gz from S3. fit checks the
+ * request first (check.c); listings by image are exact (jobs_list.c). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,6 @@
 #include "model_fetch.h"
 #include "s3_upload.h"
 #include "sagemaker.h"
-
-#define LOG_GROUP "/aws/sagemaker/TrainingJobs"
 
 static const struct fahr_config_key sagemaker_keys[] = {
     {"output_path", FAHR_CONFIG_S3_URI, NULL, "where SageMaker writes the model (s3://bucket/prefix)",
@@ -249,103 +247,6 @@ static int sagemaker_stop(void *state, const struct fahr_config *config, const c
     return rc;
 }
 
-/* ---- logs ------------------------------------------------------------------ */
-
-static int read_stream(struct sagemaker *sm, size_t index, fahr_log_line_fn on_line,
-                       void *on_line_data, uint64_t *cursor, struct fahr_error *err)
-{
-    for (;;) {
-        json_t *input = json_pack("{s:s, s:s, s:b}", "logGroupName", LOG_GROUP, "logStreamName",
-                                  sm->streams[index].name, "startFromHead", 1);
-        if (sm->streams[index].token[0])
-            json_object_set_new(input, "nextToken", json_string(sm->streams[index].token));
-        json_t *output = NULL;
-        int rc = aws_json_call(&sm->client, &aws_logs, "GetLogEvents", input, &output, err);
-        json_decref(input);
-        if (rc != FAHR_OK)
-            return rc;
-        json_t *events = json_object_get(output, "events");
-        size_t i;
-        json_t *event;
-        int stop = 0;
-        json_array_foreach(events, i, event)
-        {
-            const char *message = json_string_value(json_object_get(event, "message"));
-            if (message == NULL)
-                continue;
-            size_t length = strlen(message);
-            while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == '\r'))
-                length--;
-            (*cursor)++;
-            if (on_line(on_line_data, message, length) != 0) {
-                stop = 1;
-                break;
-            }
-        }
-        const char *next = json_string_value(json_object_get(output, "nextForwardToken"));
-        /* The same token again means the stream is read to its end. */
-        bool at_end = next == NULL || strcmp(next, sm->streams[index].token) == 0 ||
-                      json_array_size(events) == 0;
-        if (next != NULL && !stop)
-            snprintf(sm->streams[index].token, sizeof sm->streams[index].token, "%s", next);
-        json_decref(output);
-        if (at_end || stop)
-            return FAHR_OK;
-    }
-}
-
-static int sagemaker_read_logs(void *state, const struct fahr_config *config, const char *job_id,
-                               uint64_t *cursor, fahr_log_line_fn on_line, void *on_line_data,
-                               struct fahr_error *err)
-{
-    struct sagemaker *sm = state;
-    int rc = sagemaker_check_job_name(job_id, err);
-    if (rc == FAHR_OK)
-        rc = sagemaker_client(sm, config, err);
-    if (rc != FAHR_OK)
-        return rc;
-    if (strcmp(sm->log_job, job_id) != 0) {
-        snprintf(sm->log_job, sizeof sm->log_job, "%s", job_id);
-        sm->stream_count = 0;
-    }
-    char prefix[FAHR_JOB_ID_MAX + 2];
-    snprintf(prefix, sizeof prefix, "%s/", job_id);
-    json_t *input = json_pack("{s:s, s:s}", "logGroupName", LOG_GROUP, "logStreamNamePrefix",
-                              prefix);
-    json_t *output = NULL;
-    struct fahr_error describe_err;
-    rc = aws_json_call(&sm->client, &aws_logs, "DescribeLogStreams", input, &output,
-                       &describe_err);
-    json_decref(input);
-    if (rc != FAHR_OK) {
-        /* No log group yet: the job has written nothing. */
-        if (strstr(describe_err.message, "ResourceNotFoundException") != NULL)
-            return FAHR_OK;
-        *err = describe_err;
-        return rc;
-    }
-    size_t i;
-    json_t *stream;
-    json_array_foreach(json_object_get(output, "logStreams"), i, stream)
-    {
-        const char *name = json_string_value(json_object_get(stream, "logStreamName"));
-        if (name == NULL)
-            continue;
-        size_t k = 0;
-        while (k < sm->stream_count && strcmp(sm->streams[k].name, name) != 0)
-            k++;
-        if (k == sm->stream_count && k < MAX_STREAMS) {
-            snprintf(sm->streams[k].name, sizeof sm->streams[k].name, "%s", name);
-            sm->streams[k].token[0] = '\0';
-            sm->stream_count++;
-        }
-    }
-    json_decref(output);
-    for (size_t k = 0; k < sm->stream_count && rc == FAHR_OK; k++)
-        rc = read_stream(sm, k, on_line, on_line_data, cursor, err);
-    return rc;
-}
-
 /* ---- fetch ------------------------------------------------------------------ */
 
 static int sagemaker_fetch(void *state, const struct fahr_fetch_request *request,
@@ -406,11 +307,11 @@ static const struct fahr_train_ops sagemaker_ops = {
     .publish = sagemaker_publish,
     .submit = sagemaker_submit,
     .poll = sagemaker_poll,
-    .read_logs = sagemaker_read_logs,
     .stop = sagemaker_stop,
     .fetch = sagemaker_fetch,
     .list = sagemaker_list,
     .check = sagemaker_check,
+    .read_logs2 = sagemaker_read_logs2,
 };
 
 FAHR_EXPORT const struct fahr_plugin fahr_plugin = {

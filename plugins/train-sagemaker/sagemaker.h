@@ -4,6 +4,7 @@
 
 #include "aws_http.h"
 
+/* The log streams of a job followed at most (one per instance). */
 #define MAX_STREAMS 32
 
 /* The tag fahr puts on each job it creates: the image's name, so that a
@@ -19,13 +20,6 @@ struct sagemaker {
     /* The last role name turned into its ARN, asked once per command. */
     char role_name[128];
     char role_arn[512];
-    /* Where each log stream of the job being followed has been read to. */
-    char log_job[FAHR_JOB_ID_MAX];
-    struct {
-        char name[512];
-        char token[1024];
-    } streams[MAX_STREAMS];
-    size_t stream_count;
 };
 
 /* The AWS client, opened on first use: credentials and region are resolved
@@ -71,6 +65,14 @@ int sagemaker_check(void *state, const struct fahr_train_request *request,
 /* fahr_train_ops.list: the jobs fahr made of one image, exactly. */
 int sagemaker_list(void *state, const struct fahr_config *config, const char *image_name,
                    fahr_job_fn on_job, void *on_job_data, struct fahr_error *err);
+
+/* ---- logs.c ---- */
+
+/* fahr_train_ops.read_logs2: the job's CloudWatch streams, each from where
+ * the cursor says. */
+int sagemaker_read_logs2(void *state, const struct fahr_config *config, const char *job_id,
+                         struct fahr_log_cursor *cursor, int job_over, fahr_log_line_fn on_line,
+                         void *on_line_data, struct fahr_error *err);
 
 /* ---- publish.c ---- */
 

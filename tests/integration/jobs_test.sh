@@ -77,6 +77,55 @@ the_last_log_lines_come_before_the_end() {
     fi
 }
 
+a_last_line_without_newline_is_shown_once_the_job_is_over() {
+    # read_logs2 is told the last call: a line the job left unfinished comes
+    # out then (read_logs, which is never told, holds it back).
+    scripted logs partial-1
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" "$(printf 'log line 1\nlog line 2\nlast log line')" "logs"
+    scripted logs partial-1 --follow
+    expect_eq "$RC" 0 "exit code of logs --follow; stderr: $ERR"
+    expect_eq "$OUT" "$(printf 'log line 1\nlog line 2\nlast log line')" "logs --follow"
+    scripted fit "$WORK/model.py" --config.job=partial-2
+    expect_eq "$RC" 0 "exit code of fit; stderr: $ERR"
+    expect_eq "$(printf '%s\n' "$ERR" | grep -c '^last log line$' || true)" 1 \
+        "the last line in fit's follow, once: $ERR"
+}
+
+polls_of() { # FILE: how many polls the paced job recorded
+    grep -c '^poll ' "$1" || true
+}
+
+the_driver_says_when_to_poll_next() {
+    # The fixture asks for 250 ms (its poll_interval_ms is 10 ms) and its job
+    # runs 1 s from its first poll: about 5 polls, not about 100.
+    local polls="$TEST_TMP/polls-250"
+    scripted fit "$WORK/model.py" --config.job=paced-250 --config.polls="$polls"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local count
+    count=$(polls_of "$polls")
+    if [ "$count" -lt 2 ] || [ "$count" -gt 7 ]; then
+        fail "$count polls for a job of 1 s at 250 ms each: $(cat "$polls")"
+    fi
+    # next_poll_ms=1 is kept at 100 ms at least: about 11 polls, not 1000.
+    polls="$TEST_TMP/polls-1"
+    scripted logs paced-1 --follow --config.polls="$polls"
+    expect_eq "$RC" 0 "exit code of logs --follow; stderr: $ERR"
+    count=$(polls_of "$polls")
+    if [ "$count" -lt 2 ] || [ "$count" -gt 13 ]; then
+        fail "$count polls for a job of 1 s at 100 ms at least: $(cat "$polls")"
+    fi
+}
+
+each_poll_gets_a_zeroed_status() {
+    # A running paced job fills every field; the fixture's poll fails if the
+    # next one is handed any of it.
+    scripted fit "$WORK/model.py" --config.job=paced-100 --config.polls="$TEST_TMP/polls-z"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_lacks "$ERR" "not zeroed" "stderr"
+    [ "$(polls_of "$TEST_TMP/polls-z")" -ge 3 ] || fail "too few polls to tell: $ERR"
+}
+
 no_wait_prints_how_to_follow() {
     # Where the job index cannot be written, the command names the driver.
     : >"$TEST_TMP/a-file"
@@ -400,6 +449,9 @@ run_test stop_of_an_ended_job_says_so
 run_test jobs_are_sorted_newest_first_under_a_header
 run_test fetch_takes_the_newest_completed_job
 run_test the_last_log_lines_come_before_the_end
+run_test a_last_line_without_newline_is_shown_once_the_job_is_over
+run_test the_driver_says_when_to_poll_next
+run_test each_poll_gets_a_zeroed_status
 run_test no_wait_prints_how_to_follow
 run_test a_failed_fetch_after_the_job_says_how_to_retry
 run_test a_failed_fetch_without_the_index_names_the_driver

@@ -280,6 +280,101 @@ job_commands_need_no_flags_after_fit() {
     expect_eq "$OUT" "fitted a=3.000 b=2.000" "logs from the index"
 }
 
+# Relay the engine's socket at $TEST_TMP/relay.sock, counting the bytes it
+# answers into $TEST_TMP/relay.bytes; its pid into RELAY_PID.
+start_engine_relay() {
+    rm -f "$TEST_TMP/relay.sock" "$TEST_TMP/relay.bytes"
+    python3 - "$TEST_TMP/relay.sock" "${DOCKER_HOST#unix://}" "$TEST_TMP/relay.bytes" <<'PY' &
+import os, socket, sys, threading
+listen_path, engine_path, count_path = sys.argv[1:4]
+server = socket.socket(socket.AF_UNIX)
+server.bind(listen_path)
+server.listen(16)
+lock = threading.Lock()
+total = 0
+
+def pump(source, sink, counted):
+    global total
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+            if counted:
+                with lock:
+                    total += len(data)
+                    with open(count_path + ".new", "w") as out:
+                        out.write(str(total))
+                    os.replace(count_path + ".new", count_path)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+while True:
+    client, _ = server.accept()
+    engine = socket.socket(socket.AF_UNIX)
+    engine.connect(engine_path)
+    threading.Thread(target=pump, args=(client, engine, False), daemon=True).start()
+    threading.Thread(target=pump, args=(engine, client, True), daemon=True).start()
+PY
+    RELAY_PID=$!
+    for _ in $(seq 1 50); do
+        [ -S "$TEST_TMP/relay.sock" ] && return 0
+        sleep 0.1
+    done
+    fail "the relay did not start"
+}
+
+a_followed_log_is_read_once() {
+    # Following a job whose log grows for about 4 s: each line once, in
+    # order, and the engine sends about the log's size, not the whole log
+    # again on every poll (timestamps and frame headers add about 20%).
+    local dir
+    dir=$(fixture_copy tests/fixtures/chatter)
+    fit_local "$dir/train.py" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job=$OUT
+    start_engine_relay
+    DOCKER_HOST="unix://$TEST_TMP/relay.sock" run_fahr logs --train-driver=local "$job" --follow
+    kill "$RELAY_PID"
+    wait "$RELAY_PID" 2>/dev/null || true
+    expect_eq "$RC" 0 "exit code of logs --follow; stderr: $ERR"
+    printf '%s\n' "$OUT" >"$TEST_TMP/followed.log"
+    python3 - "$TEST_TMP/followed.log" <<'PY' || fail "lines lost, repeated or out of order"
+import sys
+lines = open(sys.argv[1]).read().rstrip("\n").split("\n")
+assert lines[-1] == "done", lines[-1]
+numbers = [int(line.split()[1]) for line in lines[:-1]]
+assert numbers == list(range(12000)), [n for i, n in enumerate(numbers) if n != i][:5]
+PY
+    local sent log_bytes=${#OUT}
+    sent=$(cat "$TEST_TMP/relay.bytes")
+    [ "$sent" -lt $((log_bytes * 2)) ] ||
+        fail "the engine sent $sent bytes for a log of $log_bytes"
+}
+
+messages_of_one_time_are_neither_lost_nor_repeated() {
+    # The fake engine's log grows by 3 messages a read, 4 of each time, so
+    # each read after the first starts amid messages of the time it asks
+    # for; its last line has no newline.
+    python3 "$FAHR_SOURCE_ROOT/tests/bench/log_engine.py" "$TEST_TMP/fake.sock" \
+        "$TEST_TMP/queries" &
+    local pid=$!
+    for _ in $(seq 1 50); do
+        [ -S "$TEST_TMP/fake.sock" ] && break
+        sleep 0.1
+    done
+    DOCKER_HOST="unix://$TEST_TMP/fake.sock" run_fahr logs --train-driver=local fake-1 --follow
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" "$(printf 'line %02d\n' $(seq 0 11))"$'\nthe end' "the lines"
+    expect_contains "$(cat "$TEST_TMP/queries")" "&since=1700000000.000000005" \
+        "a later read asks only for what is new"
+}
+
 run_test hyperparameters_and_channels_make_the_model
 run_test a_single_file_channel
 run_test failure_leaves_the_fetch_dir_untouched
@@ -293,4 +388,6 @@ run_test job_commands_need_no_flags_after_fit
 run_test the_model_comes_back_whole
 run_test stop_reaches_the_scripts_sigterm_handler
 run_test stop_reaches_a_notebooks_sigterm_handler
+run_test a_followed_log_is_read_once
+run_test messages_of_one_time_are_neither_lost_nor_repeated
 finish
