@@ -293,6 +293,12 @@ static const struct fahr_host host_table = {
     .progress = service_progress,
     .interrupted = host_interrupted,
     .config_get = service_config_get,
+    .place_open = host_place_open,
+    .place_archive = host_place_archive,
+    .place_file = host_place_file,
+    .place_write = host_place_write,
+    .place_commit = host_place_commit,
+    .place_abort = host_place_abort,
 };
 
 const struct fahr_host *host_services(void)

@@ -1,5 +1,5 @@
-/* plugins/common/model_unpack.h: unpack an untrusted model archive (tar or
- * tar.gz) into a directory, for every train driver.
+/* core/place_unpack.h: unpack an untrusted model archive (tar or tar.gz)
+ * into a placement's staging directory (host->place_archive, place.c).
  *
  * Nothing is ever written outside the destination, by construction: every
  * entry is created relative to a descriptor of a staging directory inside
@@ -17,29 +17,19 @@
  * (flock) by its fetch and marked as fahr's by a file inside; one whose
  * fetch was killed is removed by the next fetch into that directory, and
  * only one that is fahr's own, unlocked and owned by this user. */
-#ifndef FAHR_MODEL_UNPACK_H
-#define FAHR_MODEL_UNPACK_H
+#ifndef FAHR_PLACE_UNPACK_H
+#define FAHR_PLACE_UNPACK_H
 
-#include <stdbool.h>
+#include <stddef.h>
 
 #include "fahr/plugin.h"
+#include "place_staging.h"
 
-/* Unpack the tar or tar.gz read from `fd` into `dest_dir`. */
-int model_unpack_fd(const struct fahr_host *host, int fd, const char *dest_dir, bool overwrite,
-                    struct fahr_error *err);
-
-/* The two halves of model_unpack_fd, for a caller that has more to check
- * (a download's checksum) before the model may move into place. */
-struct model_staging;
-
-/* Unpack into a new staging directory inside `dest_dir`; on failure
- * nothing is left and *staging is NULL. */
-int model_unpack_stage(const struct fahr_host *host, int fd, const char *dest_dir,
-                       struct model_staging **staging, struct fahr_error *err);
-/* Move the staged model into place, all or nothing as far as conflicts
- * go, and free `staging`. */
-int model_staging_commit(struct model_staging *staging, bool overwrite, struct fahr_error *err);
-/* Remove the staged model and free `staging` (NULL is fine). */
-void model_staging_discard(struct model_staging *staging);
+/* Unpack the tar or tar.gz read from `fd` (to its end, or until refused)
+ * beneath the staging root, links checked and directories' modes set;
+ * *files counts what is not a directory. On failure the staging directory
+ * holds a part of the archive: discard it. */
+int unpack_into_staging(const struct fahr_host *host, struct model_staging *staging, int fd,
+                        size_t *files, struct fahr_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* Model archives: the staging directories that killed fetches leave, two
  * fetches into one directory at once, and write failures
- * (plugins/common/model_staging.c, model_unpack.c). */
+ * (core/place_staging.c, place_unpack.c). */
 #define _GNU_SOURCE
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model_fetch.h"
+#include "fahr.h"
 #include "unpack_fixtures.h"
 
 /* The archive in `fd`, whole, in memory. */
@@ -44,7 +44,7 @@ static pid_t start_fetch(int *feed)
     if (pid == 0) {
         close(fds[1]);
         struct fahr_error err = {{0}};
-        int rc = model_unpack_fd(&host, fds[0], dest, false, &err);
+        int rc = place_archive_fd(&host, fds[0], dest, false, &err);
         if (rc != FAHR_OK)
             fprintf(stderr, "child fetch: %s\n", err.message);
         _exit(rc == FAHR_OK ? 0 : 1);
@@ -135,7 +135,7 @@ static void fetch_small_model(const char *name)
     struct crafted entries[] = {{name, AE_IFREG, "{}", false}};
     int fd = craft(entries, 1);
     struct fahr_error err = {{0}};
-    ck_assert_msg(model_unpack_fd(&host, fd, dest, false, &err) == FAHR_OK, "%s", err.message);
+    ck_assert_msg(place_archive_fd(&host, fd, dest, false, &err) == FAHR_OK, "%s", err.message);
     close(fd);
 }
 
@@ -223,7 +223,7 @@ START_TEST(a_write_failure_says_so)
         struct rlimit limit = {1 << 20, 1 << 20};
         setrlimit(RLIMIT_FSIZE, &limit);
         struct fahr_error err = {{0}};
-        int rc = model_unpack_fd(&host, in, dest, false, &err);
+        int rc = place_archive_fd(&host, in, dest, false, &err);
         ssize_t n = write(fds[1], err.message, strlen(err.message));
         _exit(rc != FAHR_OK && n >= 0 ? 0 : 1);
     }
