@@ -299,6 +299,8 @@ static const struct fahr_host host_table = {
     .place_write = host_place_write,
     .place_commit = host_place_commit,
     .place_abort = host_place_abort,
+    .scratch_dir = host_scratch_dir,
+    .data_dir = host_data_dir,
 };
 
 const struct fahr_host *host_services(void)
