@@ -52,6 +52,9 @@ int mkdir_parents(const char *path, unsigned mode, struct fahr_error *err);
 int open_beneath(int dir_fd, const char *path, int flags, unsigned mode, uint64_t resolve);
 /* Beneath the directory, no symbolic link followed, no /proc magic. */
 #define RESOLVE_STRICT (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+/* Write all of `data`, again after EINTR; false with errno where it
+ * cannot. */
+bool write_all(int fd, const void *data, size_t length);
 /* Remove `name` in `parent_fd` and everything beneath it, never following a
  * symbolic link; read-only directories are emptied all the same. False
  * (errno set) where something stays. `name` gone already counts as done. */

@@ -60,6 +60,22 @@ int open_beneath(int dir_fd, const char *path, int flags, unsigned mode, uint64_
     }
 }
 
+bool write_all(int fd, const void *data, size_t length)
+{
+    for (size_t done = 0; done < length;) {
+        ssize_t n = write(fd, (const char *)data + done, length - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return false;
+        }
+        done += (size_t)n;
+    }
+    return true;
+}
+
 /* ---- Removing, never following a link -------------------------------------- */
 
 static bool remove_at(int parent_fd, const char *name, unsigned char type, int depth);

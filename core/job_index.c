@@ -104,19 +104,6 @@ static char *encode_entry(const char *job_id, const struct plugin *train,
     return text;
 }
 
-static bool write_all(int fd, const char *bytes, size_t len)
-{
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, bytes + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += (size_t)n;
-    }
-    return true;
-}
-
 int job_index_add(const char *job_id, const struct plugin *train, const char *image_name,
                   const struct fahr_config *config, struct fahr_error *err)
 {

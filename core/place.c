@@ -59,14 +59,15 @@ static int fail(struct fahr_place *place, int rc, const struct fahr_error *why,
     return place->failed;
 }
 
-static int fail_with(struct fahr_place *place, struct fahr_error *err, int rc, const char *what,
-                     const char *path, const char *problem)
+/* A loose file refused for its path. */
+static int refuse_file(struct fahr_place *place, struct fahr_error *err, const char *path,
+                       const char *problem)
 {
     char text[256];
     struct fahr_error why;
-    fahr_error_set(&why, rc, "%s '%s': %s; nothing was written", what,
+    fahr_error_set(&why, FAHR_EFAIL, "refusing the model file '%s': %s; nothing was written",
                    place_shown(path, text, sizeof text), problem);
-    return fail(place, rc, &why, err);
+    return fail(place, FAHR_EFAIL, &why, err);
 }
 
 static int fail_errno(struct fahr_place *place, struct fahr_error *err, int error)
@@ -171,22 +172,15 @@ int host_place_archive(struct fahr_place *p, const void *data, size_t length,
         return mixed(p, err);
     if (p->kind == PLACE_NOTHING_YET && start_unpacking(p, err) != FAHR_OK)
         return p->failed;
-    for (size_t done = 0; done < length;) {
-        ssize_t n = write(p->pipe_fd, (const char *)data + done, length - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            /* The unpacker stopped reading: it refused the archive. */
-            if (finish_unpacking(p, err) == FAHR_OK) {
-                struct fahr_error why;
-                fahr_error_set(&why, FAHR_EFAIL, "the model archive could not be handed on");
-                return fail(p, FAHR_EFAIL, &why, err);
-            }
-            return p->failed;
-        }
-        done += (size_t)n;
+    if (write_all(p->pipe_fd, data, length))
+        return FAHR_OK;
+    /* The unpacker stopped reading: it refused the archive. */
+    if (finish_unpacking(p, err) == FAHR_OK) {
+        struct fahr_error why;
+        fahr_error_set(&why, FAHR_EFAIL, "the model archive could not be handed on");
+        return fail(p, FAHR_EFAIL, &why, err);
     }
-    return FAHR_OK;
+    return p->failed;
 }
 
 /* ---- Loose files ---------------------------------------------------------- */
@@ -222,7 +216,7 @@ static int create_file(struct fahr_place *p, const char *path, const char *name,
     const char *why = place_errno_reason(errno);
     if (why == NULL)
         return fail_errno(p, err, errno);
-    return fail_with(p, err, FAHR_EFAIL, "refusing the model file", path, why);
+    return refuse_file(p, err, path, why);
 }
 
 int host_place_file(struct fahr_place *p, const char *relative_path, uint32_t mode,
@@ -242,8 +236,7 @@ int host_place_file(struct fahr_place *p, const char *relative_path, uint32_t mo
     if (problem == NULL && name[0] == '\0')
         problem = "it names the destination itself";
     if (problem != NULL)
-        return fail_with(p, err, FAHR_EFAIL, "refusing the model file",
-                         relative_path ? relative_path : "", problem);
+        return refuse_file(p, err, relative_path ? relative_path : "", problem);
     int rc = create_file(p, relative_path, name, err);
     if (rc != FAHR_OK)
         return rc;
@@ -262,15 +255,7 @@ int host_place_write(struct fahr_place *p, const void *data, size_t length,
         fahr_error_set(&why, FAHR_EFAIL, "place_write without a file: call place_file first");
         return fail(p, FAHR_EFAIL, &why, err);
     }
-    for (size_t done = 0; done < length;) {
-        ssize_t n = write(p->file_fd, (const char *)data + done, length - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return fail_errno(p, err, n < 0 ? errno : EIO);
-        done += (size_t)n;
-    }
-    return FAHR_OK;
+    return write_all(p->file_fd, data, length) ? FAHR_OK : fail_errno(p, err, errno);
 }
 
 /* ---- The end ---------------------------------------------------------------- */

@@ -58,7 +58,7 @@ static int write_part(struct download *d, const uint8_t *data, size_t length)
     return 0;
 }
 
-static size_t to_pipe(const char *data, size_t length, void *user)
+static size_t to_place(const char *data, size_t length, void *user)
 {
     struct download *d = user;
     size_t taken = length;
@@ -325,7 +325,7 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
 
     d.total = length > 0 ? (uint64_t)length : 0;
     d.request = (struct aws_request){.service = &aws_s3, .operation = "GetObject",
-                                     .method = "GET", .path = path, .on_body = to_pipe,
+                                     .method = "GET", .path = path, .on_body = to_place,
                                      .on_body_data = &d};
     rc = client->host->place_open(dest_dir, overwrite, &d.place, err);
     if (rc != FAHR_OK) {

@@ -106,11 +106,6 @@ static char *big_model(const char *file_name, size_t *size)
     return archive;
 }
 
-static void write_all(int fd, const char *data, size_t size)
-{
-    ck_assert_int_eq(write(fd, data, size), (ssize_t)size);
-}
-
 /* A fetch in a child process, fed half of a big model whose one file is
  * `file`: it waits for the rest in the middle of writing it. */
 struct half_fetch {
@@ -125,7 +120,7 @@ static void start_half_fetch(struct half_fetch *fetch, const char *file)
 {
     fetch->archive = big_model(file, &fetch->size);
     fetch->pid = start_fetch(&fetch->feed);
-    write_all(fetch->feed, fetch->archive, fetch->size / 2);
+    ck_assert(write_all(fetch->feed, fetch->archive, fetch->size / 2));
     wait_for_partial_file(file, fetch->staging, sizeof fetch->staging);
 }
 
@@ -183,7 +178,7 @@ START_TEST(two_fetches_into_one_directory_at_once)
      * it must leave the first's staging directory alone. */
     fetch_small_model("second.json");
     ck_assert(exists_in_dest(first.staging));
-    write_all(first.feed, first.archive + first.size / 2, first.size - first.size / 2);
+    ck_assert(write_all(first.feed, first.archive + first.size / 2, first.size - first.size / 2));
     close(first.feed);
     int status;
     ck_assert_int_eq(waitpid(first.pid, &status, 0), first.pid);
