@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <linux/openat2.h>
 
 #include "fahr/plugin.h"
 
@@ -58,6 +60,58 @@ void host_progress_files(const char *what, uint64_t done, uint64_t total, uint32
 /* Install SIGINT/SIGTERM handlers that set the interrupted flag. */
 void host_catch_signals(void);
 int host_interrupted(void);
+
+/* ---- files.c: user directories, confined opens, removing trees ---------- */
+
+/* $VAR/fahr/SUB, or $HOME/FALLBACK/fahr/SUB where VAR is unset or not
+ * absolute (XDG base directories; FALLBACK e.g. ".local/state"). SUB may be
+ * "". False where neither gives an absolute path or it does not fit. */
+bool xdg_path(const char *var, const char *fallback, const char *sub, char *out, size_t size);
+/* Make `path` and its missing parents, the new ones with `mode`. */
+int mkdir_parents(const char *path, unsigned mode, struct fahr_error *err);
+/* openat2(2) beneath `dir_fd` (glibc has no wrapper), retried on EAGAIN:
+ * -1 with errno on failure. */
+int open_beneath(int dir_fd, const char *path, int flags, unsigned mode, uint64_t resolve);
+/* Beneath the directory, no symbolic link followed, no /proc magic. */
+#define RESOLVE_STRICT (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+/* Write all of `data`, again after EINTR; false with errno where it
+ * cannot. */
+bool write_all(int fd, const void *data, size_t length);
+/* Remove `name` in `parent_fd` and everything beneath it, never following a
+ * symbolic link; read-only directories are emptied all the same. False
+ * (errno set) where something stays. `name` gone already counts as done. */
+bool tree_remove_at(int parent_fd, const char *name);
+/* Empty the directory `dir_fd`, as tree_remove_at does. */
+bool tree_empty(int dir_fd);
+
+/* ---- scratch.c: host->scratch_dir and host->data_dir --------------------- */
+
+int host_scratch_dir(char *path, size_t path_size, struct fahr_error *err);
+int host_data_dir(const struct fahr_host *host, char *path, size_t path_size,
+                  struct fahr_error *err);
+/* Remove the scratch directory and everything in it, if one was made: at
+ * the end of every command, however it ends. */
+void scratch_remove(void);
+
+/* ---- place.c: host->place_* (model placement, see struct fahr_place) ---- */
+
+int host_place_open(const char *dest_dir, int overwrite, struct fahr_place **place,
+                    struct fahr_error *err);
+int host_place_archive(struct fahr_place *place, const void *data, size_t length,
+                       struct fahr_error *err);
+int host_place_file(struct fahr_place *place, const char *relative_path, uint32_t mode,
+                    struct fahr_error *err);
+int host_place_write(struct fahr_place *place, const void *data, size_t length,
+                     struct fahr_error *err);
+int host_place_commit(struct fahr_place *place, struct fahr_error *err);
+void host_place_abort(struct fahr_place *place);
+/* place_open with another host's log and interrupted(): the tests' and
+ * the fuzz target's. */
+int place_open_with(const struct fahr_host *host, const char *dest_dir, int overwrite,
+                    struct fahr_place **place, struct fahr_error *err);
+/* Place the archive read from `fd` into `dest_dir` (open, archive, commit). */
+int place_archive_fd(const struct fahr_host *host, int fd, const char *dest_dir, bool overwrite,
+                     struct fahr_error *err);
 
 /* ---- config.c: --config.KEY=VALUE --------------------------------------- */
 

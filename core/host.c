@@ -312,6 +312,14 @@ static const struct fahr_host host_table = {
     .config_get = service_config_get,
     .job_name = job_name_make,
     .progress_files = host_progress_files,
+    .place_open = host_place_open,
+    .place_archive = host_place_archive,
+    .place_file = host_place_file,
+    .place_write = host_place_write,
+    .place_commit = host_place_commit,
+    .place_abort = host_place_abort,
+    .scratch_dir = host_scratch_dir,
+    .data_dir = host_data_dir,
 };
 
 const struct fahr_host *host_services(void)

@@ -31,13 +31,7 @@
 /* The index directory's path into `out`; false where there is none. */
 static bool index_dir_path(char *out, size_t size)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    int n = -1;
-    if (xdg != NULL && xdg[0] == '/')
-        n = snprintf(out, size, "%s/fahr/jobs", xdg);
-    else if (home != NULL && home[0] == '/')
-        n = snprintf(out, size, "%s/.local/state/fahr/jobs", home);
-    return n > 0 && (size_t)n < size;
+    return xdg_path("XDG_STATE_HOME", ".local/state", "jobs", out, size);
 }
 
 /* The index directory, opened (made 0700 where missing and `create`), if
@@ -47,15 +41,8 @@ static int open_index_dir(bool create, char *path, size_t size, struct fahr_erro
 {
     if (!index_dir_path(path, size))
         return fahr_error_set(err, -1, "no state directory (set HOME or XDG_STATE_HOME)");
-    for (char *slash = strchr(path + 1, '/'); create; slash = strchr(slash + 1, '/')) {
-        if (slash != NULL)
-            *slash = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return fahr_error_set(err, -1, "cannot make %s: %s", path, strerror(errno));
-        if (slash == NULL)
-            break;
-        *slash = '/';
-    }
+    if (create && mkdir_parents(path, 0700, err) != FAHR_OK)
+        return -1;
     int dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir < 0 && errno == ENOENT && !create)
         return -2; /* no job recorded yet */
@@ -115,19 +102,6 @@ static char *encode_entry(const char *job_id, const struct plugin *train,
     char *text = whole && entry != NULL ? json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(entry);
     return text;
-}
-
-static bool write_all(int fd, const char *bytes, size_t len)
-{
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, bytes + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += (size_t)n;
-    }
-    return true;
 }
 
 int job_index_add(const char *job_id, const struct plugin *train, const char *image_name,

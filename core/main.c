@@ -559,6 +559,9 @@ int main(int argc, char **argv)
             rc = cli.command->run(&cli);
         }
     }
+    /* However the command ended, Ctrl-C included (the handler only sets a
+     * flag, so the command returns here). */
+    scratch_remove();
     free(cli.args);
     free(cli.plugin_dirs);
     free(cli.hyperparameters);

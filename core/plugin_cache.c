@@ -50,16 +50,12 @@ static void cache_header(struct text *text)
 static char *cache_file_name(void)
 {
     const char *chosen = getenv("FAHR_PLUGIN_CACHE");
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char *name = NULL;
-    int n = 0;
+    char path[4096];
     if (chosen != NULL)
-        n = chosen[0] ? asprintf(&name, "%s", chosen) : 0;
-    else if (xdg != NULL && xdg[0] == '/')
-        n = asprintf(&name, "%s/fahr/plugin-registry", xdg);
-    else if (home != NULL && home[0] == '/')
-        n = asprintf(&name, "%s/.cache/fahr/plugin-registry", home);
-    return n > 0 ? name : NULL;
+        return chosen[0] ? xstrdup(chosen) : NULL;
+    return xdg_path("XDG_CACHE_HOME", ".cache", "plugin-registry", path, sizeof path)
+               ? xstrdup(path)
+               : NULL;
 }
 
 /* The cache file's bytes, if it is ours alone. Returns the reason it is

@@ -111,17 +111,12 @@ const char *descriptor_accept(const struct fahr_plugin *desc, struct plugin *plu
 
 /* ---- the child ------------------------------------------------------------ */
 
-static void write_all(int fd, const char *data, size_t len)
+/* All of it to the parent, or the child ends (write_all only calls
+ * write(2), safe here). */
+static void write_or_exit(int fd, const char *data, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            _exit(120);
-        data += n;
-        len -= (size_t)n;
-    }
+    if (!write_all(fd, data, len))
+        _exit(120);
 }
 
 /* What the loaded plugin's descriptor says, as a record. */
@@ -166,13 +161,13 @@ static void scan_child(const char *resolved, int result_fd, int stdout_fd)
     if (handle == NULL) {
         record_skip(&record, "cannot load: %s", dlerror());
     } else {
-        write_all(result_fd, (char[]){LOADED_MARK}, 1);
+        write_or_exit(result_fd, (char[]){LOADED_MARK}, 1);
         describe(handle, &record);
         fflush(stdout);
     }
     struct text out = {0};
     record_encode(&out, &record);
-    write_all(result_fd, out.data, out.len);
+    write_or_exit(result_fd, out.data, out.len);
     _exit(0);
 }
 

@@ -63,15 +63,8 @@ void plugins_search_path(struct plugin_set *set, char *const *extra_dirs, size_t
         free(copy);
     }
     char user_dir[4096];
-    const char *xdg = getenv("XDG_DATA_HOME");
-    const char *home = getenv("HOME");
-    if (xdg != NULL && xdg[0] == '/') {
-        snprintf(user_dir, sizeof user_dir, "%s/fahr/plugins", xdg);
+    if (xdg_path("XDG_DATA_HOME", ".local/share", "plugins", user_dir, sizeof user_dir))
         add_dir(set, user_dir);
-    } else if (home != NULL && home[0] == '/') {
-        snprintf(user_dir, sizeof user_dir, "%s/.local/share/fahr/plugins", home);
-        add_dir(set, user_dir);
-    }
     /* As GST_PLUGIN_SYSTEM_PATH does for GStreamer: lets a test (or a
      * relocated install) replace the built-in directory; empty means none. */
     const char *system_path = getenv("FAHR_PLUGIN_SYSTEM_PATH");
@@ -443,9 +436,11 @@ int plugin_open(struct plugin *plugin, struct fahr_error *err)
     int rc = plugin_activate(plugin, err);
     if (rc != FAHR_OK)
         return rc;
+    /* Each driver its own copy of the table, naming it (host->driver,
+     * host->data_dir): valid until it is closed, as plugin.h promises. */
+    host_table_for_driver(&plugin->host, plugin->desc.name);
     if (FAHR_HAS(&plugin->desc, open)) {
         struct fahr_error open_err = {{0}};
-        host_table_for_driver(&plugin->host, plugin->desc.name);
         rc = plugin->desc.open(&plugin->host, &plugin->state, &open_err);
         if (rc != FAHR_OK)
             return fahr_error_set(err, rc < 0 ? rc : FAHR_EFAIL, "%s: cannot start: %s",

@@ -372,7 +372,9 @@ struct fahr_host {
      * with place_archive, or loose files: place_file starts one (a relative
      * path, directories made as needed; mode's permission bits, 0: 0644),
      * place_write appends to it. place_commit moves everything into place
-     * and frees the placement; place_abort removes it (NULL is fine). */
+     * and frees the placement; place_abort removes it (NULL is fine). A
+     * placement that failed stays failed (every later call returns that
+     * error) until place_abort, or place_commit, which then fails, ends it. */
     int (*place_open)(const char *dest_dir, int overwrite, struct fahr_place **place,
                       struct fahr_error *err);
     int (*place_archive)(struct fahr_place *place, const void *data, size_t length,

@@ -5,14 +5,10 @@
 #include "s3_checksum.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int s3_uri_split(const char *uri, char *bucket, size_t bucket_size, char *key, size_t key_size)
 {
@@ -32,32 +28,29 @@ int s3_uri_split(const char *uri, char *bucket, size_t bucket_size, char *key, s
 struct download {
     struct aws_client *client;
     struct aws_request request;
-    int write_fd;
+    struct fahr_place *place; /* the host's placement the bytes go to */
     uint64_t received, total;
     uint64_t skip;      /* bytes to drop: a server that ignored our Range */
     char etag[256];     /* the object's, from HeadObject */
     struct s3_checksum checksum; /* of the bytes delivered */
-    bool reader_gone;
+    bool reader_gone; /* the placement refused the bytes: place_err says why */
+    int place_rc;
+    struct fahr_error place_err;
     unsigned concurrency;
     uint64_t part_size;
     int rc;
     struct fahr_error err;
 };
 
-/* Hand bytes on to the unpacking thread, counting them into the checksum
- * and the progress. -1 when the reader has gone. */
+/* Hand bytes on to the host's placement (which unpacks them as they come),
+ * counting them into the checksum and the progress. -1 when it refused
+ * them. */
 static int write_part(struct download *d, const uint8_t *data, size_t length)
 {
-    size_t done = 0;
-    while (done < length) {
-        ssize_t n = write(d->write_fd, data + done, length - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            d->reader_gone = true;
-            return -1;
-        }
-        done += (size_t)n;
+    d->place_rc = d->client->host->place_archive(d->place, data, length, &d->place_err);
+    if (d->place_rc != FAHR_OK) {
+        d->reader_gone = true;
+        return -1;
     }
     s3_checksum_update(&d->checksum, data, length);
     d->received += length;
@@ -65,7 +58,7 @@ static int write_part(struct download *d, const uint8_t *data, size_t length)
     return 0;
 }
 
-static size_t to_pipe(const char *data, size_t length, void *user)
+static size_t to_place(const char *data, size_t length, void *user)
 {
     struct download *d = user;
     size_t taken = length;
@@ -91,13 +84,11 @@ static void download_ranges(struct download *d, unsigned concurrency, uint64_t p
 /* GetObject, resumed with Range (and If-Match, so the object cannot change
  * under us) when a connection breaks in the middle of the body. Each
  * resume that brought bytes resets the count of attempts. */
-static void *download_thread(void *data)
+static void download(struct download *d)
 {
-    struct download *d = data;
     if (d->concurrency > 1 && d->total >= 2 * d->part_size) {
         download_ranges(d, d->concurrency, d->part_size);
-        close(d->write_fd);
-        return NULL;
+        return;
     }
     int failures = 0;
     for (;;) {
@@ -130,8 +121,6 @@ static void *download_thread(void *data)
         d->client->host->log(FAHR_LOG_DEBUG, "GetObject broke off at %llu bytes; resuming",
                              (unsigned long long)d->received);
     }
-    close(d->write_fd);
-    return NULL;
 }
 
 /* ---- Parallel ranged GETs --------------------------------------------------- */
@@ -334,51 +323,38 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
     client->host->log(FAHR_LOG_DEBUG, "%s: the download is checked against the object's %s",
                       s3_uri, d.checksum.name ? d.checksum.name : "size alone (S3 gave no checksum)");
 
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        s3_checksum_free(&d.checksum);
-        return fahr_error_set(err, FAHR_EFAIL, "cannot make a pipe: %s", strerror(errno));
-    }
-    d.write_fd = fds[1];
     d.total = length > 0 ? (uint64_t)length : 0;
-    /* A deeper pipe: fewer hand-overs between the two threads. */
-    fcntl(fds[1], F_SETPIPE_SZ, 1024 * 1024);
     d.request = (struct aws_request){.service = &aws_s3, .operation = "GetObject",
-                                     .method = "GET", .path = path, .on_body = to_pipe,
+                                     .method = "GET", .path = path, .on_body = to_place,
                                      .on_body_data = &d};
-    /* A reader that stops early must not kill fahr with SIGPIPE. */
-    signal(SIGPIPE, SIG_IGN);
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, download_thread, &d) != 0) {
-        close(fds[0]);
-        close(fds[1]);
-        s3_checksum_free(&d.checksum);
-        return fahr_error_set(err, FAHR_EFAIL, "cannot start the download");
-    }
-    struct model_staging *staging;
-    rc = model_unpack_stage(client->host, fds[0], dest_dir, &staging, err);
-    close(fds[0]);
-    pthread_join(thread, NULL);
-    /* The unpacker stopped first (a full disk, a hostile entry): its error
-     * is the cause; the download only saw its reader go. */
-    if (rc != FAHR_OK && (d.reader_gone || d.rc == FAHR_OK)) {
+    rc = client->host->place_open(dest_dir, overwrite, &d.place, err);
+    if (rc != FAHR_OK) {
         s3_checksum_free(&d.checksum);
         return rc;
+    }
+    download(&d);
+    /* The placement refused the bytes first (a full disk, a hostile entry):
+     * its error is the cause; the download only saw its reader go. */
+    if (d.reader_gone) {
+        client->host->place_abort(d.place);
+        s3_checksum_free(&d.checksum);
+        *err = d.place_err;
+        return d.place_rc;
     }
     if (d.rc == FAHR_OK && d.total > 0 && d.received != d.total)
         d.rc = fahr_error_set(&d.err, FAHR_EFAIL, "%s: got %llu of %llu bytes", s3_uri,
                               (unsigned long long)d.received, (unsigned long long)d.total);
     char got[72];
-    if (!s3_checksum_finish(&d.checksum, got, sizeof got) && d.rc == FAHR_OK && rc == FAHR_OK)
+    if (!s3_checksum_finish(&d.checksum, got, sizeof got) && d.rc == FAHR_OK)
         d.rc = fahr_error_set(&d.err, FAHR_EFAIL,
                               "%s: the download's %s is %s, not the object's %s; "
                               "nothing was written",
                               s3_uri, d.checksum.name, got, d.checksum.expected_text);
     if (d.rc != FAHR_OK) {
-        model_staging_discard(staging);
-        /* The download's own failure explains an unpacking error best. */
+        client->host->place_abort(d.place);
         *err = d.err;
         return d.rc;
     }
-    return rc == FAHR_OK ? model_staging_commit(staging, overwrite, err) : rc;
+    /* Checked whole: only now may the model move into place. */
+    return client->host->place_commit(d.place, err);
 }

@@ -1,5 +1,6 @@
 /* plugins/common/model_fetch.h: bring a model archive home from S3 and
- * unpack it as it arrives (model_unpack.h says how, and what is refused). */
+ * unpack it as it arrives, through the host's placement (host->place_*;
+ * struct fahr_place in plugin.h says what is refused). */
 #ifndef FAHR_MODEL_FETCH_H
 #define FAHR_MODEL_FETCH_H
 
@@ -8,7 +9,6 @@
 
 #include "aws_http.h"
 #include "fahr/plugin.h"
-#include "model_unpack.h"
 
 /* How a large object is downloaded: `concurrency` ranged GETs of
  * `part_size` bytes at once (1: one stream). */

@@ -1,4 +1,5 @@
-/* Model archives as untrusted input (plugins/common/model_unpack.c):
+/* Model archives as untrusted input (core/place_unpack.c, reached through
+ * place.c as host->place_archive is):
  * crafted hostile archives, links that lead out once resolved, names and
  * conflicts between entries, modes; staging directories and write
  * failures are in test_unpack_staging.c. */
@@ -7,13 +8,14 @@
 #include <archive_entry.h>
 #include <check.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model_fetch.h"
+#include "fahr.h"
 #include "unpack_fixtures.h"
 
 char dest[64];
@@ -103,7 +105,7 @@ void assert_refused(const struct crafted *entries, size_t count, const char *rea
     make_dirs();
     int fd = craft(entries, count);
     struct fahr_error err = {{0}};
-    ck_assert_int_ne(model_unpack_fd(&host, fd, dest, true, &err), FAHR_OK);
+    ck_assert_int_ne(place_archive_fd(&host, fd, dest, true, &err), FAHR_OK);
     close(fd);
     ck_assert_msg(strstr(err.message, reason) != NULL, "'%s' lacks '%s'", err.message, reason);
     ck_assert_uint_eq(count_entries(dest), 0);    /* nothing of the archive */
@@ -123,7 +125,7 @@ START_TEST(unpacks_a_good_archive)
     };
     int fd = craft(entries, 5);
     struct fahr_error err = {{0}};
-    ck_assert_int_eq(model_unpack_fd(&host, fd, dest, false, &err), FAHR_OK);
+    ck_assert_int_eq(place_archive_fd(&host, fd, dest, false, &err), FAHR_OK);
     close(fd);
     char path[256], buffer[16] = "";
     snprintf(path, sizeof path, "%s/latest", dest);
@@ -210,7 +212,7 @@ START_TEST(refuses_truncated_and_corrupt_archives)
     ck_assert_int_eq(ftruncate(fd, st.st_size / 2), 0);
     lseek(fd, 0, SEEK_SET);
     struct fahr_error err = {{0}};
-    ck_assert_int_ne(model_unpack_fd(&host, fd, dest, false, &err), FAHR_OK);
+    ck_assert_int_ne(place_archive_fd(&host, fd, dest, false, &err), FAHR_OK);
     close(fd);
     ck_assert_uint_eq(count_entries(dest), 0);
 
@@ -219,7 +221,7 @@ START_TEST(refuses_truncated_and_corrupt_archives)
     unlink(garbage);
     ck_assert_int_eq(write(fd, "this is not a tar at all, not even close.............", 54), 54);
     lseek(fd, 0, SEEK_SET);
-    ck_assert_int_ne(model_unpack_fd(&host, fd, dest, false, &err), FAHR_OK);
+    ck_assert_int_ne(place_archive_fd(&host, fd, dest, false, &err), FAHR_OK);
     close(fd);
     ck_assert_uint_eq(count_entries(dest), 0);
     remove_dirs();
@@ -244,7 +246,7 @@ START_TEST(unpacks_multi_member_gzip)
     int fd = open(path, O_RDONLY);
     ck_assert_int_ge(fd, 0);
     struct fahr_error err = {{0}};
-    ck_assert_msg(model_unpack_fd(&host, fd, dest, false, &err) == FAHR_OK, "%s", err.message);
+    ck_assert_msg(place_archive_fd(&host, fd, dest, false, &err) == FAHR_OK, "%s", err.message);
     close(fd);
     snprintf(command, sizeof command, "cmp '%s/src/big.bin' '%s/big.bin' && cmp '%s/src/small.txt' '%s/small.txt'",
              outside, dest, outside, dest);
@@ -306,7 +308,7 @@ START_TEST(refuses_hard_links_through_links)
                               {"stolen", AE_IFREG, target, true}};
     int fd = craft(chain, 10);
     struct fahr_error err = {{0}};
-    ck_assert_int_ne(model_unpack_fd(&host, fd, dest, false, &err), FAHR_OK);
+    ck_assert_int_ne(place_archive_fd(&host, fd, dest, false, &err), FAHR_OK);
     close(fd);
     ck_assert_msg(strstr(err.message, "entry 'stolen': it is a hard link through") != NULL, "%s",
                   err.message);
@@ -341,7 +343,7 @@ START_TEST(refuses_dangling_links)
     struct crafted to_users[] = {{"x", AE_IFLNK, "data", false}};
     int fd = craft(to_users, 1);
     struct fahr_error err = {{0}};
-    ck_assert_int_ne(model_unpack_fd(&host, fd, dest, false, &err), FAHR_OK);
+    ck_assert_int_ne(place_archive_fd(&host, fd, dest, false, &err), FAHR_OK);
     close(fd);
     ck_assert_msg(strstr(err.message, "entry 'x': it is a symbolic link to something not in") !=
                       NULL,
@@ -420,7 +422,7 @@ START_TEST(keeps_modes_and_merges_a_directory_listed_twice)
     int fd = craft_with_modes(entries, modes, 5);
     struct fahr_error err = {{0}};
     mode_t old_mask = umask(077); /* the archive's modes, not the umask's */
-    int rc = model_unpack_fd(&host, fd, dest, false, &err);
+    int rc = place_archive_fd(&host, fd, dest, false, &err);
     umask(old_mask);
     ck_assert_msg(rc == FAHR_OK, "%s", err.message);
     close(fd);
@@ -467,6 +469,9 @@ int main(void)
     tcase_add_test(names, keeps_modes_and_merges_a_directory_listed_twice);
     suite_add_tcase(suite, names);
     suite_add_tcase(suite, staging_tcase());
+    suite_add_tcase(suite, place_files_tcase());
+    /* As fahr's main(): a pipe whose reader stopped fails a write. */
+    signal(SIGPIPE, SIG_IGN);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);

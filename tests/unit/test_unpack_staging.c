@@ -1,6 +1,6 @@
 /* Model archives: the staging directories that killed fetches leave, two
  * fetches into one directory at once, and write failures
- * (plugins/common/model_staging.c, model_unpack.c). */
+ * (core/place_staging.c, place_unpack.c). */
 #define _GNU_SOURCE
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model_fetch.h"
+#include "fahr.h"
 #include "unpack_fixtures.h"
 
 /* The archive in `fd`, whole, in memory. */
@@ -44,7 +44,7 @@ static pid_t start_fetch(int *feed)
     if (pid == 0) {
         close(fds[1]);
         struct fahr_error err = {{0}};
-        int rc = model_unpack_fd(&host, fds[0], dest, false, &err);
+        int rc = place_archive_fd(&host, fds[0], dest, false, &err);
         if (rc != FAHR_OK)
             fprintf(stderr, "child fetch: %s\n", err.message);
         _exit(rc == FAHR_OK ? 0 : 1);
@@ -106,11 +106,6 @@ static char *big_model(const char *file_name, size_t *size)
     return archive;
 }
 
-static void write_all(int fd, const char *data, size_t size)
-{
-    ck_assert_int_eq(write(fd, data, size), (ssize_t)size);
-}
-
 /* A fetch in a child process, fed half of a big model whose one file is
  * `file`: it waits for the rest in the middle of writing it. */
 struct half_fetch {
@@ -125,7 +120,7 @@ static void start_half_fetch(struct half_fetch *fetch, const char *file)
 {
     fetch->archive = big_model(file, &fetch->size);
     fetch->pid = start_fetch(&fetch->feed);
-    write_all(fetch->feed, fetch->archive, fetch->size / 2);
+    ck_assert(write_all(fetch->feed, fetch->archive, fetch->size / 2));
     wait_for_partial_file(file, fetch->staging, sizeof fetch->staging);
 }
 
@@ -135,7 +130,7 @@ static void fetch_small_model(const char *name)
     struct crafted entries[] = {{name, AE_IFREG, "{}", false}};
     int fd = craft(entries, 1);
     struct fahr_error err = {{0}};
-    ck_assert_msg(model_unpack_fd(&host, fd, dest, false, &err) == FAHR_OK, "%s", err.message);
+    ck_assert_msg(place_archive_fd(&host, fd, dest, false, &err) == FAHR_OK, "%s", err.message);
     close(fd);
 }
 
@@ -183,7 +178,7 @@ START_TEST(two_fetches_into_one_directory_at_once)
      * it must leave the first's staging directory alone. */
     fetch_small_model("second.json");
     ck_assert(exists_in_dest(first.staging));
-    write_all(first.feed, first.archive + first.size / 2, first.size - first.size / 2);
+    ck_assert(write_all(first.feed, first.archive + first.size / 2, first.size - first.size / 2));
     close(first.feed);
     int status;
     ck_assert_int_eq(waitpid(first.pid, &status, 0), first.pid);
@@ -223,7 +218,7 @@ START_TEST(a_write_failure_says_so)
         struct rlimit limit = {1 << 20, 1 << 20};
         setrlimit(RLIMIT_FSIZE, &limit);
         struct fahr_error err = {{0}};
-        int rc = model_unpack_fd(&host, in, dest, false, &err);
+        int rc = place_archive_fd(&host, in, dest, false, &err);
         ssize_t n = write(fds[1], err.message, strlen(err.message));
         _exit(rc != FAHR_OK && n >= 0 ? 0 : 1);
     }

@@ -29,11 +29,13 @@ int craft(const struct crafted *entries, size_t count);
 /* A host that logs nothing and is never interrupted. */
 extern const struct fahr_host host;
 size_t count_entries(const char *dir);
-/* model_unpack_fd refuses the archive with `reason` in its message, and
+/* place_archive_fd refuses the archive with `reason` in its message, and
  * nothing appears in dest or outside. */
 void assert_refused(const struct crafted *entries, size_t count, const char *reason);
 
 /* test_unpack_staging.c: staging directories and write failures. */
 TCase *staging_tcase(void);
+/* test_place_files.c: loose files through host->place_file. */
+TCase *place_files_tcase(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* plugins/common/model_unpack.c: see model_unpack.h.
+/* core/place_unpack.c: see place_unpack.h.
  *
  * libarchive reads the tar stream; the entries are written here, each
  * relative to a descriptor opened beneath the staging root with openat2's
@@ -7,17 +7,18 @@
  * gets through: once a path crosses a link, ".." no longer means what the
  * text says.) */
 #define _GNU_SOURCE
-#include "model_unpack.h"
+#include "place_unpack.h"
 
+#include "fahr.h"
 #include "gunzip.h"
-#include "model_staging.h"
+#include "place_paths.h"
+#include "place_staging.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,103 +27,17 @@
 
 /* ---- Checking entries by their text -------------------------------------- */
 
-static bool has_control_characters(const char *text)
-{
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return true;
-    return false;
-}
-
-/* A relative path that stays inside: no leading '/', no ".." component, no
- * control characters. */
-static bool path_stays_inside(const char *path)
-{
-    if (path == NULL || path[0] == '\0' || path[0] == '/' || has_control_characters(path))
-        return false;
-    const char *segment = path;
-    while (*segment) {
-        size_t length = strcspn(segment, "/");
-        if (length == 2 && segment[0] == '.' && segment[1] == '.')
-            return false;
-        segment += length;
-        while (*segment == '/')
-            segment++;
-    }
-    return true;
-}
-
-/* Where a symlink at `path` pointing to `target` leads, as text: the early,
- * clear refusal of the plain cases. What decides is the kernel's
- * resolution once everything is staged (check_link). */
-static bool link_stays_inside(const char *path, const char *target)
-{
-    if (target == NULL || target[0] == '\0' || target[0] == '/' || has_control_characters(target))
-        return false;
-    int depth = 0;
-    /* The link's own directory depth. */
-    for (const char *p = path; *p; p++)
-        if (*p == '/' && p[1] != '\0' && p[1] != '/')
-            depth++;
-    const char *segment = target;
-    while (*segment) {
-        size_t length = strcspn(segment, "/");
-        if (length == 2 && segment[0] == '.' && segment[1] == '.') {
-            if (--depth < 0)
-                return false;
-        } else if (!(length == 0 || (length == 1 && segment[0] == '.'))) {
-            depth++;
-        }
-        segment += length;
-        while (*segment == '/')
-            segment++;
-    }
-    return true;
-}
-
-/* The path as it is staged: no leading "./", no slash or "/." at the end;
- * false for the archive's root itself ("./"), which is skipped. */
-static bool staged_path(const char *path, char *staged, size_t size)
-{
-    while (path[0] == '.' && path[1] == '/') {
-        path += 2;
-        while (*path == '/')
-            path++;
-    }
-    size_t length = strlen(path);
-    while (length > 0 && (path[length - 1] == '/' ||
-                          (path[length - 1] == '.' && (length == 1 || path[length - 2] == '/'))))
-        length--;
-    snprintf(staged, size, "%.*s", (int)length, path);
-    return length > 0;
-}
-
-static const char *path_problem(const char *path)
-{
-    if (strlen(path) >= PATH_MAX)
-        return "its path is longer than the system's limit (PATH_MAX)";
-    size_t depth = 1;
-    for (const char *p = path; *p; p++)
-        depth += *p == '/';
-    if (depth > MODEL_MAX_DEPTH)
-        return "its directories nest too deep";
-    return NULL;
-}
-
+/* What refuses an entry beyond its path (place_name_problem): its type, a
+ * link's target. */
 static const char *entry_problem(struct archive_entry *entry)
 {
     const char *path = archive_entry_pathname(entry);
-    if (!path_stays_inside(path))
-        return "its path leaves the destination or has control characters";
-    const char *problem = path_problem(path);
-    if (problem != NULL)
-        return problem;
     /* A hard link's type reads as unknown; what matters is its target. */
     const char *hardlink = archive_entry_hardlink(entry);
     if (hardlink != NULL) {
         if (!path_stays_inside(hardlink))
             return "it is a hard link to a file outside the destination";
-        return path_problem(hardlink);
+        return place_path_problem(hardlink);
     }
     switch (archive_entry_filetype(entry)) {
     case AE_IFREG:
@@ -157,26 +72,12 @@ struct unpack {
     struct fahr_error *err;
 };
 
-/* An archive's path as an error message shows it: control characters
- * escaped, a long one cut. */
-static const char *shown(const char *path, char *out, size_t size)
-{
-    size_t n = 0;
-    for (const char *p = path; p && *p && n + 8 < size; p++)
-        n += (size_t)snprintf(out + n, size - n, (unsigned char)*p < 0x20 ? "\\x%02x" : "%c",
-                              (unsigned char)*p);
-    if (path && strlen(path) > n && n + 4 <= size)
-        n += (size_t)snprintf(out + n, size - n, "...");
-    out[n] = '\0';
-    return out;
-}
-
 static int refuse(struct unpack *u, const char *path, const char *problem)
 {
     char text[256];
     return fahr_error_set(u->err, FAHR_EFAIL,
                           "refusing the model archive: entry '%s': %s; nothing was written",
-                          shown(path, text, sizeof text), problem);
+                          place_shown(path, text, sizeof text), problem);
 }
 
 static int write_failed(struct unpack *u, int error)
@@ -190,68 +91,13 @@ static int write_failed(struct unpack *u, int error)
  * or the disk's. */
 static int entry_failed(struct unpack *u, const char *name, int error)
 {
-    const char *why = NULL;
-    switch (error) {
-    case EEXIST: why = "an earlier entry has that path"; break;
-    case ELOOP:
-    case EXDEV: why = "its path goes through a symbolic link"; break;
-    case ENOTDIR: why = "its path goes through a file"; break;
-    case EISDIR: why = "its path names a directory"; break;
-    case ENAMETOOLONG: why = "a name in its path is too long"; break;
-    default: return write_failed(u, error);
-    }
+    const char *why = place_errno_reason(error);
+    if (why == NULL)
+        return write_failed(u, error);
     char text[256];
     return fahr_error_set(u->err, FAHR_EFAIL,
                           "refusing the model archive: cannot unpack %s: %s; nothing was written",
-                          shown(name, text, sizeof text), why);
-}
-
-/* Split `path` into its directory part (into `dir`, "." for none) and its
- * last name. */
-static const char *split_path(const char *path, char *dir, size_t size)
-{
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, size, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    return slash ? slash + 1 : path;
-}
-
-/* A descriptor (O_PATH) of the directory `dir` beneath the staging root,
- * its missing directories made as tar makes them for an entry whose
- * directories the archive does not list; -1 with errno where a symbolic
- * link or a file is on the way. */
-static int open_parent(int root_fd, const char *dir)
-{
-    int fd = open_beneath(root_fd, dir, O_PATH | O_DIRECTORY, 0, RESOLVE_STRICT);
-    if (fd >= 0 || errno != ENOENT)
-        return fd;
-    fd = open_beneath(root_fd, ".", O_PATH | O_DIRECTORY, 0, RESOLVE_STRICT);
-    for (const char *p = dir; fd >= 0 && *p;) {
-        size_t length = strcspn(p, "/");
-        char name[NAME_MAX + 1];
-        if (length > NAME_MAX) {
-            close(fd);
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        snprintf(name, sizeof name, "%.*s", (int)length, p);
-        p += length;
-        while (*p == '/')
-            p++;
-        if (length == 0)
-            continue;
-        if (mkdirat(fd, name, 0755) != 0 && errno != EEXIST) {
-            int error = errno;
-            close(fd);
-            errno = error;
-            return -1;
-        }
-        int next = open_beneath(fd, name, O_PATH | O_DIRECTORY, 0, RESOLVE_STRICT);
-        int error = errno;
-        close(fd);
-        errno = error;
-        fd = next;
-    }
-    return fd;
+                          place_shown(name, text, sizeof text), why);
 }
 
 static void entry_times(struct archive_entry *entry, struct timespec times[2])
@@ -284,7 +130,7 @@ static int write_data(struct unpack *u, int fd, const char *name, struct archive
     if (r != ARCHIVE_EOF) {
         char text[256];
         return fahr_error_set(u->err, FAHR_EFAIL, "the model archive is damaged at %s: %s",
-                              shown(name, text, sizeof text), archive_error_string(u->reader));
+                              place_shown(name, text, sizeof text), archive_error_string(u->reader));
     }
     /* A sparse file's hole at its end. */
     la_int64_t length = archive_entry_size(entry);
@@ -410,14 +256,16 @@ static int unpack_entries(struct unpack *u)
                                   archive_error_string(u->reader));
         if (u->host->interrupted())
             return fahr_error_set(u->err, FAHR_EINTERRUPTED, "interrupted");
-        const char *problem = entry_problem(entry);
-        if (problem != NULL)
-            return refuse(u, archive_entry_pathname(entry), problem);
+        /* One check of names for entries and loose files (place.c). */
         char name[PATH_MAX];
-        if (!staged_path(archive_entry_pathname(entry), name, sizeof name))
+        const char *path = archive_entry_pathname(entry);
+        const char *problem = place_name_problem(path, name, sizeof name);
+        if (problem == NULL)
+            problem = entry_problem(entry);
+        if (problem != NULL)
+            return refuse(u, path, problem);
+        if (name[0] == '\0')
             continue;
-        if (staging_name(name, strcspn(name, "/")))
-            return refuse(u, name, "its name is one fahr keeps for its staging directories");
         int rc = write_entry(u, entry, name);
         if (rc != FAHR_OK)
             return rc;
@@ -547,33 +395,13 @@ static int unpack(struct unpack *u, int fd)
     return rc;
 }
 
-int model_unpack_stage(const struct fahr_host *host, int fd, const char *dest_dir,
-                       struct model_staging **staging, struct fahr_error *err)
+int unpack_into_staging(const struct fahr_host *host, struct model_staging *staging, int fd,
+                        size_t *files, struct fahr_error *err)
 {
-    /* A file-size limit is a write failure like a full disk: said so, and
-     * the staging directory removed, rather than a kill. */
-    signal(SIGXFSZ, SIG_IGN);
-    int rc = staging_create(host, dest_dir, staging, err);
-    if (rc != FAHR_OK)
-        return rc;
-    struct unpack u = {.host = host, .staging = *staging, .err = err};
-    rc = unpack(&u, fd);
-    if (rc != FAHR_OK) {
-        model_staging_discard(*staging);
-        *staging = NULL;
-        return rc;
-    }
-    host->log(FAHR_LOG_DEBUG, "unpacked %zu entries", u.entries);
-    /* A script that forgot to save its model completes all the same. */
-    if (u.files == 0)
-        host->log(FAHR_LOG_WARN, "the model is empty: the job wrote no file to /opt/ml/model");
-    return FAHR_OK;
-}
-
-int model_unpack_fd(const struct fahr_host *host, int fd, const char *dest_dir, bool overwrite,
-                    struct fahr_error *err)
-{
-    struct model_staging *staging;
-    int rc = model_unpack_stage(host, fd, dest_dir, &staging, err);
-    return rc == FAHR_OK ? model_staging_commit(staging, overwrite, err) : rc;
+    struct unpack u = {.host = host, .staging = staging, .err = err};
+    int rc = unpack(&u, fd);
+    if (rc == FAHR_OK)
+        host->log(FAHR_LOG_DEBUG, "unpacked %zu entries", u.entries);
+    *files = u.files;
+    return rc;
 }

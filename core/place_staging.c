@@ -1,8 +1,8 @@
-/* plugins/common/model_staging.c: see model_staging.h. */
+/* core/place_staging.c: see place_staging.h. */
 #define _GNU_SOURCE
-#include "model_staging.h"
+#include "place_staging.h"
 
-#include "model_unpack.h"
+#include "fahr.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* A staging directory is `.fahr-fetch-XXXXXX`, holding the marker file and
@@ -26,18 +25,6 @@ enum { STAGING_SUFFIX = 6 };
 static const char marker_name[] = "fahr-staging";
 static const char marker_text[] =
     "fahr fetch: a model being unpacked; removed by the next fetch here if its fetch was stopped\n";
-
-int open_beneath(int dir_fd, const char *path, int flags, mode_t mode, uint64_t resolve)
-{
-    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = mode,
-                           .resolve = resolve};
-    /* EAGAIN: a rename elsewhere raced a ".." walk; the kernel asks to retry. */
-    for (int attempt = 0;; attempt++) {
-        long fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof how);
-        if (fd >= 0 || errno != EAGAIN || attempt == 8)
-            return (int)fd;
-    }
-}
 
 bool staging_name(const char *name, size_t length)
 {
@@ -52,65 +39,11 @@ bool staging_name(const char *name, size_t length)
     return true;
 }
 
-/* ---- Removing, never following a link -------------------------------------- */
-
-static bool remove_at(int parent_fd, const char *name, unsigned char type, int depth);
-
-/* Empty the directory `dir_fd`; false where something stays. */
-static bool remove_contents(int dir_fd, int depth)
-{
-    if (depth > MODEL_MAX_DEPTH + 2)
-        return false;
-    /* An archive's read-only directory is still ours to empty. */
-    fchmod(dir_fd, 0700);
-    /* Entries removed while reading may hide others from readdir: read
-     * again until a pass finds none. */
-    for (int pass = 0; pass < 4; pass++) {
-        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *dir = fd < 0 ? NULL : fdopendir(fd);
-        if (dir == NULL) {
-            if (fd >= 0)
-                close(fd);
-            return false;
-        }
-        size_t seen = 0;
-        struct dirent *entry;
-        while ((entry = readdir(dir)) != NULL) {
-            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-                continue;
-            seen++;
-            remove_at(dirfd(dir), entry->d_name, entry->d_type, depth);
-        }
-        closedir(dir);
-        if (seen == 0)
-            return true;
-    }
-    return false;
-}
-
-static bool remove_at(int parent_fd, const char *name, unsigned char type, int depth)
-{
-    struct stat st;
-    if (type == DT_UNKNOWN) {
-        if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            return errno == ENOENT;
-        type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
-    }
-    if (type != DT_DIR)
-        return unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT;
-    int fd = open_beneath(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, RESOLVE_STRICT);
-    if (fd < 0)
-        return errno == ENOENT;
-    remove_contents(fd, depth + 1);
-    close(fd);
-    return unlinkat(parent_fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT;
-}
-
 /* Remove a staging directory: its model first and its marker last, so
  * that what cannot be removed now is still known for fahr's later. */
 static bool remove_holder(int dest_fd, int holder_fd, const char *name)
 {
-    return remove_at(holder_fd, "model", DT_DIR, 0) && remove_contents(holder_fd, 0) &&
+    return tree_remove_at(holder_fd, "model") && tree_empty(holder_fd) &&
            unlinkat(dest_fd, name, AT_REMOVEDIR) == 0;
 }
 
@@ -218,7 +151,7 @@ static int make_holder(struct model_staging *s, struct fahr_error *err)
     if (ok)
         return FAHR_OK;
     int saved = errno;
-    remove_at(s->dest_fd, s->name, DT_DIR, 0);
+    tree_remove_at(s->dest_fd, s->name);
     return fahr_error_set(err, FAHR_EFAIL, "cannot write to %s: %s", s->dest_dir,
                           strerror(saved));
 }

@@ -1,4 +1,4 @@
-/* plugins/common/gunzip.h: a gzip (or plain) stream inflated with ISA-L's
+/* core/gunzip.h: a gzip (or plain) stream inflated with ISA-L's
  * igzip, for libarchive to read as plain tar.
  *
  * Inflating is the bottleneck of a fetch: zlib (inside libarchive) inflates

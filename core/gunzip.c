@@ -1,4 +1,4 @@
-/* plugins/common/gunzip.c: see gunzip.h. */
+/* core/gunzip.c: see gunzip.h. */
 #include "gunzip.h"
 
 #include <errno.h>

@@ -1,20 +1,16 @@
-/* plugins/common/model_staging.h: the staging directory a model archive is
- * unpacked into, and moving it into place; model_unpack.c's helper (see
- * model_unpack.h for the promises). */
-#ifndef FAHR_MODEL_STAGING_H
-#define FAHR_MODEL_STAGING_H
+/* core/place_staging.h: the staging directory a model is placed into, and
+ * moving it into place; place.c's helper (see place_unpack.h and struct
+ * fahr_place in plugin.h for the promises). */
+#ifndef FAHR_PLACE_STAGING_H
+#define FAHR_PLACE_STAGING_H
 
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "fahr/plugin.h"
-
-/* Beneath the directory, no symbolic link followed, no /proc magic. */
-#define RESOLVE_STRICT (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
 /* How deep an archive's directories may nest: deep enough for any model,
  * and it bounds the descriptors a walk of the staged tree holds open. */
@@ -29,9 +25,6 @@ struct model_staging {
     char dest_dir[PATH_MAX];
 };
 
-/* openat2(2) (glibc has no wrapper): -1 with errno on failure. */
-int open_beneath(int dir_fd, const char *path, int flags, mode_t mode, uint64_t resolve);
-
 /* A name of a staging directory's form, ".fahr-fetch-XXXXXX". */
 bool staging_name(const char *name, size_t length);
 
@@ -39,5 +32,10 @@ bool staging_name(const char *name, size_t length);
  * make and lock a new one. */
 int staging_create(const struct fahr_host *host, const char *dest_dir,
                    struct model_staging **staging, struct fahr_error *err);
+/* Move the staged model into place, all or nothing as far as conflicts
+ * go, and free `staging`. */
+int model_staging_commit(struct model_staging *staging, bool overwrite, struct fahr_error *err);
+/* Remove the staged model and free `staging` (NULL is fine). */
+void model_staging_discard(struct model_staging *staging);
 
 #endif
