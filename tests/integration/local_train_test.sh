@@ -259,7 +259,7 @@ an_empty_model_gets_a_warning() {
     printf 'print("trained, but saved nothing")\n' >"$dir/model.py"
     fit_local "$dir/model.py" --fetch "$TEST_TMP/empty-model"
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
-    expect_contains "$ERR" "fahr: local: warning: the model is empty: the job wrote no file to /opt/ml/model" \
+    expect_contains "$ERR" "fahr: warning: the model is empty: the job wrote no file to /opt/ml/model" \
         "stderr"
 }
 
