@@ -293,6 +293,7 @@ static const struct fahr_host host_table = {
     .progress = service_progress,
     .interrupted = host_interrupted,
     .config_get = service_config_get,
+    .push_image = host_push_image,
 };
 
 const struct fahr_host *host_services(void)

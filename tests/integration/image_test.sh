@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The image a build driver makes, as train drivers get it (ABI 1.1): the
+# descriptor fit hands them, host->push_image through the build driver,
+# and the container contract of the image (FAHR_MODEL_URI), against the
+# bench's Docker engine.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+use_docker_bench
+PLUGINS="$TEST_TMP/plugins"
+mkdir -p "$PLUGINS"
+cp "$FAHR_FIXTURE_DIR/train_image_record.so" "$PLUGINS/"
+export FAHR_PLUGIN_PATH="$PLUGINS:$FAHR_PLUGIN_PATH"
+
+# A copy of examples/foo named NAME, so that its image (NAME/model) is this
+# test's own; prints the artifact's path.
+fresh_model() { # NAME
+    docker image rm -f "$1/model:latest" >/dev/null 2>&1 || true
+    mkdir -p "$TEST_TMP/src-$1/$1"
+    cp "$FAHR_SOURCE_ROOT/examples/foo/model.py" "$TEST_TMP/src-$1/$1/model.py"
+    echo "$TEST_TMP/src-$1/$1/model.py"
+}
+
+# fit with the recording driver; extra arguments go after the others.
+fit_recorded() { # ARTIFACT BUILD_DRIVER RECORD ARGS...
+    local artifact=$1 build=$2 record=$3
+    shift 3
+    run_fahr fit "$artifact" --build-driver="$build" --train-driver=image-recorder \
+        --config.record="$record" --config.base_image="$BENCH_IMAGE" "$@"
+}
+
+# What the engine itself says of IMAGE: its ID and platform.
+engine_says() { # IMAGE
+    docker image inspect "$1" | python3 -c '
+import json, sys
+image = json.load(sys.stdin)[0]
+print(image["Id"], "/".join(p for p in (image["Os"], image["Architecture"], image.get("Variant")) if p))'
+}
+
+fit_hands_the_train_driver_the_image() {
+    local artifact id platform
+    artifact=$(fresh_model described)
+    fit_recorded "$artifact" local "$TEST_TMP/described.txt"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    read -r id platform <<<"$(engine_says described/model:latest)"
+    expect_contains "$id" "sha256:" "the engine's image ID"
+    expect_eq "$(cat "$TEST_TMP/described.txt")" "check none
+submit reference=described/model:latest digest=$id platform=$platform gpu=0
+image_ref=described/model:latest image=described/model:latest" "what the driver got"
+}
+
+gpu_build_driver_marks_the_image_for_gpus() {
+    local artifact id platform
+    artifact=$(fresh_model gpumarked)
+    fit_recorded "$artifact" local-gpu "$TEST_TMP/gpu.txt"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    read -r id platform <<<"$(engine_says gpumarked/model:latest)"
+    expect_eq "$(sed -n 2p "$TEST_TMP/gpu.txt")" \
+        "submit reference=gpumarked/model:latest digest=$id platform=$platform gpu=1" \
+        "what the driver got"
+}
+
+start_registry() { # DIR: prints HOST:PORT
+    local dir=$1 port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p "$dir/data"
+    cat >"$dir/registry.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+http:
+  addr: 127.0.0.1:$port
+YML
+    docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+    echo $! >"$dir/registry.pid"
+    for _ in $(seq 1 50); do
+        curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break
+        sleep 0.1
+    done
+    echo "127.0.0.1:$port"
+}
+
+push_goes_through_the_build_driver() {
+    local artifact registry digest
+    artifact=$(fresh_model pushed)
+    registry=$(start_registry "$TEST_TMP/registry")
+    # shellcheck disable=SC2064 # the pid is read now
+    trap "kill $(cat "$TEST_TMP/registry/registry.pid") 2>/dev/null || true" EXIT
+    fit_recorded "$artifact" local "$TEST_TMP/pushed.txt" --config.push_to="$registry/pushed/model:t1"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    digest=$(curl -sfI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+        "http://$registry/v2/pushed/model/manifests/t1" | tr -d '\r' |
+        sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+    expect_contains "$digest" "sha256:" "the registry's manifest digest"
+    local platform
+    platform=$(engine_says pushed/model:latest | cut -d' ' -f2)
+    expect_eq "$(sed -n 2p "$TEST_TMP/pushed.txt")" \
+        "pushed reference=$registry/pushed/model:t1 digest=$digest platform=$platform gpu=0" \
+        "what host->push_image made"
+    expect_eq "$(sed -n 4p "$TEST_TMP/pushed.txt")" \
+        "image_ref=pushed/model:latest image=$registry/pushed/model:t1" "what submit got"
+    # A job command builds nothing, so there is nothing to push through.
+    : >"$TEST_TMP/status.txt"
+    run_fahr status recorded-job --train-driver=image-recorder \
+        --config.record="$TEST_TMP/status.txt" --config.push_to="$registry/pushed/model:t2"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/status.txt")" "poll push -4 no image was built in this command to push" \
+        "push_image in a job command"
+}
+
+run_test fit_hands_the_train_driver_the_image
+run_test gpu_build_driver_marks_the_image_for_gpus
+run_test push_goes_through_the_build_driver
+finish
