@@ -90,8 +90,13 @@ push_goes_through_the_build_driver() {
     registry=$(start_registry "$TEST_TMP/registry")
     # shellcheck disable=SC2064 # the pid is read now
     trap "kill $(cat "$TEST_TMP/registry/registry.pid") 2>/dev/null || true" EXIT
-    fit_recorded "$artifact" local "$TEST_TMP/pushed.txt" --config.push_to="$registry/pushed/model:t1"
+    # The registry takes anyone; the credentials still travel, never shown.
+    fit_recorded "$artifact" local "$TEST_TMP/pushed.txt" --config.push_to="$registry/pushed/model:t1" \
+        --config.push_user=bench --config.push_password=pa55-w0rd-never-shown --verbose
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "pushing $registry/pushed/model:t1" "stderr"
+    expect_lacks "$ERR" "pa55-w0rd-never-shown" "stderr"
+    expect_lacks "$OUT" "pa55-w0rd-never-shown" "stdout"
     digest=$(curl -sfI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
         "http://$registry/v2/pushed/model/manifests/t1" | tr -d '\r' |
         sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
@@ -112,7 +117,16 @@ push_goes_through_the_build_driver() {
         "push_image in a job command"
 }
 
+sagemaker_driver_carries_no_engine_client() {
+    # It pushes through host->push_image: no Docker Engine code is linked in.
+    local symbols
+    symbols=$(nm "$FAHR_BUILD_ROOT/plugins/train-sagemaker.so")
+    expect_contains "$symbols" "sagemaker_publish" "the driver's symbols"
+    expect_lacks "$symbols" "docker_engine" "the driver's symbols"
+}
+
 run_test fit_hands_the_train_driver_the_image
 run_test gpu_build_driver_marks_the_image_for_gpus
 run_test push_goes_through_the_build_driver
+run_test sagemaker_driver_carries_no_engine_client
 finish
