@@ -125,8 +125,40 @@ sagemaker_driver_carries_no_engine_client() {
     expect_lacks "$symbols" "docker_engine" "the driver's symbols"
 }
 
+the_image_writes_the_model_to_fahr_model_uri() {
+    local artifact rc=0
+    artifact=$(fresh_model modeluri)
+    run_fahr build "$artifact" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    # An absolute path, as a train driver's bind-mounted directory.
+    mkdir -p "$TEST_TMP/mounted"
+    docker run --rm -e FAHR_MODEL_URI=/mnt/out/job-1 -v "$TEST_TMP/mounted:/mnt/out" \
+        modeluri/model:latest train >/dev/null
+    expect_eq "$(tar -xzOf "$TEST_TMP/mounted/job-1/model.tar.gz" ./model.json)" \
+        '{"a": 3.0, "b": 2.0}' "model.json in the absolute path's model.tar.gz"
+    # gs://BUCKET/PATH through the Cloud Storage FUSE mount /gcs/BUCKET/PATH.
+    mkdir -p "$TEST_TMP/gcs"
+    docker run --rm -e FAHR_MODEL_URI=gs://b/p -v "$TEST_TMP/gcs:/gcs/b/p" \
+        modeluri/model:latest train >/dev/null
+    expect_eq "$(tar -tzf "$TEST_TMP/gcs/model.tar.gz" | LC_ALL=C sort | tr '\n' ' ')" \
+        "./ ./model.json ./model.pkl " "the entries of gs://b/p/model.tar.gz"
+    # Another scheme fails the job, saying so in the failure file.
+    mkdir -p "$TEST_TMP/bad-output"
+    docker run --rm -e FAHR_MODEL_URI=s3://b/p -v "$TEST_TMP/bad-output:/opt/ml/output" \
+        modeluri/model:latest train >/dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 1 "exit code with an s3:// FAHR_MODEL_URI"
+    expect_eq "$(cat "$TEST_TMP/bad-output/failure")" \
+        "FAHR_MODEL_URI must be gs://BUCKET/PATH or an absolute path, not s3://b/p" "failure file"
+    # A copy that fails (a read-only mount) fails the job.
+    rc=0
+    docker run --rm -e FAHR_MODEL_URI=/mnt/ro -v "$TEST_TMP/mounted:/mnt/ro:ro" \
+        modeluri/model:latest train >/dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 1 "exit code with a read-only FAHR_MODEL_URI"
+}
+
 run_test fit_hands_the_train_driver_the_image
 run_test gpu_build_driver_marks_the_image_for_gpus
 run_test push_goes_through_the_build_driver
 run_test sagemaker_driver_carries_no_engine_client
+run_test the_image_writes_the_model_to_fahr_model_uri
 finish
