@@ -85,7 +85,7 @@ int cmd_fit(struct cli *cli)
          * and host->push_image pushes through the driver that built it. */
         request.image_ref = image.reference;
         request.image = &image;
-        image_push_route(drivers.build);
+        image_push_route(drivers.build, &image);
         snprintf(remote_ref, sizeof remote_ref, "%s", image.reference);
         if (FAHR_HAS(&train->train, publish)) {
             status = train->train.publish(train->state, &request, remote_ref, sizeof remote_ref,
@@ -135,7 +135,7 @@ int cmd_fit(struct cli *cli)
         }
     }
 done:
-    image_push_route(NULL);
+    image_push_route(NULL, NULL);
     inputs_free(channels, cli->input_count);
     drivers_release(&drivers);
     return rc;

@@ -99,9 +99,10 @@ const char *suggest_nearest(const char *word, const char *const *candidates, siz
 /* ---- image_push.c: host->push_image ----------------------------------- */
 
 /* The build driver whose build_ops.push host->push_image uses: the one that
- * built this command's image (NULL: none, and push_image is FAHR_ENOTSUP). */
+ * built this command's image `built`, the only image it pushes (NULL: none,
+ * and push_image is FAHR_ENOTSUP). */
 struct plugin;
-void image_push_route(struct plugin *build_driver);
+void image_push_route(struct plugin *build_driver, const struct fahr_image *built);
 int host_push_image(const struct fahr_image *image, const char *remote_ref,
                     const struct fahr_registry_auth *auth, struct fahr_image *pushed,
                     struct fahr_error *err);

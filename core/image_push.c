@@ -1,17 +1,23 @@
 /* core/image_push.c: host->push_image, a built image pushed to a registry
  * through the build driver that built it (its build_ops.push), so that no
  * train driver carries a container engine client. */
+#include <stdio.h>
 #include <string.h>
 
 #include "fahr.h"
 
-/* The build driver that built this command's image; NULL in commands that
- * build none (the job commands). */
+/* The build driver that built this command's image, and the image's
+ * reference; NULL in commands that build none (the job commands). Only
+ * that image is pushed: a train driver cannot have the build driver push
+ * some other image of the engine's. */
 static struct plugin *image_builder;
+static char built_reference[FAHR_IMAGE_REF_MAX];
 
-void image_push_route(struct plugin *build_driver)
+void image_push_route(struct plugin *build_driver, const struct fahr_image *built)
 {
-    image_builder = build_driver;
+    image_builder = build_driver != NULL && built != NULL ? build_driver : NULL;
+    snprintf(built_reference, sizeof built_reference, "%s",
+             image_builder != NULL ? built->reference : "");
 }
 
 /* A versioned struct of the other side, `their_size` bytes of it, in a
@@ -44,6 +50,9 @@ int host_push_image(const struct fahr_image *image, const char *remote_ref,
     source.reference[sizeof source.reference - 1] = '\0';
     source.digest[sizeof source.digest - 1] = '\0';
     source.platform[sizeof source.platform - 1] = '\0';
+    if (strcmp(source.reference, built_reference) != 0)
+        return fahr_error_set(err, FAHR_EINVAL, "push_image pushes only the image built here, %s",
+                              built_reference);
     memset(&result, 0, sizeof result);
     result.size = sizeof result;
     struct fahr_registry_auth credentials;

@@ -70,13 +70,10 @@ int build_driver_build2(void *state, const struct fahr_build_request *request,
     return rc;
 }
 
-/* The engine's X-Registry-Auth object for `auth`; NULL where there is none
- * (an anonymous push) or it cannot be made. A secret: cleanse, then free. */
+/* The engine's X-Registry-Auth object for `auth` (checked whole); NULL if
+ * out of memory. A secret: cleanse, then free. */
 static char *registry_auth_json(const struct fahr_registry_auth *auth)
 {
-    if (auth == NULL || auth->size < sizeof *auth || auth->username == NULL ||
-        auth->password == NULL)
-        return NULL;
     json_t *object = json_pack("{s:s,s:s,s:s}", "username", auth->username, "password",
                                auth->password, "serveraddress", auth->server ? auth->server : "");
     char *text = object ? json_dumps(object, JSON_COMPACT) : NULL;
@@ -89,13 +86,18 @@ int build_driver_push(void *state, const struct fahr_image *image, const char *r
                       struct fahr_error *err)
 {
     struct build_driver *driver = state;
-    if (strlen(remote_ref) >= FAHR_IMAGE_REF_MAX)
-        return fahr_error_set(err, FAHR_EINVAL, "the image reference %.64s... is too long",
-                              remote_ref);
+    /* A reference's own characters (registry/name:tag) and nothing that
+     * could change the engine's request it goes into. */
+    size_t length = strlen(remote_ref);
+    if (length == 0 || length >= FAHR_IMAGE_REF_MAX ||
+        strspn(remote_ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                           "._-/:") != length || strstr(remote_ref, "..") != NULL)
+        return fahr_error_set(err, FAHR_EINVAL,
+                              "the push's target is not an image reference (registry/name:tag)");
     if (auth != NULL && (auth->size < sizeof *auth || auth->username == NULL ||
                          auth->password == NULL))
         return fahr_error_set(err, FAHR_EINVAL, "the registry credentials lack a user or password");
-    char *auth_json = registry_auth_json(auth);
+    char *auth_json = auth != NULL ? registry_auth_json(auth) : NULL;
     if (auth != NULL && auth_json == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     struct fahr_image result;

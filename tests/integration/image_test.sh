@@ -108,6 +108,14 @@ push_goes_through_the_build_driver() {
         "what host->push_image made"
     expect_eq "$(sed -n 4p "$TEST_TMP/pushed.txt")" \
         "image_ref=pushed/model:latest image=$registry/pushed/model:t1" "what submit got"
+    # Only the image built here is pushed, and only to an image reference.
+    fit_recorded "$artifact" local "$TEST_TMP/other.txt" --config.push_to="$registry/other/model:t1" \
+        --config.push_source="$BENCH_IMAGE"
+    expect_eq "$RC" 2 "exit code pushing another image; stderr: $ERR"
+    expect_contains "$ERR" "fahr: image-recorder: push_image pushes only the image built here, pushed/model:latest" "stderr"
+    fit_recorded "$artifact" local "$TEST_TMP/bad.txt" --config.push_to="$registry/x/../../build?t=y"
+    expect_eq "$RC" 2 "exit code pushing to a bad reference; stderr: $ERR"
+    expect_contains "$ERR" "fahr: image-recorder: the push's target is not an image reference (registry/name:tag)" "stderr"
     # A job command builds nothing, so there is nothing to push through.
     : >"$TEST_TMP/status.txt"
     run_fahr status recorded-job --train-driver=image-recorder \
