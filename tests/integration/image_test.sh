@@ -10,7 +10,7 @@ set -euo pipefail
 use_docker_bench
 PLUGINS="$TEST_TMP/plugins"
 mkdir -p "$PLUGINS"
-cp "$FAHR_FIXTURE_DIR/train_image_record.so" "$PLUGINS/"
+cp "$FAHR_FIXTURE_DIR/train_image_record.so" "$FAHR_FIXTURE_DIR/build_abi_1_0.so" "$PLUGINS/"
 export FAHR_PLUGIN_PATH="$PLUGINS:$FAHR_PLUGIN_PATH"
 
 # A copy of examples/foo named NAME, so that its image (NAME/model) is this
@@ -59,6 +59,18 @@ gpu_build_driver_marks_the_image_for_gpus() {
     expect_eq "$(sed -n 2p "$TEST_TMP/gpu.txt")" \
         "submit reference=gpumarked/model:latest digest=$id platform=$platform gpu=1" \
         "what the driver got"
+}
+
+a_build_driver_of_abi_1_0_still_builds() {
+    # Without build2 its build() names the image; nothing else is known.
+    local artifact
+    artifact=$(fresh_model oneoh)
+    run_fahr fit "$artifact" --build-driver=build-one-oh --train-driver=image-recorder \
+        --config.record="$TEST_TMP/oneoh.txt"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/oneoh.txt")" "check none
+submit reference=oneoh/model:one-oh digest= platform= gpu=0
+image_ref=oneoh/model:one-oh image=oneoh/model:one-oh" "what the train driver got"
 }
 
 start_registry() { # DIR: prints HOST:PORT
@@ -166,6 +178,7 @@ the_image_writes_the_model_to_fahr_model_uri() {
 
 run_test fit_hands_the_train_driver_the_image
 run_test gpu_build_driver_marks_the_image_for_gpus
+run_test a_build_driver_of_abi_1_0_still_builds
 run_test push_goes_through_the_build_driver
 run_test sagemaker_driver_carries_no_engine_client
 run_test the_image_writes_the_model_to_fahr_model_uri
