@@ -140,8 +140,9 @@ int artifact_resolve(const char *path, struct artifact *artifact);
 /* Print "fahr: <driver>: <message>" and map a FAHR_E* status to an exit code. */
 int report_driver_error(const struct plugin *plugin, int status, const struct fahr_error *err);
 void print_driver_keys(const struct plugin *plugin, FILE *out);
-/* cmd_build.c: build with the chosen build driver (used by build and fit). */
+/* cmd_build.c: build with the chosen build driver (used by build and fit),
+ * described into `image` (build2, or build() for a 1.0 driver). */
 int build_image(struct cli *cli, struct drivers *drivers, const struct artifact *artifact,
-                char *image_ref, size_t image_ref_size);
+                struct fahr_image *image);
 
 #endif

@@ -16,19 +16,29 @@ static void fill_request(const struct cli *cli, const struct artifact *artifact,
     request->overwrite = cli->overwrite;
 }
 
-/* Build with the chosen build driver; on success image_ref holds the local
- * image. Used by build and fit. */
+/* Build with the chosen build driver; on success `image` describes the
+ * local image (build2 where the driver has it; a 1.0 driver's build() gives
+ * only the reference). Used by build and fit. */
 int build_image(struct cli *cli, struct drivers *drivers, const struct artifact *artifact,
-                char *image_ref, size_t image_ref_size)
+                struct fahr_image *image)
 {
     struct fahr_build_request request;
     fill_request(cli, artifact, &request);
     struct fahr_error err = {{0}};
-    host_info("building %s with the %s driver", artifact->image_name, drivers->build->desc.name);
-    int status = drivers->build->build.build(drivers->build->state, &request, image_ref,
-                                             image_ref_size, &err);
+    struct plugin *build = drivers->build;
+    host_info("building %s with the %s driver", artifact->image_name, build->desc.name);
+    memset(image, 0, sizeof *image);
+    image->size = sizeof *image;
+    int status = FAHR_HAS(&build->build, build2)
+                     ? build->build.build2(build->state, &request, image, &err)
+                     : build->build.build(build->state, &request, image->reference,
+                                          sizeof image->reference, &err);
+    image->size = sizeof *image;
+    image->reference[sizeof image->reference - 1] = '\0';
+    image->digest[sizeof image->digest - 1] = '\0';
+    image->platform[sizeof image->platform - 1] = '\0';
     if (status != FAHR_OK)
-        return report_driver_error(drivers->build, status, &err);
+        return report_driver_error(build, status, &err);
     if (host_interrupted())
         return FAHR_EXIT_INTERRUPTED;
     return FAHR_EXIT_OK;
@@ -48,10 +58,10 @@ static int init_or_build(struct cli *cli, bool build)
         host_info("the %s driver runs the source itself; there are no build files to write",
                   drivers.train->desc.name);
     } else if (rc == FAHR_EXIT_OK && build) {
-        char image_ref[512] = "";
-        rc = build_image(cli, &drivers, &artifact, image_ref, sizeof image_ref);
+        struct fahr_image image;
+        rc = build_image(cli, &drivers, &artifact, &image);
         if (rc == FAHR_EXIT_OK)
-            printf("%s\n", image_ref);
+            printf("%s\n", image.reference);
     } else if (rc == FAHR_EXIT_OK) {
         struct fahr_build_request request;
         fill_request(cli, &artifact, &request);

@@ -66,7 +66,8 @@ int cmd_fit(struct cli *cli)
     request.channels = channels;
     request.channel_count = cli->input_count;
 
-    char image_ref[512] = "", remote_ref[FAHR_URI_MAX] = "", job_id[FAHR_JOB_ID_MAX] = "";
+    struct fahr_image image;
+    char remote_ref[FAHR_URI_MAX] = "", job_id[FAHR_JOB_ID_MAX] = "";
     struct fahr_error err = {{0}};
     int status = FAHR_OK;
     /* The driver's own rules and the service's reach, before a build that
@@ -77,11 +78,15 @@ int cmd_fit(struct cli *cli)
         goto done;
     }
     if (train->train.input == FAHR_TRAIN_IMAGE) {
-        rc = build_image(cli, &drivers, &artifact, image_ref, sizeof image_ref);
+        rc = build_image(cli, &drivers, &artifact, &image);
         if (rc != FAHR_EXIT_OK)
             goto done;
-        request.image_ref = image_ref;
-        snprintf(remote_ref, sizeof remote_ref, "%s", image_ref);
+        /* check() saw no image; from here on the drivers see the one built,
+         * and host->push_image pushes through the driver that built it. */
+        request.image_ref = image.reference;
+        request.image = &image;
+        image_push_route(drivers.build, &image);
+        snprintf(remote_ref, sizeof remote_ref, "%s", image.reference);
         if (FAHR_HAS(&train->train, publish)) {
             status = train->train.publish(train->state, &request, remote_ref, sizeof remote_ref,
                                           &err);
@@ -130,6 +135,7 @@ int cmd_fit(struct cli *cli)
         }
     }
 done:
+    image_push_route(NULL, NULL);
     inputs_free(channels, cli->input_count);
     drivers_release(&drivers);
     return rc;

@@ -184,6 +184,17 @@ size_t suggest_distance(const char *a, const char *b);
  * near or two are equally near. NULL entries are skipped. */
 const char *suggest_nearest(const char *word, const char *const *candidates, size_t count);
 
+/* ---- image_push.c: host->push_image ----------------------------------- */
+
+/* The build driver whose build_ops.push host->push_image uses: the one that
+ * built this command's image `built`, the only image it pushes (NULL: none,
+ * and push_image is FAHR_ENOTSUP). */
+struct plugin;
+void image_push_route(struct plugin *build_driver, const struct fahr_image *built);
+int host_push_image(const struct fahr_image *image, const char *remote_ref,
+                    const struct fahr_registry_auth *auth, struct fahr_image *pushed,
+                    struct fahr_error *err);
+
 /* ---- plugins.c: discovery and loading ------------------------------------
  *
  * Discovery never runs a plugin's code in fahr's own process: each .so that

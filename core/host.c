@@ -320,6 +320,7 @@ static const struct fahr_host host_table = {
     .place_abort = host_place_abort,
     .scratch_dir = host_scratch_dir,
     .data_dir = host_data_dir,
+    .push_image = host_push_image,
 };
 
 const struct fahr_host *host_services(void)

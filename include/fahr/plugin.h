@@ -455,21 +455,23 @@ struct fahr_build_ops {
 
 /* The container contract, for build drivers that make images and train
  * drivers that run them:
- *   - `IMAGE train` runs the artifact; it ends with status 0 if and only if
- *     training succeeded. Any other command (`IMAGE sh -c ...`) is run as
- *     given, so a service may wrap it.
+ *   - `IMAGE train` (or `IMAGE` alone) runs the artifact; it ends with
+ *     status 0 if and only if training succeeded. Any other command
+ *     (`IMAGE sh -c ...`) is run as given, so a service may wrap it: nothing
+ *     of the contract (no /opt/ml, no Python) is needed for it.
  *   - The artifact writes its model into /opt/ml/model; the hyperparameters
  *     are in /opt/ml/input/config/hyperparameters.json and each channel's
  *     data in /opt/ml/input/data/NAME (SageMaker's layout, which a train
  *     driver for another service reproduces).
- *   - On success the model directory is packed as model.tar.gz. Where the
- *     service uploads /opt/ml/model itself (SageMaker), nothing more is
- *     done. Where it does not (Vertex AI), the train driver sets
- *     FAHR_MODEL_URI in the job's environment and the image writes
- *     model.tar.gz there: "gs://BUCKET/PATH" is written through the Cloud
- *     Storage FUSE mount /gcs/BUCKET/PATH, an absolute path as it is; any
- *     other form fails the job with a line saying so. The job then fails if
- *     the copy fails.
+ *   - Where the service takes /opt/ml/model itself (SageMaker uploads it
+ *     as model.tar.gz; the local driver copies it), nothing more is done.
+ *     Where it does not (Vertex AI), the train driver sets FAHR_MODEL_URI,
+ *     a directory, in the job's environment, and on success the image
+ *     writes model.tar.gz of /opt/ml/model into it, whole or not at all:
+ *     "gs://BUCKET[/PATH]" through the Cloud Storage FUSE mount
+ *     /gcs/BUCKET[/PATH], an absolute path as it is; any other form, or one
+ *     with "." or ".." segments, fails the job with a line saying so. The
+ *     job then fails if the copy fails.
  *   - A failure's reason is written to /opt/ml/output/failure (the first
  *     1024 bytes become the job's failure_reason where the service reads
  *     it). */

@@ -16,6 +16,7 @@ static const struct build_variant local_gpu = {
     /* conda brings its own CUDA libraries; the runtime brings the driver. */
     .conda_base_image = "continuumio/miniconda3:latest",
     .environment = nvidia_environment,
+    .gpu = 1,
 };
 
 BUILD_DRIVER_PLUGIN(local_gpu, "local-gpu", "build in the local Docker engine on a CUDA image "

@@ -208,6 +208,38 @@ static const char run_sh_notebook_runner[] =
     "    sys.exit(1)\n"
     "'\n\n";
 
+/* How run.sh hands the model to a service that does not upload
+ * /opt/ml/model itself (Vertex AI): the container contract's FAHR_MODEL_URI
+ * (plugin.h), a directory that model.tar.gz is written into, never in part.
+ * A failure's reason goes where every other one does. */
+static const char run_sh_model_uri[] =
+    "# FAHR_MODEL_URI (set by a train driver whose service does not upload\n"
+    "# /opt/ml/model itself) names a directory: gs://BUCKET/PATH, written through\n"
+    "# the Cloud Storage FUSE mount /gcs/BUCKET/PATH, or an absolute path. The\n"
+    "# model goes there as model.tar.gz, whole or not at all.\n"
+    "model_failure() {\n"
+    "    printf '%s\\n' \"$1\" >&2\n"
+    "    printf '%s\\n' \"$1\" >/opt/ml/output/failure\n"
+    "    exit 1\n"
+    "}\n\n"
+    "write_model() {\n"
+    "    case \"$1\" in\n"
+    "    gs://[!/]*) target=/gcs/${1#gs://} ;;\n"
+    "    /*) target=$1 ;;\n"
+    "    *) model_failure \"FAHR_MODEL_URI must be gs://BUCKET/PATH or an absolute path, not $1\" ;;\n"
+    "    esac\n"
+    "    case \"$target/\" in\n"
+    "    */../* | */./*) model_failure \"FAHR_MODEL_URI must not hold . or .. segments: $1\" ;;\n"
+    "    esac\n"
+    "    partial=$target/.model.tar.gz.partial\n"
+    "    if mkdir -p \"$target\" && tar -czf \"$partial\" -C /opt/ml/model . &&\n"
+    "        mv -f \"$partial\" \"$target/model.tar.gz\"; then\n"
+    "        return 0\n"
+    "    fi\n"
+    "    rm -f \"$partial\" 2>/dev/null || true\n"
+    "    model_failure \"cannot write the model to $1/model.tar.gz\"\n"
+    "}\n\n";
+
 int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t size)
 {
     struct text text = {out, size, 0, false};
@@ -218,13 +250,15 @@ int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t siz
          "# /opt/ml/model. Edit freely: fahr keeps this file unless run with --overwrite.\n"
          "set -eu\n"
          "cd /opt/program\n"
-         "mkdir -p /opt/ml/model /opt/ml/output\n"
-         "PYTHON=$(command -v python3 || command -v python)\n\n"
-         "%s%s"
+         "# Found here, needed by `train` only: any other command runs as given,\n"
+         "# also in an image without Python.\n"
+         "PYTHON=$(command -v python3 || command -v python || true)\n\n"
+         "%s%s%s"
          "train() {\n"
          "    trap pass_on_sigterm TERM\n"
          "    { exec \\\n",
-         inputs->artifact_name, run_sh_signals, inputs->notebook ? run_sh_notebook_runner : "");
+         inputs->artifact_name, run_sh_signals, run_sh_model_uri,
+         inputs->notebook ? run_sh_notebook_runner : "");
     if (inputs->notebook) {
         emit(&text, "    \"$PYTHON\" -c \"$RUN_NOTEBOOK\" ");
         emit_shell_quoted(&text, inputs->artifact_name);
@@ -239,6 +273,7 @@ int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t siz
                 "}\n\n"
                 "case \"${1:-train}\" in\n"
                 "train)\n"
+                "    mkdir -p /opt/ml/model /opt/ml/output\n"
                 "    status=0\n"
                 "    train || status=$?\n"
                 "    if [ \"$status\" -ne 0 ]; then\n"
@@ -250,6 +285,9 @@ int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t siz
         emit(&text, (*p == '"' || *p == '\\' || *p == '$' || *p == '`') ? "\\%c" : "%c", *p);
     emit(&text, " exited with status $status\" >/opt/ml/output/failure\n"
                 "        exit \"$status\"\n"
+                "    fi\n"
+                "    if [ -n \"${FAHR_MODEL_URI:-}\" ]; then\n"
+                "        write_model \"$FAHR_MODEL_URI\"\n"
                 "    fi\n"
                 "    ;;\n"
                 "*)\n"

@@ -14,6 +14,7 @@ struct build_variant {
     const char *python_base_image;  /* default base image */
     const char *conda_base_image;   /* default when environment.yml exists */
     const char *const *environment; /* extra ENV lines, "KEY=VALUE", NULL-ended */
+    int gpu;                        /* built to train on GPUs (fahr_image.gpu) */
 };
 
 /* What the Dockerfile must provide, found beside the artifact. */
@@ -52,6 +53,17 @@ int build_driver_init(void *state, const struct fahr_build_request *request,
                       struct fahr_error *err);
 int build_driver_build(void *state, const struct fahr_build_request *request, char *image_ref,
                        size_t image_ref_size, struct fahr_error *err);
+/* build_image.c: build(), then the image described from the engine's
+ * account of it (GET /images/REF/json: its ID and platform). */
+int build_driver_build2(void *state, const struct fahr_build_request *request,
+                        struct fahr_image *image, struct fahr_error *err);
+/* build_image.c: tag and push through the Docker engine (host->push_image). */
+int build_driver_push(void *state, const struct fahr_image *image, const char *remote_ref,
+                      const struct fahr_registry_auth *auth, struct fahr_image *pushed,
+                      struct fahr_error *err);
+/* Copy a whole descriptor into `out`, writing only the members inside
+ * out->size (an older caller's shorter struct); out->size is kept. */
+void build_image_copy_out(struct fahr_image *out, const struct fahr_image *full);
 
 /* Define the plugin descriptor of one variant of the family. */
 #define BUILD_DRIVER_PLUGIN(variant, driver_name, driver_description)                       \
@@ -64,6 +76,8 @@ int build_driver_build(void *state, const struct fahr_build_request *request, ch
         FAHR_STRUCT_HEADER(struct fahr_build_ops),                                   \
         .init = build_driver_init,                                                   \
         .build = build_driver_build,                                                 \
+        .build2 = build_driver_build2,                                               \
+        .push = build_driver_push,                                                   \
     };                                                                               \
     FAHR_EXPORT const struct fahr_plugin fahr_plugin = {                             \
         FAHR_PLUGIN_HEADER,                                                          \

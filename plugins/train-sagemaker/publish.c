@@ -2,11 +2,11 @@
  * SageMaker pulls it: the account's ECR repository named after the image
  * (made if missing), or --config.registry. */
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_engine.h"
 #include "job_name.h"
 #include "sagemaker.h"
 
@@ -33,10 +33,17 @@ static int decode_base64(const char *in, char *out, size_t size)
     return 0;
 }
 
-/* The account's ECR repository for the image (made if missing), and the
- * engine's credentials for it. */
-static int ecr_target(struct sagemaker *sm, const char *image_name, char *repository_uri,
-                      size_t uri_size, char **auth_json, struct fahr_error *err)
+/* ECR's credentials for its registry, decoded from GetAuthorizationToken's
+ * "user:password". Secret: wiped once the push is done. */
+struct ecr_login {
+    char server[1024];
+    char decoded[8192];
+    struct fahr_registry_auth auth;
+};
+
+/* The account's ECR repository for the image (made if missing). */
+static int ecr_repository(struct sagemaker *sm, const char *image_name, char *repository_uri,
+                          size_t uri_size, struct fahr_error *err)
 {
     json_t *input = json_pack("{s:[s]}", "repositoryNames", image_name);
     json_t *output = NULL;
@@ -67,40 +74,64 @@ static int ecr_target(struct sagemaker *sm, const char *image_name, char *reposi
     if (repository_uri[0] == '\0')
         return fahr_error_set(err, FAHR_EFAIL, "ECR did not say where repository %s is",
                               image_name);
+    return FAHR_OK;
+}
 
-    input = json_object();
-    rc = aws_json_call(&sm->client, &aws_ecr, "GetAuthorizationToken", input, &output, err);
+/* The registry's credentials, from ECR's authorization token. */
+static int ecr_login(struct sagemaker *sm, struct ecr_login *login, struct fahr_error *err)
+{
+    json_t *input = json_object(), *output = NULL;
+    int rc = aws_json_call(&sm->client, &aws_ecr, "GetAuthorizationToken", input, &output, err);
     json_decref(input);
     if (rc != FAHR_OK)
         return rc;
     json_t *data = json_array_get(json_object_get(output, "authorizationData"), 0);
     const char *token = json_string_value(json_object_get(data, "authorizationToken"));
     const char *endpoint = json_string_value(json_object_get(data, "proxyEndpoint"));
-    char decoded[8192];
     char *colon = NULL;
-    if (token != NULL && decode_base64(token, decoded, sizeof decoded) == 0)
-        colon = strchr(decoded, ':');
+    if (token != NULL && decode_base64(token, login->decoded, sizeof login->decoded) == 0)
+        colon = strchr(login->decoded, ':');
     if (colon == NULL || endpoint == NULL) {
         json_decref(output);
         return fahr_error_set(err, FAHR_EFAIL, "ECR's authorization token cannot be read");
     }
     *colon = '\0';
-    json_t *auth = json_pack("{s:s,s:s,s:s}", "username", decoded, "password", colon + 1,
-                             "serveraddress", endpoint);
-    *auth_json = json_dumps(auth, JSON_COMPACT);
-    json_decref(auth);
+    snprintf(login->server, sizeof login->server, "%s", endpoint);
+    login->auth.size = sizeof login->auth;
+    login->auth.server = login->server;
+    login->auth.username = login->decoded;
+    login->auth.password = colon + 1;
     json_decref(output);
-    OPENSSL_cleanse(decoded, sizeof decoded);
     return FAHR_OK;
+}
+
+/* The built image as the host described it, or (a host before ABI 1.1) its
+ * local reference alone. */
+static void built_image(const struct fahr_train_request *request, struct fahr_image *image)
+{
+    memset(image, 0, sizeof *image);
+    image->size = sizeof *image;
+    if (FAHR_HAS(request, image) && request->image->size >= offsetof(struct fahr_image, digest))
+        snprintf(image->reference, sizeof image->reference, "%s", request->image->reference);
+    else
+        snprintf(image->reference, sizeof image->reference, "%s", request->image_ref);
+    if (FAHR_HAS(request, image) && request->image->size >= sizeof *image) {
+        snprintf(image->platform, sizeof image->platform, "%s", request->image->platform);
+        image->gpu = request->image->gpu;
+    }
 }
 
 int sagemaker_publish(void *state, const struct fahr_train_request *request, char *remote_ref,
                       size_t remote_ref_size, struct fahr_error *err)
 {
     struct sagemaker *sm = state;
+    /* The image is pushed through the build driver that built it: this
+     * driver carries no container engine client. */
+    if (!FAHR_HAS(sm->host, push_image))
+        return fahr_error_set(err, FAHR_ENOTSUP,
+                              "this fahr cannot push images (push_image came with ABI 1.1)");
     const char *registry = sm->host->config_get(request->config, "registry");
     char repository[1024], stamp[16];
-    char *auth_json = NULL;
     /* Values that submit() would refuse, and wrong credentials, are refused
      * before the push (check() found them already where the host called it). */
     int rc = sagemaker_check_values(sm, request->config, err);
@@ -108,25 +139,26 @@ int sagemaker_publish(void *state, const struct fahr_train_request *request, cha
         rc = sagemaker_confirm_identity(sm, request->config, err);
     if (rc != FAHR_OK)
         return rc;
+    struct ecr_login *login = NULL;
     if (registry != NULL && registry[0] != '\0') {
         snprintf(repository, sizeof repository, "%s/%s", registry, request->image_name);
-    } else if ((rc = ecr_target(sm, request->image_name, repository, sizeof repository,
-                                &auth_json, err)) != FAHR_OK) {
-        return rc;
+    } else {
+        login = calloc(1, sizeof *login);
+        if (login == NULL)
+            return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+        rc = ecr_repository(sm, request->image_name, repository, sizeof repository, err);
+        if (rc == FAHR_OK)
+            rc = ecr_login(sm, login, err);
     }
     job_name_stamp(stamp);
     snprintf(remote_ref, remote_ref_size, "%s:%s", repository, stamp);
-    struct docker_engine engine;
-    rc = docker_engine_from_env(&engine, err);
+    struct fahr_image image, pushed = {.size = sizeof pushed};
+    built_image(request, &image);
     if (rc == FAHR_OK)
-        rc = docker_engine_tag(sm->host, &engine, request->image_ref, remote_ref, err);
-    if (rc == FAHR_OK) {
-        sm->host->log(FAHR_LOG_INFO, "pushing %s", remote_ref);
-        rc = docker_engine_push(sm->host, &engine, remote_ref, auth_json, NULL, 0, err);
-    }
-    if (auth_json != NULL) {
-        OPENSSL_cleanse(auth_json, strlen(auth_json));
-        free(auth_json);
+        rc = sm->host->push_image(&image, remote_ref, login ? &login->auth : NULL, &pushed, err);
+    if (login != NULL) {
+        OPENSSL_cleanse(login, sizeof *login);
+        free(login);
     }
     return rc;
 }
