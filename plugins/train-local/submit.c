@@ -69,16 +69,19 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return remove(path);
 }
 
-/* The GPUs for an image built for them, where the engine has NVIDIA's
- * runtime; a clear message where it has not. */
-static json_t *device_requests(struct local *local, const char *image)
+/* Whether the image was built for GPUs: the build driver says so (ABI
+ * 1.1); one of ABI 1.0 left its mark in the image's environment. */
+static bool image_wants_gpu(struct local *local, const struct fahr_train_request *request,
+                            const char *image)
 {
+    if (FAHR_HAS(request, image))
+        return request->image->gpu != 0;
     char path[2048], *answer = NULL;
     struct fahr_error ignored;
     snprintf(path, sizeof path, "/images/%s/json", image);
     if (docker_engine_call(local->host, &local->engine, "GET", path, NULL, &answer, NULL,
                            &ignored) != FAHR_OK)
-        return NULL;
+        return false;
     json_t *inspect = json_loads(answer, 0, NULL);
     free(answer);
     bool wants_gpu = false;
@@ -91,6 +94,17 @@ static json_t *device_requests(struct local *local, const char *image)
             wants_gpu = true;
     }
     json_decref(inspect);
+    return wants_gpu;
+}
+
+/* The GPUs for an image built for them, where the engine has NVIDIA's
+ * runtime; a clear message where it has not. */
+static json_t *device_requests(struct local *local, const struct fahr_train_request *request,
+                               const char *image)
+{
+    char *answer = NULL;
+    struct fahr_error ignored;
+    bool wants_gpu = image_wants_gpu(local, request, image);
     if (!wants_gpu)
         return NULL;
     if (docker_engine_call(local->host, &local->engine, "GET", "/info", NULL, &answer, NULL,
@@ -197,9 +211,11 @@ int local_submit(void *state, const struct fahr_train_request *request, const ch
 {
     struct local *local = state;
     char name[FAHR_JOB_ID_MAX];
-    job_name_derive(request->image_name, name, sizeof name);
+    int rc = local->host->job_name(request->image_name, 63, name, sizeof name, err);
+    if (rc != FAHR_OK)
+        return rc;
     json_t *binds = json_array();
-    int rc = prepare_job_dir(local, request, name, image, binds, err);
+    rc = prepare_job_dir(local, request, name, image, binds, err);
     char *body = NULL, *answer = NULL;
     if (rc == FAHR_OK) {
         char env[300];
@@ -208,7 +224,7 @@ int local_submit(void *state, const struct fahr_train_request *request, const ch
                                    "Cmd", "train", "Env", env, "Labels", "fahr.job", name,
                                    "fahr.image", request->image_name, "HostConfig", "Binds",
                                    binds);
-        json_t *devices = device_requests(local, image);
+        json_t *devices = device_requests(local, request, image);
         if (devices != NULL)
             json_object_set_new(json_object_get(create, "HostConfig"), "DeviceRequests", devices);
         body = json_dumps(create, JSON_COMPACT);

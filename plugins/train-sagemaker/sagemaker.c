@@ -140,7 +140,9 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
     if (given != NULL && given[0] != '\0') {
         snprintf(name, sizeof name, "%s", given);
     } else {
-        job_name_derive(request->image_name, name, sizeof name);
+        rc = sm->host->job_name(request->image_name, 63, name, sizeof name, err);
+        if (rc != FAHR_OK)
+            return rc;
     }
 
     json_t *input = json_pack(

@@ -153,6 +153,21 @@ gpu_image_without_an_nvidia_runtime() {
     expect_eq "$(cat "$TEST_TMP/gpu-model/model.json")" '{"a": 3.0, "b": 2.0}' "model.json"
 }
 
+a_cuda_base_image_built_for_cpu_gets_no_gpus() {
+    # CUDA base images set NVIDIA_VISIBLE_DEVICES themselves; what the build
+    # driver says (build2's gpu flag), not the image's environment, decides.
+    local base=fahr-test/cuda-like:1 dir
+    printf 'FROM %s\nENV NVIDIA_VISIBLE_DEVICES=all\n' "$BENCH_IMAGE" |
+        docker build -q -t "$base" - >/dev/null
+    dir=$(fixture_copy examples/foo)
+    run_fahr fit "$dir/model.py" --build-driver=local --train-driver=local \
+        --config.base_image="$base" --fetch "$TEST_TMP/cpu-model"
+    docker image rm -f "$base" >/dev/null 2>&1 || true
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_lacks "$ERR" "built for NVIDIA GPUs" "stderr"
+    expect_eq "$(cat "$TEST_TMP/cpu-model/model.json")" '{"a": 3.0, "b": 2.0}' "model.json"
+}
+
 fetch_overwrite_keeps_the_build_files() {
     local dir
     dir=$(fixture_copy tests/fixtures/hyper)
@@ -381,6 +396,7 @@ run_test failure_leaves_the_fetch_dir_untouched
 run_test bad_training_inputs_are_refused_before_building
 run_test stop_a_running_local_job
 run_test gpu_image_without_an_nvidia_runtime
+run_test a_cuda_base_image_built_for_cpu_gets_no_gpus
 run_test fetch_overwrite_keeps_the_build_files
 run_test a_failing_notebook_names_its_cell
 run_test an_empty_model_gets_a_warning
