@@ -428,7 +428,15 @@ static void print_jobs(const struct job_list *list)
 int cmd_jobs(struct cli *cli)
 {
     struct drivers drivers;
-    int rc = prepare(cli, &drivers, "list jobs", can_list);
+    int rc;
+    if (cli->arg_count > 0) { /* the driver of the image's newest job */
+        char untagged[512];
+        image_name_without_tag(cli->args[0], untagged, sizeof untagged);
+        rc = prepare_from_index(cli, &drivers, "list jobs", can_list,
+                                job_index_find_newest_of_image, untagged);
+    } else {
+        rc = prepare(cli, &drivers, "list jobs", can_list);
+    }
     struct job_list list = {NULL, 0};
     if (rc == FAHR_EXIT_OK)
         rc = list_jobs(cli, drivers.train, cli->arg_count ? cli->args[0] : NULL, &list);

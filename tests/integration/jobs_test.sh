@@ -179,6 +179,14 @@ fetch_finds_the_images_driver_in_the_index() {
     expect_contains "$ERR" "fahr: sagemaker: " "an image not in the index: the default driver"
 }
 
+jobs_of_an_image_finds_its_driver_in_the_index() {
+    scripted fit "$WORK/model.py" --config.job=ok-11
+    expect_eq "$RC" 0 "exit code of fit; stderr: $ERR"
+    run_fahr --plugin-dir "$PLUGINS" jobs foo/model:latest
+    expect_eq "$RC" 0 "exit code of jobs without flags; stderr: $ERR"
+    expect_contains "$OUT" "ok-newer" "the scripted driver's listing"
+}
+
 progress_fits_a_narrow_terminal() {
     command -v tmux >/dev/null || fail "tmux is not installed"
     in_tmux 40 env TERM=screen "$FAHR" --plugin-dir "$PLUGINS" fetch "$TEST_TMP/narrow" x \
@@ -456,6 +464,7 @@ run_test no_wait_prints_how_to_follow
 run_test a_failed_fetch_after_the_job_says_how_to_retry
 run_test a_failed_fetch_without_the_index_names_the_driver
 run_test fetch_finds_the_images_driver_in_the_index
+run_test jobs_of_an_image_finds_its_driver_in_the_index
 run_test progress_fits_a_narrow_terminal
 run_test no_escape_codes_for_a_dumb_terminal_or_no_color
 run_test piped_output_has_no_escape_codes
