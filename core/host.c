@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fahr.h"
+#include "http.h"
 #include "version.h"
 
 static enum verbosity host_verbosity = VERBOSITY_NORMAL;
@@ -293,6 +294,10 @@ static const struct fahr_host host_table = {
     .progress = service_progress,
     .interrupted = host_interrupted,
     .config_get = service_config_get,
+    .http_open = http_open,
+    .http_send = http_send,
+    .http_release = http_release,
+    .http_close = http_close,
 };
 
 const struct fahr_host *host_services(void)
