@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "s3_upload.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -133,8 +132,13 @@ static void *part_worker(void *data)
 {
     struct part_upload *job = data;
     struct upload *up = job->up;
-    struct aws_client client = *up->client; /* its own connection */
-    client.curl = curl_easy_init();
+    struct aws_client client;
+    struct fahr_error open_err;
+    int open_rc = aws_client_clone(up->client, &client, &open_err);
+    if (open_rc != FAHR_OK) {
+        part_failed(job, open_rc, &open_err);
+        return NULL;
+    }
     for (;;) {
         pthread_mutex_lock(&job->lock);
         size_t part = job->next_part++;
@@ -156,20 +160,21 @@ static void *part_worker(void *data)
         struct aws_response response;
         struct fahr_error err = {{0}};
         int rc = aws_send(&client, &put, &response, &err);
-        aws_response_free(&response);
-        const char *etag = rc == FAHR_OK ? aws_answer_header(client.curl, "ETag") : NULL;
+        const char *etag = rc == FAHR_OK ? aws_answer_header(&response, "ETag") : NULL;
         if (rc == FAHR_OK && etag == NULL)
             rc = fahr_error_set(&err, FAHR_EFAIL, "UploadPart: no ETag for part %s", number);
         if (rc != FAHR_OK) {
+            aws_response_free(&response);
             part_failed(job, rc, &err);
             break;
         }
         pthread_mutex_lock(&job->lock);
         snprintf(job->etags[part], sizeof job->etags[part], "%s", etag);
+        aws_response_free(&response);
         count_bytes(up, length);
         pthread_mutex_unlock(&job->lock);
     }
-    curl_easy_cleanup(client.curl);
+    aws_client_close(&client);
     return NULL;
 }
 
@@ -271,21 +276,25 @@ static int upload_file(struct upload *up, const struct upload_file *file, struct
     struct aws_response response;
     struct fahr_error head_err;
     int rc = aws_send(up->client, &head, &response, &head_err);
-    aws_response_free(&response);
     if (rc == FAHR_OK) {
-        curl_off_t length = -1;
-        curl_easy_getinfo(up->client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+        int64_t length = aws_answer_length(&response);
         char quoted[56];
         snprintf(quoted, sizeof quoted, "\"%s\"", file->etag);
-        const char *etag = aws_answer_header(up->client->curl, "ETag");
-        if (etag != NULL && length == (curl_off_t)file->size && strcasecmp(etag, quoted) == 0) {
+        const char *etag = aws_answer_header(&response, "ETag");
+        bool same = etag != NULL && length == (int64_t)file->size &&
+                    strcasecmp(etag, quoted) == 0;
+        aws_response_free(&response);
+        if (same) {
             up->skipped++;
             count_bytes(up, file->size);
             return FAHR_OK;
         }
-    } else if (rc != FAHR_ENOTFOUND) {
-        *err = head_err;
-        return rc;
+    } else {
+        aws_response_free(&response);
+        if (rc != FAHR_ENOTFOUND) {
+            *err = head_err;
+            return rc;
+        }
     }
     if (file->part_count > 0) {
         rc = upload_parts(up, file, object, err);

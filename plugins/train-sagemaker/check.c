@@ -165,6 +165,9 @@ static int check_bucket(struct sagemaker *sm, const char *output_path, struct fa
     struct fahr_error head_err;
     int rc = aws_send(&sm->client, &head, &response, &head_err);
     long status = response.status;
+    char region[64] = "";
+    const char *answered_region = aws_answer_header(&response, "x-amz-bucket-region");
+    snprintf(region, sizeof region, "%s", answered_region ? answered_region : "");
     aws_response_free(&response);
     if (rc == FAHR_OK)
         return FAHR_OK;
@@ -177,11 +180,10 @@ static int check_bucket(struct sagemaker *sm, const char *output_path, struct fa
         return fahr_error_set(err, FAHR_EFAIL, "no access to bucket %s (--config.output_path)",
                               bucket);
     if (status == 301) {
-        const char *region = aws_answer_header(sm->client.curl, "x-amz-bucket-region");
         char shown[64];
         return fahr_error_set(err, FAHR_EFAIL,
                               "the bucket %s is in region %s, not %s (--config.region)", bucket,
-                              aws_printable(region ? region : "another", shown, sizeof shown),
+                              aws_printable(region[0] ? region : "another", shown, sizeof shown),
                               sm->client.region);
     }
     *err = head_err;

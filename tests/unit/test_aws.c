@@ -2,7 +2,6 @@
  * checks (hostile model archives: test_unpack.c). */
 #define _GNU_SOURCE
 #include <check.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -601,33 +600,6 @@ START_TEST(job_names_are_checked)
 }
 END_TEST
 
-/* Every transport failure is retried, as the SDKs' standard mode retries
- * every ConnectionError and HTTPClientError (a reset in the TLS handshake
- * is libcurl's SSL connect error); an interrupt, a callback of ours
- * refusing bytes and what no attempt changes are not. */
-START_TEST(transport_failures_are_retried)
-{
-    static const CURLcode transient[] = {
-        CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT,
-        CURLE_PROXY, CURLE_SSL_CONNECT_ERROR, CURLE_QUIC_CONNECT_ERROR,
-        CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_SEND_FAIL_REWIND, CURLE_RECV_ERROR,
-        CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2,
-        CURLE_HTTP2_STREAM, CURLE_HTTP3,
-    };
-    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
-        ck_assert_msg(aws_transport_retryable(transient[i]), "%d (%s) is not retried",
-                      transient[i], curl_easy_strerror(transient[i]));
-    static const CURLcode permanent[] = {
-        CURLE_OK, CURLE_ABORTED_BY_CALLBACK, CURLE_WRITE_ERROR, CURLE_READ_ERROR,
-        CURLE_OUT_OF_MEMORY, CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL,
-        CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_BAD_FUNCTION_ARGUMENT,
-    };
-    for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
-        ck_assert_msg(!aws_transport_retryable(permanent[i]), "%d (%s) is retried",
-                      permanent[i], curl_easy_strerror(permanent[i]));
-}
-END_TEST
-
 TCase *job_name_tcase(void); /* test_job_name.c */
 
 int main(void)
@@ -652,9 +624,6 @@ int main(void)
     tcase_add_test(hostile, ca_bundles);
     tcase_add_test(hostile, job_names_are_checked);
     suite_add_tcase(suite, hostile);
-    TCase *retries = tcase_create("retries");
-    tcase_add_test(retries, transport_failures_are_retried);
-    suite_add_tcase(suite, retries);
 
     suite_add_tcase(suite, job_name_tcase());
     SRunner *runner = srunner_create(suite);
