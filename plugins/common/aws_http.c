@@ -328,6 +328,7 @@ int aws_send(struct aws_client *client, const struct aws_request *request,
     memset(response, 0, sizeof *response);
     response->host = client->host;
     response->http.size = sizeof response->http;
+    client->error_code[0] = client->error_message[0] = '\0';
     char endpoint[1024], host_header[512];
     int rc = aws_endpoint(request->service->id, request->service->default_host, client->region,
                           endpoint, sizeof endpoint, err);
@@ -358,6 +359,9 @@ int aws_send(struct aws_client *client, const struct aws_request *request,
         aws_error_from_body(response->body, response->length, response->error_code,
                             sizeof response->error_code, response->error_message,
                             sizeof response->error_message);
+    snprintf(client->error_code, sizeof client->error_code, "%s", response->error_code);
+    snprintf(client->error_message, sizeof client->error_message, "%s",
+             response->error_message);
     return answer_error(request, endpoint, response, err);
 }
 

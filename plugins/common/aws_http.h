@@ -38,6 +38,11 @@ struct aws_client {
     char ca_bundle[4096]; /* "" for the system's CAs */
     struct fahr_http *http; /* the host's session: one connection, reused;
                              * one per thread */
+    /* The service's error code and message of the last request that got an
+     * answer other than 2xx ("" otherwise), so that callers tell errors
+     * apart by value, never by the text of err. */
+    char error_code[128];
+    char error_message[1024];
 };
 
 /* Region from `region_override` or the environment/profile, the CA bundle,

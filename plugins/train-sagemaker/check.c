@@ -190,19 +190,17 @@ static int check_bucket(struct sagemaker *sm, const char *output_path, struct fa
     return rc;
 }
 
-/* The message of a DescribeTrainingJob error says the job does not exist:
+/* The error of a DescribeTrainingJob says the job does not exist:
  * SageMaker documents ResourceNotFound and answers "ValidationException:
  * Requested resource not found."; moto says "Could not find training job". */
-static bool says_not_found(const char *message)
+static bool says_not_found(const struct aws_client *client)
 {
-    const char *code = strchr(message, ':');
-    if (code == NULL)
-        return false;
-    code += strspn(code, ": ");
+    const char *code = client->error_code, *message = client->error_message;
     if (strncmp(code, "ResourceNotFound", strlen("ResourceNotFound")) == 0)
         return true;
-    return strncmp(code, "ValidationException:", strlen("ValidationException:")) == 0 &&
-           (strcasestr(code, "not found") != NULL || strcasestr(code, "could not find") != NULL);
+    return strcmp(code, "ValidationException") == 0 &&
+           (strcasestr(message, "not found") != NULL ||
+            strcasestr(message, "could not find") != NULL);
 }
 
 /* A --config.job_name that is taken is refused: SageMaker would refuse it
@@ -219,7 +217,7 @@ static int check_job_name_free(struct sagemaker *sm, const struct fahr_config *c
                               "a training job named %s already exists; choose another "
                               "--config.job_name",
                               name);
-    if (rc != FAHR_EINTERRUPTED && says_not_found(describe_err.message))
+    if (rc != FAHR_EINTERRUPTED && says_not_found(&sm->client))
         return FAHR_OK;
     *err = describe_err;
     return rc;

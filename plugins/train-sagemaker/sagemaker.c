@@ -319,7 +319,7 @@ static int sagemaker_read_logs(void *state, const struct fahr_config *config, co
     json_decref(input);
     if (rc != FAHR_OK) {
         /* No log group yet: the job has written nothing. */
-        if (strstr(describe_err.message, "ResourceNotFoundException") != NULL)
+        if (strcmp(sm->client.error_code, "ResourceNotFoundException") == 0)
             return FAHR_OK;
         *err = describe_err;
         return rc;
