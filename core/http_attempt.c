@@ -277,8 +277,16 @@ static void set_transport(struct http_attempt *a)
      * retried like a dropped one. */
     const char *stall = getenv("FAHR_STALL_SECONDS");
     long stall_seconds = stall ? atol(stall) : 0;
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_seconds > 0 ? stall_seconds : 30L);
+    if (REQUEST_HAS(request, stall_seconds) && request->stall_seconds > 0)
+        stall_seconds = request->stall_seconds == FAHR_HTTP_NO_STALL
+                            ? 0
+                            : (long)request->stall_seconds;
+    else if (stall_seconds <= 0)
+        stall_seconds = 30;
+    if (stall_seconds > 0) {
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_seconds);
+    }
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, a->error);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "fahr/" FAHR_VERSION);
 }

@@ -285,7 +285,12 @@ struct fahr_http_request {
      * ("the answer from HOST is larger than N MiB; refusing it") before it
      * is held; 0: 1 MiB. */
     uint64_t answer_max;
+    /* Seconds without a byte after which a transfer counts as stalled; 0:
+     * FAHR_STALL_SECONDS, FAHR_HTTP_NO_STALL: never (an answer that may be
+     * silent for long, such as a container build's output). */
+    uint32_t stall_seconds;
 };
+#define FAHR_HTTP_NO_STALL UINT32_MAX
 
 /* The answer. Filled by the host; release it with host->http_release(). */
 struct fahr_http_response {
