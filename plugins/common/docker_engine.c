@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "dockerignore.h"
 #include "output_tail.h"
 #include "tar_stream.h"
@@ -452,26 +453,12 @@ int docker_engine_push(const struct fahr_host *host, const struct docker_engine 
     curl_free(escaped_tag);
 
     /* X-Registry-Auth: the credentials as base64url JSON. */
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     const char *json = registry_auth_json ? registry_auth_json : "{}";
     size_t length = strlen(json);
-    char *header = malloc(length * 4 / 3 + 64);
+    char *header = malloc(BASE64_ENCODED_SIZE(length));
     if (header == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-    size_t used = 0;
-    for (size_t i = 0; i < length; i += 3) {
-        uint32_t chunk = (uint32_t)(unsigned char)json[i] << 16;
-        if (i + 1 < length)
-            chunk |= (uint32_t)(unsigned char)json[i + 1] << 8;
-        if (i + 2 < length)
-            chunk |= (uint32_t)(unsigned char)json[i + 2];
-        header[used++] = alphabet[(chunk >> 18) & 63];
-        header[used++] = alphabet[(chunk >> 12) & 63];
-        header[used++] = i + 1 < length ? alphabet[(chunk >> 6) & 63] : '=';
-        header[used++] = i + 2 < length ? alphabet[chunk & 63] : '=';
-    }
-    header[used] = '\0';
+    size_t used = base64_encode(json, length, true, header);
     const struct fahr_http_header headers[] = {{"X-Registry-Auth", header}};
 
     struct push_state *push = calloc(1, sizeof *push);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "s3_checksum.h"
 
 /* ---- Checksums -------------------------------------------------------------- */
@@ -138,11 +139,41 @@ START_TEST(unusable_checksums_are_passed_over)
 }
 END_TEST
 
+/* RFC 4648's test vectors, both ways, base64url, and what is refused. */
+START_TEST(base64_both_ways)
+{
+    static const char *const vectors[][2] = {
+        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    };
+    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+        char encoded[16], decoded[16];
+        size_t length = strlen(vectors[i][0]);
+        ck_assert_uint_eq(base64_encode(vectors[i][0], length, false, encoded),
+                          strlen(vectors[i][1]));
+        ck_assert_str_eq(encoded, vectors[i][1]);
+        ck_assert_int_eq(base64_decode(vectors[i][1], decoded, sizeof decoded), (long)length);
+        ck_assert_mem_eq(decoded, vectors[i][0], length);
+    }
+    char encoded[8];
+    base64_encode("\xfb\xff", 2, true, encoded);
+    ck_assert_str_eq(encoded, "-_8=");
+    base64_encode("\xfb\xff", 2, false, encoded);
+    ck_assert_str_eq(encoded, "+/8=");
+    char out[8];
+    static const char *const refused[] = {"Zg=", "Zg=a", "Z===", "-_8=", "Zm9v-2", "Zm 9"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        ck_assert_msg(base64_decode(refused[i], out, sizeof out) < 0, "%s", refused[i]);
+    ck_assert_int_lt(base64_decode("Zm9vYmFy", out, 5), 0); /* does not fit */
+}
+END_TEST
+
 TCase *checksum_tcase(void)
 {
     TCase *checksums = tcase_create("checksums");
     tcase_add_test(checksums, crc64_nvme_matches_its_definition);
     tcase_add_test(checksums, each_s3_checksum_is_checked);
     tcase_add_test(checksums, unusable_checksums_are_passed_over);
+    tcase_add_test(checksums, base64_both_ways);
     return checksums;
 }
