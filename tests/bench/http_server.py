@@ -16,6 +16,8 @@ ID, so every test has answers of its own:
                        body sent back
   /teapot              418 "short and stout"
   /huge                404 with 2 MiB of body
+  /engine/ok           200 '{"ok":true}' (a Docker engine's plain answer)
+  /engine/enormous     200 with 65 MiB of body, made as it is sent
 """
 import os
 import socket
@@ -108,6 +110,18 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(418, b"short and stout")
         elif name == "huge":
             self.answer(404, b"e" * (2 << 20))
+        elif self.path == "/engine/ok":
+            self.answer(200, b'{"ok":true}')
+        elif self.path == "/engine/enormous":
+            self.send_response(200)
+            self.send_header("Content-Length", str(65 << 20))
+            self.end_headers()
+            block = b"[" * (1 << 20)
+            try:
+                for _ in range(65):
+                    self.wfile.write(block)
+            except OSError:
+                pass  # the client hung up: what it should do
         else:
             self.answer(404, b"no such path")
 
@@ -117,9 +131,15 @@ class Handler(BaseHTTPRequestHandler):
 class TCPServer(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request, client_address):
+        pass  # a client that hangs up early is what some tests do
+
 
 class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
 
 
 def main():

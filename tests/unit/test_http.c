@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "docker_engine.h"
 #include "fahr.h"
 #include "http.h"
 
@@ -279,6 +280,32 @@ START_TEST(an_error_answer_lands_in_the_body_capped)
 }
 END_TEST
 
+/* The Docker engine's client reads plain answers into memory, at most
+ * DOCKER_ANSWER_MAX of them. */
+START_TEST(engine_answers_are_capped)
+{
+    struct docker_engine engine = {.base_url = "http://localhost"};
+    snprintf(engine.socket_path, sizeof engine.socket_path, "%s", socket_path);
+    snprintf(engine.display, sizeof engine.display, "unix://%s", socket_path);
+    struct fahr_error err = {{0}};
+    char *answer = NULL;
+    size_t length = 0;
+    ck_assert_int_eq(docker_engine_call(host_services(), &engine, "GET", "/engine/ok", NULL,
+                                        &answer, &length, &err),
+                     FAHR_OK);
+    ck_assert_str_eq(answer, "{\"ok\":true}");
+    ck_assert_uint_eq(length, 11);
+    free(answer);
+    answer = NULL;
+    ck_assert_int_eq(docker_engine_call(host_services(), &engine, "GET", "/engine/enormous",
+                                        NULL, &answer, &length, &err),
+                     FAHR_EFAIL);
+    ck_assert_ptr_null(answer);
+    ck_assert_msg(strstr(err.message, "larger than 64 MiB; refusing it") != NULL, "%s",
+                  err.message);
+}
+END_TEST
+
 /* Every transport failure is retried, as the SDKs' standard mode retries
  * every ConnectionError and HTTPClientError (a reset in the TLS handshake
  * is libcurl's SSL connect error); an interrupt, a callback of ours
@@ -319,6 +346,7 @@ int main(void)
     tcase_add_test(transport, a_unix_socket_is_used);
     tcase_add_test(transport, an_error_answer_lands_in_the_body_capped);
     tcase_add_test(transport, transport_failures_are_retried);
+    tcase_add_test(transport, engine_answers_are_capped);
     suite_add_tcase(suite, transport);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
