@@ -305,7 +305,9 @@ struct fahr_http_response {
     void *host_private;            /* the host's; do not touch */
     /* The last answer's headers, as they came; the host's, valid until
      * http_release. status and these are set as soon as the answer's
-     * headers are in, before on_body first sees its body. */
+     * headers are in, before on_body first sees its body; after a failure
+     * they (and body) hold what came of the last attempt, if anything (a
+     * server that answered, then closed before the body was all sent). */
     const struct fahr_http_header *headers;
     size_t header_count;
 };
