@@ -139,12 +139,18 @@ static int hash_range(const struct fahr_http_request *request, char out[65],
             fclose(file);
         return fahr_error_set(err, FAHR_EFAIL, "cannot read %s", request->body_path);
     }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    enum { CHUNK = 256 * 1024 };
+    unsigned char *buffer = malloc(CHUNK);
+    EVP_MD_CTX *ctx = buffer ? EVP_MD_CTX_new() : NULL;
+    if (ctx == NULL) {
+        free(buffer);
+        fclose(file);
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    }
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     uint64_t left = request->body_path_length ? request->body_path_length : UINT64_MAX;
-    static __thread unsigned char buffer[256 * 1024];
     while (left > 0) {
-        size_t want = left < sizeof buffer ? (size_t)left : sizeof buffer;
+        size_t want = left < CHUNK ? (size_t)left : CHUNK;
         size_t got = fread(buffer, 1, want, file);
         EVP_DigestUpdate(ctx, buffer, got);
         left -= got;
@@ -153,6 +159,7 @@ static int hash_range(const struct fahr_http_request *request, char out[65],
     }
     int failed = ferror(file) || (request->body_path_length && left > 0);
     fclose(file);
+    free(buffer);
     unsigned char digest[32];
     EVP_DigestFinal_ex(ctx, digest, NULL);
     EVP_MD_CTX_free(ctx);
