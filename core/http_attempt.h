@@ -3,12 +3,12 @@
 #ifndef FAHR_CORE_HTTP_ATTEMPT_H
 #define FAHR_CORE_HTTP_ATTEMPT_H
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "fahr/plugin.h"
+#include "http_libs.h"
 
 struct fahr_http {
     CURL *curl;      /* one connection cache, reused between requests */
