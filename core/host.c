@@ -13,6 +13,7 @@
 
 #include "fahr.h"
 #include "job_name.h"
+#include "http.h"
 #include "version.h"
 
 static enum verbosity host_verbosity = VERBOSITY_NORMAL;
@@ -321,6 +322,10 @@ static const struct fahr_host host_table = {
     .scratch_dir = host_scratch_dir,
     .data_dir = host_data_dir,
     .push_image = host_push_image,
+    .http_open = http_open,
+    .http_send = http_send,
+    .http_release = http_release,
+    .http_close = http_close,
 };
 
 const struct fahr_host *host_services(void)

@@ -213,8 +213,9 @@ struct fahr_http_sign {
     const char *url;               /* as in the request */
     const struct fahr_http_header *headers; /* the request's headers */
     size_t header_count;
-    const char *body_sha256;       /* lower-case hex of the body, or NULL
-                                    * where the body is streamed once */
+    const char *body_sha256;       /* lower-case hex of the body (the
+                                    * request's body_sha256 where given), or
+                                    * NULL where the body is streamed once */
 };
 
 struct fahr_http_request {
@@ -252,7 +253,9 @@ struct fahr_http_request {
     /* Optional: receive a 2xx answer's body as it arrives instead of in
      * response->body. Return 0 to go on, nonzero to abort (the request
      * then fails with FAHR_EFAIL, or FAHR_EINTERRUPTED if the user asked).
-     * A retry starts over: on_restart (optional) is called first. */
+     * A retry starts over: on_restart (optional) is called first; without
+     * on_restart, an answer whose body on_body has begun to take is not
+     * retried (what it took cannot be taken back). */
     int (*on_body)(void *data, const void *chunk, size_t length);
     void (*on_restart)(void *data);
     void *on_body_data;
@@ -267,19 +270,46 @@ struct fahr_http_request {
     /* Optional: show the body's bytes (sent or received, whichever is the
      * larger) as host->progress() under this name. */
     const char *progress;
+    /* Optional: a PEM file of the CAs to trust instead of FAHR_CA_BUNDLE or
+     * the system's (AWS_CA_BUNDLE); ca_bundle_source names where it came
+     * from for the line a failed verification prints ("AWS_CA_BUNDLE or a
+     * profile's ca_bundle"; NULL: FAHR_CA_BUNDLE). */
+    const char *ca_bundle;
+    const char *ca_bundle_source;
+    /* Optional: the body's SHA-256 (lower-case hex) where the caller knows
+     * it, handed to the signing hook instead of the host reading a
+     * body_path range once more to hash it. */
+    const char *body_sha256;
+    /* An answer body read into memory (any answer without on_body, and
+     * every answer that is not 2xx) larger than this fails the request
+     * ("the answer from HOST is larger than N MiB; refusing it") before it
+     * is held; 0: 1 MiB. */
+    uint64_t answer_max;
+    /* Seconds without a byte after which a transfer counts as stalled; 0:
+     * FAHR_STALL_SECONDS, FAHR_HTTP_NO_STALL: never (an answer that may be
+     * silent for long, such as a container build's output). */
+    uint32_t stall_seconds;
 };
+#define FAHR_HTTP_NO_STALL UINT32_MAX
 
 /* The answer. Filled by the host; release it with host->http_release(). */
 struct fahr_http_response {
     uint32_t size;                 /* set by the caller: sizeof(...) */
     long status;                   /* the HTTP status of the last attempt */
     /* The body, NUL-terminated, when the request had no on_body or the
-     * answer was not 2xx (then capped at 1 MiB). The host's; valid until
-     * http_release. */
+     * answer was not 2xx (at most request->answer_max bytes). The host's;
+     * valid until http_release. */
     char *body;
     size_t body_length;
     uint32_t attempts;             /* how many were made */
     void *host_private;            /* the host's; do not touch */
+    /* The last answer's headers, as they came; the host's, valid until
+     * http_release. status and these are set as soon as the answer's
+     * headers are in, before on_body first sees its body; after a failure
+     * they (and body) hold what came of the last attempt, if anything (a
+     * server that answered, then closed before the body was all sent). */
+    const struct fahr_http_header *headers;
+    size_t header_count;
 };
 
 /* Placing a model: files land in a private staging directory inside

@@ -1,10 +1,11 @@
 /* plugins/common/aws_http.c: see aws_http.h. */
+#define _GNU_SOURCE
 #include "aws_http.h"
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -23,6 +24,16 @@ const struct aws_service aws_logs = {"CLOUDWATCH_LOGS", "logs", "logs.{region}.a
 const struct aws_service aws_s3 = {"S3", "s3", "s3.{region}.amazonaws.com", NULL, NULL};
 
 /* ---- Sending ------------------------------------------------------------ */
+
+/* The host's HTTP transport: every built-in driver runs on a 1.1 host. */
+static int open_session(const struct fahr_host *host, struct fahr_http **http,
+                        struct fahr_error *err)
+{
+    *http = NULL;
+    if (!FAHR_HAS(host, http_send) || !FAHR_HAS(host, http_open))
+        return fahr_error_set(err, FAHR_EFAIL, "this fahr offers no HTTP transport");
+    return host->http_open(http, err);
+}
 
 int aws_client_open(struct aws_client *client, const struct fahr_host *host,
                     const char *region_override, struct fahr_error *err)
@@ -47,92 +58,54 @@ int aws_client_open(struct aws_client *client, const struct fahr_host *host,
     if (rc != FAHR_OK)
         return rc;
     rc = aws_credentials_resolve(host, client->region, &client->credentials, err);
+    if (rc == FAHR_OK)
+        rc = open_session(host, &client->http, err);
     if (rc != FAHR_OK)
         return rc;
-    client->curl = curl_easy_init();
-    if (client->curl == NULL)
-        return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
     host->log(FAHR_LOG_DEBUG, "AWS region %s, credentials from %s", client->region,
               client->credentials.source);
     return FAHR_OK;
 }
 
+int aws_client_clone(const struct aws_client *client, struct aws_client *copy,
+                     struct fahr_error *err)
+{
+    *copy = *client;
+    return open_session(client->host, &copy->http, err);
+}
+
 void aws_client_close(struct aws_client *client)
 {
-    if (client->curl != NULL)
-        curl_easy_cleanup(client->curl);
+    if (client->http != NULL)
+        client->host->http_close(client->http);
     OPENSSL_cleanse(&client->credentials, sizeof client->credentials);
-    client->curl = NULL;
+    client->http = NULL;
 }
 
 void aws_response_free(struct aws_response *response)
 {
-    free(response->body);
+    if (response->host != NULL)
+        response->host->http_release(&response->http);
     memset(response, 0, sizeof *response);
 }
 
-struct transfer {
-    struct aws_response *response;
-    const struct aws_request *request;
-    CURL *curl;
-    long status;
-    bool streamed_any;
-    bool too_large;  /* an answer over AWS_ANSWER_MAX was cut off */
-    size_t capacity; /* of response->body */
-    const struct fahr_host *host;
-};
-
-static size_t on_header(char *bytes, size_t size, size_t count, void *data)
+const char *aws_answer_header(void *context, const char *name)
 {
-    (void)bytes;
-    struct transfer *t = data;
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
-    return size * count;
+    const struct aws_response *response = context;
+    for (size_t i = 0; i < response->http.header_count; i++)
+        if (strcasecmp(response->http.headers[i].name, name) == 0)
+            return response->http.headers[i].value;
+    return NULL;
 }
 
-static size_t on_data(char *bytes, size_t size, size_t count, void *data)
+int64_t aws_answer_length(const struct aws_response *response)
 {
-    struct transfer *t = data;
-    size_t length = size * count;
-    if (t->status >= 200 && t->status < 300 && t->request->on_body != NULL) {
-        t->streamed_any = true;
-        return t->request->on_body(bytes, length, t->request->on_body_data);
-    }
-    struct aws_response *r = t->response;
-    if (length > AWS_ANSWER_MAX - r->length) {
-        t->too_large = true;
-        return 0; /* libcurl ends the transfer */
-    }
-    if (r->length + length + 1 > t->capacity) {
-        /* Doubling: a large answer is not copied over and over. */
-        size_t capacity = t->capacity ? t->capacity : 64 * 1024;
-        while (capacity < r->length + length + 1)
-            capacity *= 2;
-        char *grown = realloc(r->body, capacity);
-        if (grown == NULL)
-            return 0;
-        r->body = grown;
-        t->capacity = capacity;
-    }
-    memcpy(r->body + r->length, bytes, length);
-    r->length += length;
-    r->body[r->length] = '\0';
-    return length;
-}
-
-static int on_progress(void *data, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    (void)a, (void)b, (void)c, (void)d;
-    struct transfer *t = data;
-    return t->host->interrupted() ? 1 : 0;
-}
-
-/* The service's error code and message from a JSON or XML error body. */
-static void parse_error(struct aws_response *r)
-{
-    if (r->body != NULL)
-        aws_error_from_body(r->body, r->length, r->error_code, sizeof r->error_code,
-                            r->error_message, sizeof r->error_message);
+    const char *value = aws_answer_header((void *)response, "Content-Length");
+    if (value == NULL || value[0] < '0' || value[0] > '9')
+        return -1;
+    char *end;
+    long long length = strtoll(value, &end, 10);
+    return *end == '\0' && length >= 0 ? (int64_t)length : -1;
 }
 
 void aws_error_from_body(const char *body, size_t length, char *code, size_t code_size,
@@ -177,33 +150,12 @@ void aws_error_from_body(const char *body, size_t length, char *code, size_t cod
     snprintf(message_out, message_size, "%s", r->error_message);
 }
 
-bool aws_transport_retryable(int curl_code)
+/* The AWS SDKs' standard mode, as the transport's retry hook: throttling
+ * and transient codes are retried whatever the status (a 400 among them);
+ * everything else follows the host's rule (5xx, 408, 429). */
+static int aws_retry(void *data, long status, const char *body, size_t length)
 {
-    switch ((CURLcode)curl_code) {
-    case CURLE_COULDNT_RESOLVE_PROXY: /* botocore: EndpointConnectionError, */
-    case CURLE_COULDNT_RESOLVE_HOST:  /* ProxyConnectionError */
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_PROXY:
-    case CURLE_SSL_CONNECT_ERROR: /* SSLError: a handshake reset or cut off */
-    case CURLE_QUIC_CONNECT_ERROR:
-    case CURLE_OPERATION_TIMEDOUT: /* ConnectTimeoutError, ReadTimeoutError */
-    case CURLE_SEND_ERROR:         /* ConnectionClosedError, HTTPClientError: */
-    case CURLE_SEND_FAIL_REWIND:   /* reset, closed or garbled at any point */
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool is_retryable(const struct aws_response *r, CURLcode result)
-{
+    (void)data, (void)status;
     static const char *const codes[] = {
         "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
         "TooManyRequestsException", "ProvisionedThroughputExceededException",
@@ -211,14 +163,12 @@ static bool is_retryable(const struct aws_response *r, CURLcode result)
         "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
         "EC2ThrottledException", "RequestTimeout", "RequestTimeoutException", "InternalError",
     };
-    if (result != CURLE_OK)
-        return aws_transport_retryable(result);
-    if (r->status == 500 || r->status == 502 || r->status == 503 || r->status == 504)
-        return true;
+    char code[128], message[16];
+    aws_error_from_body(body, length, code, sizeof code, message, sizeof message);
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-        if (strcmp(r->error_code, codes[i]) == 0)
-            return true;
-    return false;
+        if (strcmp(code, codes[i]) == 0)
+            return 1;
+    return -1;
 }
 
 int aws_max_attempts(void)
@@ -228,42 +178,71 @@ int aws_max_attempts(void)
     return n > 0 ? n : 3;
 }
 
-/* Standard mode: a random share of min(2^attempt, 20) seconds. */
-static void back_off(const struct fahr_host *host, int attempt)
+/* What the signing hook needs between attempts. */
+struct aws_signing {
+    const struct aws_client *client;
+    const struct aws_request *request;
+    const struct sigv4_pair *headers; /* Host and the request's own */
+    size_t header_count;
+    struct sigv4_result signature;
+    bool signed_once;
+    char *added[4];                   /* the signer's "Name: value" lines, split */
+};
+
+static void signing_free(struct aws_signing *s)
 {
-    double cap = 1.0;
-    for (int i = 0; i < attempt && cap < 20; i++)
-        cap *= 2;
-    if (cap > 20)
-        cap = 20;
-    const char *scale_env = getenv("FAHR_RETRY_SCALE"); /* tests make it quick */
-    double scale = scale_env ? atof(scale_env) : 1.0;
-    double seconds = ((double)rand() / RAND_MAX) * cap * scale;
-    long ms = (long)(seconds * 1000);
-    while (ms > 0 && !host->interrupted()) {
-        long step = ms > 100 ? 100 : ms;
-        usleep((useconds_t)step * 1000);
-        ms -= step;
+    if (s->signed_once)
+        sigv4_result_free(&s->signature);
+    s->signed_once = false;
+    for (size_t i = 0; i < 4; i++) {
+        free(s->added[i]);
+        s->added[i] = NULL;
     }
 }
 
-/* A part of a file as a request body. */
-struct file_range {
-    FILE *file;
-    uint64_t left;
-};
-
-static size_t read_range(char *buffer, size_t size, size_t count, void *data)
+/* SigV4 over the attempt's own date. */
+static int sign_with(struct aws_signing *s, const char *amz_date, const char *payload_hash)
 {
-    struct file_range *range = data;
-    size_t want = size * count;
-    if (want > range->left)
-        want = (size_t)range->left;
-    size_t got = want ? fread(buffer, 1, want, range->file) : 0;
-    if (got < want && ferror(range->file))
-        return CURL_READFUNC_ABORT;
-    range->left -= got;
-    return got;
+    const struct aws_client *client = s->client;
+    const struct aws_request *request = s->request;
+    bool s3 = request->service == &aws_s3;
+    struct sigv4_request sign_request = {request->method, request->path, request->query,
+                                         request->query_count, s->headers, s->header_count,
+                                         payload_hash};
+    struct sigv4_credentials credentials = {client->credentials.access_key_id,
+                                            client->credentials.secret_access_key,
+                                            client->credentials.session_token};
+    struct sigv4_options options = {client->region, request->service->signing_name, amz_date,
+                                    !s3, !s3, s3, false};
+    if (request->service == &aws_iam)
+        options.region = "us-east-1"; /* IAM is global, signed for us-east-1 */
+    signing_free(s);
+    if (sigv4_sign(&sign_request, &credentials, &options, &s->signature) != 0)
+        return -1;
+    s->signed_once = true;
+    return 0;
+}
+
+static int aws_sign(void *data, const struct fahr_http_sign *sign, struct fahr_http_header *extra,
+                    size_t capacity, size_t *count, struct fahr_error *err)
+{
+    struct aws_signing *s = data;
+    char amz_date[17];
+    sigv4_amz_date((long long)time(NULL), amz_date);
+    *count = 0;
+    if (capacity < 5 || sign_with(s, amz_date, sign->body_sha256) != 0)
+        return fahr_error_set(err, FAHR_EFAIL, "%s: cannot sign the request",
+                              s->request->operation);
+    for (size_t i = 0; i < 4 && s->signature.added_headers[i]; i++) {
+        s->added[i] = strdup(s->signature.added_headers[i]);
+        char *colon = s->added[i] ? strchr(s->added[i], ':') : NULL;
+        if (colon == NULL)
+            return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+        *colon = '\0';
+        extra[(*count)++] = (struct fahr_http_header){s->added[i], colon + 1 + strspn(colon + 1, " ")};
+    }
+    extra[(*count)++] = (struct fahr_http_header){"Authorization", s->signature.authorization};
+    return FAHR_OK;
 }
 
 static void host_of(const char *endpoint, char *out, size_t size)
@@ -274,185 +253,116 @@ static void host_of(const char *endpoint, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)length, start);
 }
 
-static CURLcode send_once(struct aws_client *client, const struct aws_request *request,
-                          const char *endpoint, struct transfer *t, char *curl_error)
+/* The one line for an answer that is not 2xx. */
+static int answer_error(const struct aws_request *request, const char *endpoint,
+                        const struct aws_response *response, struct fahr_error *err)
 {
-    CURL *curl = client->curl;
-    curl_easy_reset(curl);
-    char host_header[512], amz_date[17], payload_hash[65];
-    host_of(endpoint, host_header, sizeof host_header);
-    sigv4_amz_date((long long)time(NULL), amz_date);
-    if (request->body_path != NULL)
-        snprintf(payload_hash, sizeof payload_hash, "%s", request->body_sha256);
-    else
-        sigv4_sha256_hex(request->body ? request->body : "", request->body_length, payload_hash);
-
-    struct sigv4_pair headers[24];
-    size_t count = 0;
-    headers[count++] = (struct sigv4_pair){"Host", host_header};
-    for (size_t i = 0; i < request->header_count && count < 23; i++)
-        headers[count++] = request->headers[i];
-    bool s3 = request->service == &aws_s3;
-    struct sigv4_request sign_request = {request->method, request->path, request->query,
-                                         request->query_count, headers, count, payload_hash};
-    struct sigv4_credentials credentials = {client->credentials.access_key_id,
-                                            client->credentials.secret_access_key,
-                                            client->credentials.session_token};
-    struct sigv4_options options = {client->region, request->service->signing_name, amz_date,
-                                    !s3, !s3, s3, false};
-    if (request->service == &aws_iam)
-        options.region = "us-east-1"; /* IAM is global, signed for us-east-1 */
-    struct sigv4_result signature;
-    if (sigv4_sign(&sign_request, &credentials, &options, &signature) != 0)
-        return CURLE_OUT_OF_MEMORY;
-
-    size_t url_size = strlen(endpoint) + strlen(signature.encoded_path) +
-                      strlen(signature.encoded_query) + 2;
-    char *url = malloc(url_size);
-    struct curl_slist *list = NULL;
-    char line[8192];
-    CURLcode result = CURLE_OUT_OF_MEMORY;
-    if (url == NULL)
-        goto out;
-    snprintf(url, url_size, "%s%s%s%s", endpoint, signature.encoded_path,
-             signature.encoded_query[0] ? "?" : "", signature.encoded_query);
-    for (size_t i = 0; i < count; i++) {
-        snprintf(line, sizeof line, "%s: %s", headers[i].name, headers[i].value);
-        list = curl_slist_append(list, line);
-    }
-    for (size_t i = 0; i < 4 && signature.added_headers[i]; i++)
-        list = curl_slist_append(list, signature.added_headers[i]);
-    snprintf(line, sizeof line, "Authorization: %s", signature.authorization);
-    list = curl_slist_append(list, line);
-    OPENSSL_cleanse(line, sizeof line);
-    list = curl_slist_append(list, "Expect:");
-
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (client->ca_bundle[0] != '\0')
-        curl_easy_setopt(curl, CURLOPT_CAINFO, client->ca_bundle);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method);
-    if (strcmp(request->method, "HEAD") == 0)
-        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    struct file_range range = {NULL, 0};
-    if (request->body_path != NULL) {
-        range.file = fopen(request->body_path, "rb");
-        struct stat st;
-        if (range.file == NULL || fstat(fileno(range.file), &st) != 0 ||
-            fseeko(range.file, (off_t)request->body_file_offset, SEEK_SET) != 0) {
-            snprintf(curl_error, CURL_ERROR_SIZE, "cannot read %s", request->body_path);
-            result = CURLE_READ_ERROR;
-            if (range.file)
-                fclose(range.file);
-            goto out;
-        }
-        range.left = request->body_file_length
-                         ? request->body_file_length
-                         : (uint64_t)st.st_size - request->body_file_offset;
-        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_range);
-        curl_easy_setopt(curl, CURLOPT_READDATA, &range);
-        curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)range.left);
-    } else if (request->body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
-    }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024); /* large bodies, fewer calls */
-    /* A stalled connection is given up after this long without a byte, and
-     * retried like a dropped one. */
-    const char *stall = getenv("FAHR_STALL_SECONDS");
-    long stall_seconds = stall ? atol(stall) : 0;
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_seconds > 0 ? stall_seconds : 60L);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "fahr/" FAHR_DRIVER_VERSION);
-    client->host->log(FAHR_LOG_DEBUG, "%s %s", request->method, url);
-    result = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t->status);
-    if (range.file != NULL)
-        fclose(range.file);
-out:
-    curl_slist_free_all(list);
-    free(url);
-    sigv4_result_free(&signature);
-    return result;
-}
-
-/* The one line for a request that failed for good. */
-static int send_error(const struct aws_request *request, const char *endpoint,
-                      const struct transfer *t, CURLcode result, const char *curl_error,
-                      struct fahr_error *err)
-{
-    int status = t->status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL;
-    if (t->too_large) {
-        char host[512];
-        host_of(endpoint, host, sizeof host);
-        return fahr_error_set(err, FAHR_EFAIL,
-                              "%s: the answer from %s is larger than %zu MiB; refusing it",
-                              request->operation, host, AWS_ANSWER_MAX >> 20);
-    }
-    if (result != CURLE_OK)
-        return fahr_error_set(err, FAHR_EFAIL, "%s: cannot reach %s: %s%s", request->operation,
-                              endpoint, curl_error[0] ? curl_error : curl_easy_strerror(result),
-                              result == CURLE_PEER_FAILED_VERIFICATION
-                                  ? " (AWS_CA_BUNDLE or a profile's ca_bundle names the CAs "
-                                    "to trust)"
-                                  : "");
+    int status = response->status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL;
     /* What the service says reaches the terminal: no control characters. */
     char code[160], message[1024];
-    aws_printable(t->response->error_code, code, sizeof code);
-    aws_printable(t->response->error_message, message, sizeof message);
+    aws_printable(response->error_code, code, sizeof code);
+    aws_printable(response->error_message, message, sizeof message);
     if (code[0])
         return fahr_error_set(err, status, "%s: %s: %s", request->operation, code,
                               message[0] ? message : "(no message)");
-    return fahr_error_set(err, status, "%s: HTTP %ld from %s", request->operation, t->status,
-                          endpoint);
+    return fahr_error_set(err, status, "%s: HTTP %ld from %s", request->operation,
+                          response->status, endpoint);
+}
+
+/* The URL as signed: sigv4_sign encodes the path and query, so what is sent
+ * and what is signed never disagree. Caller frees. */
+static char *signed_url(struct aws_signing *s, const char *endpoint)
+{
+    char zero_hash[65];
+    sigv4_sha256_hex("", 0, zero_hash);
+    if (sign_with(s, "19700101T000000Z", zero_hash) != 0)
+        return NULL;
+    char *url = NULL;
+    if (asprintf(&url, "%s%s%s%s", endpoint, s->signature.encoded_path,
+                 s->signature.encoded_query[0] ? "?" : "", s->signature.encoded_query) < 0)
+        url = NULL;
+    signing_free(s);
+    return url;
+}
+
+static int relay_body(void *data, const void *chunk, size_t length)
+{
+    const struct aws_request *request = data;
+    return request->on_body(chunk, length, request->on_body_data) == length ? 0 : 1;
+}
+
+/* Send with the host's transport; `url` and the headers are ready. */
+static int send_signed(struct aws_client *client, const struct aws_request *request,
+                       const char *url, struct aws_signing *signing,
+                       struct aws_response *response, struct fahr_error *err)
+{
+    struct fahr_http_header headers[24];
+    for (size_t i = 0; i < signing->header_count; i++)
+        headers[i] = (struct fahr_http_header){signing->headers[i].name,
+                                               signing->headers[i].value};
+    struct fahr_http_request http = {
+        .size = sizeof http, .method = request->method, .url = url, .headers = headers,
+        .header_count = signing->header_count, .body = request->body,
+        .body_length = request->body_length, .body_path = request->body_path,
+        .body_offset = request->body_file_offset, .body_path_length = request->body_file_length,
+        .sign = aws_sign, .sign_data = signing, .retry = aws_retry,
+        .max_attempts = (uint32_t)aws_max_attempts(),
+        .ca_bundle = client->ca_bundle[0] ? client->ca_bundle : NULL,
+        .ca_bundle_source = "AWS_CA_BUNDLE or a profile's ca_bundle",
+        .body_sha256 = request->body_path ? request->body_sha256 : NULL,
+        .answer_max = AWS_ANSWER_MAX};
+    if (request->on_body != NULL) {
+        http.on_body = relay_body;
+        http.on_body_data = (void *)request;
+    }
+    int rc = client->host->http_send(client->http, &http, &response->http, err);
+    response->status = response->http.status;
+    response->body = response->http.body;
+    response->length = response->http.body_length;
+    return rc;
 }
 
 int aws_send(struct aws_client *client, const struct aws_request *request,
              struct aws_response *response, struct fahr_error *err)
 {
     memset(response, 0, sizeof *response);
-    char endpoint[1024];
+    response->host = client->host;
+    response->http.size = sizeof response->http;
+    client->error_code[0] = client->error_message[0] = '\0';
+    char endpoint[1024], host_header[512];
     int rc = aws_endpoint(request->service->id, request->service->default_host, client->region,
                           endpoint, sizeof endpoint, err);
     if (rc != FAHR_OK)
         return rc;
-    int attempts = aws_max_attempts();
-    for (int attempt = 0;; attempt++) {
-        aws_response_free(response);
-        struct transfer t = {.response = response, .request = request, .curl = client->curl,
-                             .host = client->host};
-        char curl_error[CURL_ERROR_SIZE] = "";
-        CURLcode result = send_once(client, request, endpoint, &t, curl_error);
-        response->status = t.status;
-        if (result == CURLE_ABORTED_BY_CALLBACK || client->host->interrupted())
-            return fahr_error_set(err, FAHR_EINTERRUPTED, "%s: interrupted", request->operation);
-        if (result == CURLE_OK && t.status >= 200 && t.status < 300)
-            return FAHR_OK;
-        if (result == CURLE_OK)
-            parse_error(response);
-        /* A body already handed on cannot be taken back: no retry then. */
-        bool retry = is_retryable(response, result) && !t.streamed_any && !t.too_large &&
-                     attempt + 1 < attempts;
-        if (!retry)
-            return send_error(request, endpoint, &t, result, curl_error, err);
-        client->host->log(FAHR_LOG_DEBUG, "%s: %s, retrying", request->operation,
-                          result != CURLE_OK ? curl_easy_strerror(result)
-                          : response->error_code[0] ? response->error_code
-                                                    : "server error");
-        back_off(client->host, attempt);
-    }
+    host_of(endpoint, host_header, sizeof host_header);
+    struct sigv4_pair headers[24];
+    size_t count = 0;
+    headers[count++] = (struct sigv4_pair){"Host", host_header};
+    for (size_t i = 0; i < request->header_count && count < 23; i++)
+        headers[count++] = request->headers[i];
+    struct aws_signing signing = {.client = client, .request = request, .headers = headers,
+                                  .header_count = count};
+    char *url = signed_url(&signing, endpoint);
+    if (url == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "%s: out of memory", request->operation);
+    struct fahr_error sent = {{0}};
+    rc = send_signed(client, request, url, &signing, response, &sent);
+    signing_free(&signing);
+    free(url);
+    if (rc == FAHR_EINTERRUPTED)
+        return fahr_error_set(err, FAHR_EINTERRUPTED, "%s: interrupted", request->operation);
+    if (rc != FAHR_OK)
+        return fahr_error_set(err, rc, "%s: %s", request->operation, sent.message);
+    if (response->status >= 200 && response->status < 300)
+        return FAHR_OK;
+    if (response->body != NULL)
+        aws_error_from_body(response->body, response->length, response->error_code,
+                            sizeof response->error_code, response->error_message,
+                            sizeof response->error_message);
+    snprintf(client->error_code, sizeof client->error_code, "%s", response->error_code);
+    snprintf(client->error_message, sizeof client->error_message, "%s",
+             response->error_message);
+    return answer_error(request, endpoint, response, err);
 }
 
 int aws_json_call(struct aws_client *client, const struct aws_service *service,
@@ -526,11 +436,10 @@ int aws_sts_assume_role(const struct fahr_host *host, const char *region,
     struct aws_client client = {.host = host, .credentials = *base};
     snprintf(client.region, sizeof client.region, "%s", region);
     int rc = aws_ca_bundle(client.ca_bundle, sizeof client.ca_bundle, err);
+    if (rc == FAHR_OK)
+        rc = open_session(host, &client.http, err);
     if (rc != FAHR_OK)
         return rc;
-    client.curl = curl_easy_init();
-    if (client.curl == NULL)
-        return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
     struct sigv4_pair params[3] = {{"RoleArn", role_arn}, {"RoleSessionName", session_name}};
     size_t count = 2;
     if (external_id != NULL)
@@ -549,12 +458,4 @@ int aws_sts_assume_role(const struct fahr_host *host, const char *region,
     xml_free(answer);
     aws_client_close(&client);
     return rc;
-}
-
-const char *aws_answer_header(void *curl, const char *name)
-{
-    struct curl_header *header = NULL;
-    if (curl_easy_header(curl, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
-        return NULL;
-    return header->value;
 }

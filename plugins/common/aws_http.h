@@ -1,7 +1,8 @@
-/* plugins/common/aws_http.h: signed AWS requests over libcurl, with the
- * AWS SDKs' "standard" retry mode (throttling, 5xx and transport failures
- * retried with exponential backoff and jitter), the JSON 1.1 and query
- * protocols, and AWS's XML answers read with expat.
+/* plugins/common/aws_http.h: signed AWS requests over the host's HTTP
+ * transport (host->http_send), SigV4 as its signing hook and the AWS SDKs'
+ * "standard" retry mode (throttling codes, 5xx and transport failures
+ * retried with exponential backoff and jitter) as its retry hook, the JSON
+ * 1.1 and query protocols, and AWS's XML answers read with expat.
  *
  * Errors reach the user as one line: "<Operation>: <Code>: <Message>".
  * Secrets never appear in messages or debug output. */
@@ -35,7 +36,13 @@ struct aws_client {
     char region[64];
     struct aws_credentials credentials;
     char ca_bundle[4096]; /* "" for the system's CAs */
-    void *curl;           /* one connection, reused */
+    struct fahr_http *http; /* the host's session: one connection, reused;
+                             * one per thread */
+    /* The service's error code and message of the last request that got an
+     * answer other than 2xx ("" otherwise), so that callers tell errors
+     * apart by value, never by the text of err. */
+    char error_code[128];
+    char error_message[1024];
 };
 
 /* Region from `region_override` or the environment/profile, the CA bundle,
@@ -43,6 +50,10 @@ struct aws_client {
 int aws_client_open(struct aws_client *client, const struct fahr_host *host,
                     const char *region_override, struct fahr_error *err);
 void aws_client_close(struct aws_client *client);
+/* A copy of an open client with a session of its own, for another thread;
+ * aws_client_close it there. */
+int aws_client_clone(const struct aws_client *client, struct aws_client *copy,
+                     struct fahr_error *err);
 
 struct aws_response {
     long status;
@@ -50,6 +61,8 @@ struct aws_response {
     size_t length;
     char error_code[128];
     char error_message[1024];
+    struct fahr_http_response http;  /* the host's answer (its headers) */
+    const struct fahr_host *host;
 };
 void aws_response_free(struct aws_response *response);
 
@@ -77,9 +90,11 @@ struct aws_request {
     uint64_t body_file_length;
 };
 
-/* A header of the last answer on a client's connection (`client->curl`),
- * NULL where it had none. Valid until that connection's next request. */
-const char *aws_answer_header(void *curl, const char *name);
+/* A header of an answer (`context` is its struct aws_response), NULL where
+ * it had none. Valid until aws_response_free. */
+const char *aws_answer_header(void *context, const char *name);
+/* The answer's Content-Length, or -1 where it gave none. */
+int64_t aws_answer_length(const struct aws_response *response);
 
 /* An answer read into memory (JSON, XML, any error answer) larger than this
  * is refused; only a 2xx body handed to `on_body` may be longer. */
@@ -89,17 +104,6 @@ const char *aws_answer_header(void *curl, const char *name);
  * and the service's error code and message, and `err` one line. */
 int aws_send(struct aws_client *client, const struct aws_request *request,
              struct aws_response *response, struct fahr_error *err);
-
-/* Whether a libcurl failure (a CURLcode) is one the AWS SDKs' standard
- * mode retries: botocore retries every ConnectionError and HTTPClientError,
- * that is a failure to resolve, connect or shake hands, and a connection
- * reset, closed, timed out or garbled at any point of the answer. Never
- * retried: an interrupt (the progress callback's abort), a callback of ours
- * refusing bytes (the reader gone, an answer too large), our own request
- * body unreadable, a bad URL, and a certificate nobody vouches for, which
- * no attempt changes (botocore retries that too; it only delays the one
- * line that names the cure). */
-bool aws_transport_retryable(int curl_code);
 
 /* Attempts a request gets: AWS_MAX_ATTEMPTS, 3 by default (the SDKs'
  * standard mode). */

@@ -3,11 +3,13 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <sys/types.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "dockerignore.h"
 #include "output_tail.h"
 #include "tar_stream.h"
@@ -47,54 +49,31 @@ int docker_engine_from_env(struct docker_engine *engine, struct fahr_error *err)
 
 struct engine_call {
     const struct fahr_host *host;
-    CURL *curl;
-    long http_status;
     char line[16384]; /* one JSON message, split across reads */
     size_t line_length;
     bool line_overflow;
-    char body[2048];  /* the start of a non-2xx answer */
-    size_t body_length;
     void (*on_message)(json_t *message, void *data);
     void *data;
-    /* Optional request body, pulled as curl sends: bytes, 0 at its end, -1
+    /* Optional request body, pulled as it is sent: bytes, 0 at its end, -1
      * when it cannot be made (with err written). */
     ssize_t (*read_body)(void *data, char *buffer, size_t size, struct fahr_error *err);
     struct fahr_error *body_err;
     bool body_failed;
-    int (*on_progress)(void *data);
 };
 
-static size_t send_body(char *buffer, size_t size, size_t nitems, void *data)
+static long send_body(void *data, void *buffer, size_t capacity)
 {
     struct engine_call *call = data;
-    ssize_t n = call->read_body(call->data, buffer, size * nitems, call->body_err);
-    if (n < 0) {
+    ssize_t n = call->read_body(call->data, buffer, capacity, call->body_err);
+    if (n < 0)
         call->body_failed = true;
-        return CURL_READFUNC_ABORT;
-    }
-    return (size_t)n;
+    return (long)n;
 }
 
-static size_t receive_header(char *bytes, size_t size, size_t nitems, void *data)
-{
-    (void)bytes;
-    struct engine_call *call = data;
-    curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &call->http_status);
-    return size * nitems;
-}
-
-static size_t receive_output(char *bytes, size_t size, size_t nitems, void *data)
+static int receive_output(void *data, const void *chunk, size_t length)
 {
     struct engine_call *call = data;
-    size_t length = size * nitems;
-    if (call->http_status < 200 || call->http_status >= 300) {
-        size_t room = sizeof call->body - 1 - call->body_length;
-        size_t n = length < room ? length : room;
-        memcpy(call->body + call->body_length, bytes, n);
-        call->body_length += n;
-        call->body[call->body_length] = '\0';
-        return length;
-    }
+    const char *bytes = chunk;
     for (size_t i = 0; i < length; i++) {
         char c = bytes[i];
         if (c == '\n') {
@@ -113,16 +92,7 @@ static size_t receive_output(char *bytes, size_t size, size_t nitems, void *data
             call->line_overflow = true; /* a huge message: skip it */
         }
     }
-    return length;
-}
-
-static int watch(void *data, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    (void)a, (void)b, (void)c, (void)d;
-    struct engine_call *call = data;
-    if (call->host->interrupted())
-        return 1;
-    return call->on_progress ? call->on_progress(call->data) : 0;
+    return 0;
 }
 
 static void copy_trimmed(char *out, size_t size, const char *text)
@@ -133,70 +103,93 @@ static void copy_trimmed(char *out, size_t size, const char *text)
     snprintf(out, size, "%.*s", (int)len, text);
 }
 
+/* One request to the engine over the host's transport: never retried (a
+ * local engine does not throttle, and a build or push is not to be made
+ * twice) and never given up for silence (a build step may print nothing for
+ * minutes). Returns what http_send returns; `response` is the caller's to
+ * release. */
+static int engine_send(const struct fahr_host *host, const struct docker_engine *engine,
+                       struct fahr_http_request *request, const char *path,
+                       struct fahr_http_response *response, struct fahr_error *err)
+{
+    char url[4096];
+    snprintf(url, sizeof url, "%s%s", engine->base_url, path);
+    request->size = sizeof *request;
+    request->url = url;
+    request->unix_socket = engine->socket_path[0] ? engine->socket_path : NULL;
+    request->max_attempts = 1;
+    request->stall_seconds = FAHR_HTTP_NO_STALL;
+    request->answer_max = DOCKER_ANSWER_MAX;
+    response->size = sizeof *response;
+    if (!FAHR_HAS(host, http_send))
+        return fahr_error_set(err, FAHR_EFAIL, "this fahr offers no HTTP transport");
+    struct fahr_http *http;
+    int rc = host->http_open(&http, err);
+    if (rc != FAHR_OK)
+        return rc;
+    rc = host->http_send(http, request, response, err);
+    host->http_close(http);
+    return rc;
+}
+
+static int unreachable(const struct docker_engine *engine, const struct fahr_error *sent,
+                       struct fahr_error *err)
+{
+    /* The transport says "cannot reach <socket or URL>: <reason>"; the
+     * engine's line names DOCKER_HOST's value instead, once. */
+    const char *reason = sent->message;
+    if (strncmp(reason, "cannot reach ", 13) == 0 && strstr(reason, ": ") != NULL)
+        reason = strstr(reason, ": ") + 2;
+    return fahr_error_set(err, FAHR_EFAIL,
+                          "cannot reach the Docker engine at %s: %s (is it running? "
+                          "DOCKER_HOST selects another)",
+                          engine->display, reason);
+}
+
+/* The engine's own words from an error answer: its JSON "message", or the
+ * body as it is. */
+static void engine_message(const struct fahr_http_response *response, char *out, size_t size)
+{
+    json_t *answer = response->body ? json_loads(response->body, 0, NULL) : NULL;
+    const char *message = json_string_value(json_object_get(answer, "message"));
+    copy_trimmed(out, size, message ? message : response->body ? response->body : "");
+    json_decref(answer);
+}
+
 /* POST `path` (with its query) to the engine. Returns FAHR_OK on a 2xx
  * answer; else writes "<what>: ..." into err. */
 static int engine_post(const struct docker_engine *engine, struct engine_call *call,
-                       const char *path, struct curl_slist *headers, const char *what,
-                       struct fahr_error *err)
+                       const char *path, const struct fahr_http_header *headers,
+                       size_t header_count, const char *what, struct fahr_error *err)
 {
-    CURL *curl = curl_easy_init();
-    if (curl == NULL)
-        return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
-    call->curl = curl;
-    char url[4096];
-    snprintf(url, sizeof url, "%s%s", engine->base_url, path);
-    headers = curl_slist_append(headers, "Expect:");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    if (engine->socket_path[0])
-        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, engine->socket_path);
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    struct fahr_http_request request = {.method = "POST", .headers = headers,
+                                        .header_count = header_count,
+                                        .on_body = receive_output, .on_body_data = call};
     if (call->read_body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, send_body);
-        curl_easy_setopt(curl, CURLOPT_READDATA, call);
-    } else {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+        request.body_read = send_body;
+        request.body_read_data = call;
     }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, receive_output);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, call);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, receive_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, call);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, watch);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, call);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode result = curl_easy_perform(curl);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    call->curl = NULL;
-    /* Aborting the upload is curl's "aborted by callback" too: only the
-     * user's interruption is an interruption. */
-    if (call->body_failed)
-        return FAHR_EFAIL; /* the body's reader wrote err */
-    if (call->host->interrupted())
-        return fahr_error_set(err, FAHR_EINTERRUPTED, "%s interrupted", what);
-    /* An engine that refuses the request may answer before it has read the
-     * body and close the connection while curl still sends: its answer is
-     * the reason, not the broken connection. */
-    bool refused = call->http_status >= 300 && call->body_length > 0;
-    if (result != CURLE_OK && !refused)
-        return fahr_error_set(err, FAHR_EFAIL,
-                              "cannot reach the Docker engine at %s: %s (is it running? "
-                              "DOCKER_HOST selects another)",
-                              engine->display, curl_easy_strerror(result));
-    if (call->http_status < 200 || call->http_status >= 300) {
-        json_t *answer = json_loads(call->body, 0, NULL);
-        const char *message = json_string_value(json_object_get(answer, "message"));
+    struct fahr_http_response response;
+    struct fahr_error sent = {{0}};
+    int rc = engine_send(call->host, engine, &request, path, &response, &sent);
+    if (call->body_failed) {
+        rc = FAHR_EFAIL; /* the body's reader wrote err */
+    } else if (rc == FAHR_EINTERRUPTED || call->host->interrupted()) {
+        rc = fahr_error_set(err, FAHR_EINTERRUPTED, "%s interrupted", what);
+    } else if (rc != FAHR_OK && !(response.status >= 300 && response.body_length > 0)) {
+        /* An engine that refuses the request may answer before it has read
+         * the body and close the connection while it is still sent: its
+         * answer is the reason, not the broken connection. */
+        rc = unreachable(engine, &sent, err);
+    } else if (response.status < 200 || response.status >= 300) {
         char text[1024];
-        copy_trimmed(text, sizeof text, message ? message : call->body);
-        int rc = fahr_error_set(err, call->http_status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
-                                "the Docker engine refused the %s (HTTP %ld): %s", what,
-                                call->http_status, text);
-        json_decref(answer);
-        return rc;
+        engine_message(&response, text, sizeof text);
+        rc = fahr_error_set(err, response.status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
+                            "the Docker engine refused the %s (HTTP %ld): %s", what,
+                            response.status, text);
     }
-    return FAHR_OK;
+    call->host->http_release(&response);
+    return rc;
 }
 
 /* ---- Build ---------------------------------------------------------------- */
@@ -227,19 +220,15 @@ static ssize_t send_context(void *data, char *buffer, size_t size, struct fahr_e
 {
     struct build_state *build = data;
     ssize_t n = tar_stream_read(build->context, buffer, size, err);
-    if (n == 0)
+    if (n == 0) {
         finish_context_progress(build);
-    return n;
-}
-
-static int build_progress(void *data)
-{
-    struct build_state *build = data;
+        return n;
+    }
     uint64_t total = tar_stream_content_bytes(build->context);
     uint64_t sent = tar_stream_content_sent(build->context);
     if (total > 0 && sent < total)
         build->host->progress("sending build context", sent, total, "B");
-    return 0;
+    return n;
 }
 
 static void build_message(json_t *message, void *data)
@@ -325,15 +314,14 @@ static int post_context(const struct docker_engine *engine, const char *tag,
     char path[2048];
     snprintf(path, sizeof path, "/build?t=%s&dockerfile=Dockerfile&rm=1&forcerm=1", escaped_tag);
     curl_free(escaped_tag);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/x-tar");
-    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    static const struct fahr_http_header headers[] = {
+        {"Content-Type", "application/x-tar"}, {"Transfer-Encoding", "chunked"}};
     call->host = build->host;
     call->on_message = build_message;
     call->data = build;
     call->read_body = send_context;
     call->body_err = err;
-    call->on_progress = build_progress;
-    int rc = engine_post(engine, call, path, headers, "build", err);
+    int rc = engine_post(engine, call, path, headers, 2, "build", err);
     free(call);
     return rc;
 }
@@ -392,7 +380,7 @@ int docker_engine_tag(const struct fahr_host *host, const struct docker_engine *
     curl_free(escaped_repository);
     curl_free(escaped_tag);
     struct engine_call call = {.host = host};
-    return engine_post(engine, &call, path, NULL, "tag", err);
+    return engine_post(engine, &call, path, NULL, 0, "tag", err);
 }
 
 enum { MAX_LAYERS = 128 };
@@ -465,38 +453,23 @@ int docker_engine_push(const struct fahr_host *host, const struct docker_engine 
     curl_free(escaped_tag);
 
     /* X-Registry-Auth: the credentials as base64url JSON. */
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     const char *json = registry_auth_json ? registry_auth_json : "{}";
     size_t length = strlen(json);
-    char *header = malloc(length * 4 / 3 + 64);
+    char *header = malloc(BASE64_ENCODED_SIZE(length));
     if (header == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-    size_t used = (size_t)sprintf(header, "X-Registry-Auth: ");
-    for (size_t i = 0; i < length; i += 3) {
-        uint32_t chunk = (uint32_t)(unsigned char)json[i] << 16;
-        if (i + 1 < length)
-            chunk |= (uint32_t)(unsigned char)json[i + 1] << 8;
-        if (i + 2 < length)
-            chunk |= (uint32_t)(unsigned char)json[i + 2];
-        header[used++] = alphabet[(chunk >> 18) & 63];
-        header[used++] = alphabet[(chunk >> 12) & 63];
-        header[used++] = i + 1 < length ? alphabet[(chunk >> 6) & 63] : '=';
-        header[used++] = i + 2 < length ? alphabet[chunk & 63] : '=';
-    }
-    header[used] = '\0';
-    struct curl_slist *headers = curl_slist_append(NULL, header);
-    OPENSSL_cleanse(header, used); /* it carries the registry password */
-    free(header);
+    size_t used = base64_encode(json, length, true, header);
+    const struct fahr_http_header headers[] = {{"X-Registry-Auth", header}};
 
     struct push_state *push = calloc(1, sizeof *push);
-    if (push == NULL) {
-        curl_slist_free_all(headers);
-        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    int rc = push == NULL ? fahr_error_set(err, FAHR_EFAIL, "out of memory") : FAHR_OK;
+    if (rc == FAHR_OK) {
+        push->host = host;
+        struct engine_call call = {.host = host, .on_message = push_message, .data = push};
+        rc = engine_post(engine, &call, path, headers, 1, "push", err);
     }
-    push->host = host;
-    struct engine_call call = {.host = host, .on_message = push_message, .data = push};
-    int rc = engine_post(engine, &call, path, headers, "push", err);
+    OPENSSL_cleanse(header, used); /* it carries the registry password */
+    free(header);
     if (rc == FAHR_OK && push->error[0])
         rc = fahr_error_set(err, FAHR_EFAIL, "push of %s failed: %s", reference, push->error);
     if (rc == FAHR_OK) {
@@ -514,84 +487,49 @@ int docker_engine_push(const struct fahr_host *host, const struct docker_engine 
 
 /* ---- Plain calls ------------------------------------------------------------ */
 
-struct plain_answer {
-    char *data;
-    size_t length;
-};
-
-static size_t collect_answer(char *bytes, size_t size, size_t nitems, void *data)
-{
-    struct plain_answer *answer = data;
-    size_t length = size * nitems;
-    char *grown = realloc(answer->data, answer->length + length + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + answer->length, bytes, length);
-    answer->data = grown;
-    answer->length += length;
-    answer->data[answer->length] = '\0';
-    return length;
-}
-
 int docker_engine_call(const struct fahr_host *host, const struct docker_engine *engine,
                        const char *method, const char *path, const char *json_body,
                        char **answer, size_t *answer_length, struct fahr_error *err)
 {
-    CURL *curl = curl_easy_init();
-    if (curl == NULL)
-        return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
-    char url[4096];
-    snprintf(url, sizeof url, "%s%s", engine->base_url, path);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-    struct plain_answer collected = {NULL, 0};
-    struct engine_call call = {.host = host};
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    if (engine->socket_path[0])
-        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, engine->socket_path);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    static const struct fahr_http_header json_type = {"Content-Type", "application/json"};
+    struct fahr_http_request request = {.method = method, .headers = &json_type,
+                                        .header_count = 1};
     if (json_body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json_body));
+        request.body = json_body;
+        request.body_length = strlen(json_body);
     } else if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+        request.body = "";
     }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_answer);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &collected);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, watch);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &call);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode result = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    int rc = FAHR_OK;
-    if (result == CURLE_ABORTED_BY_CALLBACK || host->interrupted()) {
+    struct fahr_http_response response;
+    struct fahr_error sent = {{0}};
+    int rc = engine_send(host, engine, &request, path, &response, &sent);
+    if (rc == FAHR_EINTERRUPTED || host->interrupted()) {
         rc = fahr_error_set(err, FAHR_EINTERRUPTED, "interrupted");
-    } else if (result != CURLE_OK) {
-        rc = fahr_error_set(err, FAHR_EFAIL,
-                            "cannot reach the Docker engine at %s: %s (is it running? "
-                            "DOCKER_HOST selects another)",
-                            engine->display, curl_easy_strerror(result));
-    } else if (status < 200 || status >= 300) {
-        json_t *doc = collected.data ? json_loads(collected.data, 0, NULL) : NULL;
-        const char *message = json_string_value(json_object_get(doc, "message"));
+    } else if (rc != FAHR_OK && response.status > 0) {
+        rc = fahr_error_set(err, FAHR_EFAIL, "the Docker engine's answer to %s %.*s: %s",
+                            method, (int)strcspn(path, "?"), path, sent.message);
+    } else if (rc != FAHR_OK) {
+        rc = unreachable(engine, &sent, err);
+    } else if (response.status < 200 || response.status >= 300) {
         char text[1024];
-        copy_trimmed(text, sizeof text, message ? message : collected.data ? collected.data : "");
-        rc = fahr_error_set(err, status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
+        engine_message(&response, text, sizeof text);
+        rc = fahr_error_set(err, response.status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
                             "the Docker engine answered %s %s with HTTP %ld: %s", method, path,
-                            status, text);
-        json_decref(doc);
+                            response.status, text);
     }
     if (rc == FAHR_OK && answer != NULL) {
-        *answer = collected.data ? collected.data : strdup("");
-        if (answer_length != NULL)
-            *answer_length = collected.length;
-    } else {
-        free(collected.data);
+        /* A copy: the host's body goes back to the host. */
+        *answer = malloc(response.body_length + 1);
+        if (*answer == NULL) {
+            rc = fahr_error_set(err, FAHR_EFAIL, "out of memory");
+        } else {
+            if (response.body_length > 0)
+                memcpy(*answer, response.body, response.body_length);
+            (*answer)[response.body_length] = '\0';
+            if (answer_length != NULL)
+                *answer_length = response.body_length;
+        }
     }
+    host->http_release(&response);
     return rc;
 }

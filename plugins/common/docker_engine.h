@@ -1,10 +1,12 @@
-/* plugins/common/docker_engine.h: the Docker Engine API over libcurl, for
+/* plugins/common/docker_engine.h: the Docker Engine API over the host's
+ * HTTP transport (host->http_send, unix_socket), for
  * every driver that talks to a local engine. DOCKER_HOST selects it:
  * unix:///path/docker.sock (default /var/run/docker.sock) or tcp://host:port. */
 #ifndef FAHR_DOCKER_ENGINE_H
 #define FAHR_DOCKER_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fahr/plugin.h"
 
@@ -34,6 +36,10 @@ int docker_engine_tag(const struct fahr_host *host, const struct docker_engine *
 int docker_engine_push(const struct fahr_host *host, const struct docker_engine *engine,
                        const char *reference, const char *registry_auth_json, char *digest,
                        size_t digest_size, struct fahr_error *err);
+
+/* An answer read into memory larger than this is refused (a container's
+ * log is the largest the drivers read). */
+#define DOCKER_ANSWER_MAX ((uint64_t)64 << 20)
 
 /* METHOD PATH (with its query) with an optional JSON body. On a 2xx answer
  * `*answer` (if not NULL) holds its body, NUL-terminated, the caller's to

@@ -4,7 +4,6 @@
 
 #include "s3_checksum.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@ struct download {
     struct aws_client *client;
     struct aws_request request;
     struct fahr_place *place; /* the host's placement the bytes go to */
+    struct aws_response response; /* of the GetObject under way */
     uint64_t received, total;
     uint64_t skip;      /* bytes to drop: a server that ignored our Range */
     char etag[256];     /* the object's, from HeadObject */
@@ -63,9 +63,8 @@ static size_t to_place(const char *data, size_t length, void *user)
     struct download *d = user;
     size_t taken = length;
     if (d->skip > 0) {
-        long status = 0;
-        curl_easy_getinfo(d->client->curl, CURLINFO_RESPONSE_CODE, &status);
-        if (status == 200) { /* the whole object again: drop what we have */
+        /* The host sets the status before the body's first bytes. */
+        if (d->response.http.status == 200) { /* the whole object again: drop what we have */
             size_t drop = length < d->skip ? length : (size_t)d->skip;
             d->skip -= drop;
             data += drop;
@@ -107,9 +106,8 @@ static void download(struct download *d)
         d->request.headers = headers;
         d->request.header_count = count;
         uint64_t before = d->received;
-        struct aws_response response;
-        d->rc = aws_send(d->client, &d->request, &response, &d->err);
-        aws_response_free(&response);
+        d->rc = aws_send(d->client, &d->request, &d->response, &d->err);
+        aws_response_free(&d->response);
         if (d->rc == FAHR_OK || d->rc == FAHR_EINTERRUPTED || d->reader_gone ||
             d->client->host->interrupted())
             break;
@@ -179,8 +177,13 @@ static void ranged_fail(struct ranged *r, int rc, const struct fahr_error *err)
 static void *range_worker(void *data)
 {
     struct ranged *r = data;
-    struct aws_client client = *r->d->client; /* its own connection */
-    client.curl = curl_easy_init();
+    struct aws_client client;
+    struct fahr_error open_err;
+    int open_rc = aws_client_clone(r->d->client, &client, &open_err);
+    if (open_rc != FAHR_OK) {
+        ranged_fail(r, open_rc, &open_err);
+        return NULL;
+    }
     for (;;) {
         pthread_mutex_lock(&r->lock);
         while (!r->stop && r->next_to_fetch < r->part_count &&
@@ -234,7 +237,7 @@ static void *range_worker(void *data)
         pthread_cond_broadcast(&r->changed);
         pthread_mutex_unlock(&r->lock);
     }
-    curl_easy_cleanup(client.curl);
+    aws_client_close(&client);
     return NULL;
 }
 
@@ -307,19 +310,20 @@ int model_fetch_s3(struct aws_client *client, const char *s3_uri, const char *de
                                .path = path, .headers = &checksum_mode, .header_count = 1};
     struct aws_response response;
     int rc = aws_send(client, &head, &response, err);
-    aws_response_free(&response);
-    if (rc == FAHR_ENOTFOUND)
-        return fahr_error_set(err, FAHR_ENOTFOUND, "%s does not exist", s3_uri);
-    if (rc != FAHR_OK)
+    if (rc != FAHR_OK) {
+        aws_response_free(&response);
+        if (rc == FAHR_ENOTFOUND)
+            return fahr_error_set(err, FAHR_ENOTFOUND, "%s does not exist", s3_uri);
         return rc;
-    curl_off_t length = -1;
-    curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    }
+    int64_t length = aws_answer_length(&response);
     struct download d = {.client = client};
     d.concurrency = options && options->concurrency > 0 ? options->concurrency : 1;
     d.part_size = options && options->part_size > 0 ? options->part_size : 8u * 1024 * 1024;
-    const char *etag = aws_answer_header(client->curl, "ETag");
+    const char *etag = aws_answer_header(&response, "ETag");
     snprintf(d.etag, sizeof d.etag, "%s", etag ? etag : "");
-    s3_checksum_choose(&d.checksum, aws_answer_header, client->curl);
+    s3_checksum_choose(&d.checksum, aws_answer_header, &response);
+    aws_response_free(&response);
     client->host->log(FAHR_LOG_DEBUG, "%s: the download is checked against the object's %s",
                       s3_uri, d.checksum.name ? d.checksum.name : "size alone (S3 gave no checksum)");
 

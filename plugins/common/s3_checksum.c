@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "sigv4.h"
 
 /* ---- CRC-64/NVME, eight bytes a step ------------------------------------ */
@@ -76,15 +77,9 @@ static const struct {
  * one ends in "-PARTS", which base64 never holds. */
 static bool decode_base64(const char *text, unsigned char *out, size_t length)
 {
-    size_t size = strlen(text);
-    if (size == 0 || size % 4 != 0 || size > 64 || strchr(text, '-') != NULL)
-        return false;
     unsigned char buffer[48];
-    int decoded = EVP_DecodeBlock(buffer, (const unsigned char *)text, (int)size);
-    if (decoded < 0)
-        return false;
-    size_t padding = text[size - 1] == '=' ? (text[size - 2] == '=' ? 2 : 1) : 0;
-    if ((size_t)decoded - padding != length)
+    long decoded = base64_decode(text, buffer, sizeof buffer);
+    if (decoded < 0 || (size_t)decoded != length)
         return false;
     memcpy(out, buffer, length);
     return true;

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "s3_upload.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -133,8 +132,13 @@ static void *part_worker(void *data)
 {
     struct part_upload *job = data;
     struct upload *up = job->up;
-    struct aws_client client = *up->client; /* its own connection */
-    client.curl = curl_easy_init();
+    struct aws_client client;
+    struct fahr_error open_err;
+    int open_rc = aws_client_clone(up->client, &client, &open_err);
+    if (open_rc != FAHR_OK) {
+        part_failed(job, open_rc, &open_err);
+        return NULL;
+    }
     for (;;) {
         pthread_mutex_lock(&job->lock);
         size_t part = job->next_part++;
@@ -156,27 +160,27 @@ static void *part_worker(void *data)
         struct aws_response response;
         struct fahr_error err = {{0}};
         int rc = aws_send(&client, &put, &response, &err);
-        aws_response_free(&response);
-        const char *etag = rc == FAHR_OK ? aws_answer_header(client.curl, "ETag") : NULL;
+        const char *etag = rc == FAHR_OK ? aws_answer_header(&response, "ETag") : NULL;
         if (rc == FAHR_OK && etag == NULL)
             rc = fahr_error_set(&err, FAHR_EFAIL, "UploadPart: no ETag for part %s", number);
         if (rc != FAHR_OK) {
+            aws_response_free(&response);
             part_failed(job, rc, &err);
             break;
         }
         pthread_mutex_lock(&job->lock);
         snprintf(job->etags[part], sizeof job->etags[part], "%s", etag);
+        aws_response_free(&response);
         count_bytes(up, length);
         pthread_mutex_unlock(&job->lock);
     }
-    curl_easy_cleanup(client.curl);
+    aws_client_close(&client);
     return NULL;
 }
 
-/* CreateMultipartUpload, UploadPart for each part, CompleteMultipartUpload;
- * AbortMultipartUpload when anything fails, so no parts are left behind. */
-static int upload_parts(struct upload *up, const struct upload_file *file, const char *object,
-                        struct fahr_error *err)
+/* CreateMultipartUpload: the upload's id into upload_id. */
+static int create_upload(struct upload *up, const char *object, char *upload_id,
+                         size_t id_size, struct fahr_error *err)
 {
     struct sigv4_pair create_query[] = {{"uploads", ""}};
     struct aws_request create = {.service = &aws_s3, .operation = "CreateMultipartUpload",
@@ -190,68 +194,95 @@ static int upload_parts(struct upload *up, const struct upload_file *file, const
     aws_response_free(&response);
     if (rc != FAHR_OK)
         return rc;
-    char upload_id[1024];
     const char *id = xml_text(answer, "UploadId");
-    snprintf(upload_id, sizeof upload_id, "%s", id ? id : "");
+    snprintf(upload_id, id_size, "%s", id ? id : "");
     xml_free(answer);
     if (upload_id[0] == '\0')
         return fahr_error_set(err, FAHR_EFAIL, "CreateMultipartUpload: no UploadId");
+    return FAHR_OK;
+}
 
-    /* The parts go up over several connections at once; each reads its
-     * range of the file as it is sent, so memory stays flat. */
-    struct part_upload job = {.up = up, .file = file, .object = object, .upload_id = upload_id};
-    job.etags = calloc(file->part_count, sizeof *job.etags);
-    pthread_mutex_init(&job.lock, NULL);
-    size_t workers = up->concurrency < file->part_count ? up->concurrency : file->part_count;
+/* The parts go up over several connections at once; each reads its range
+ * of the file as it is sent, so memory stays flat. */
+static int upload_each_part(struct part_upload *job, struct fahr_error *err)
+{
+    size_t workers = job->up->concurrency < job->file->part_count ? job->up->concurrency
+                                                                  : job->file->part_count;
     pthread_t *threads = calloc(workers, sizeof *threads);
     size_t started = 0;
-    if (job.etags != NULL && threads != NULL)
+    if (job->etags != NULL && threads != NULL)
         for (size_t i = 0; i < workers; i++)
-            if (pthread_create(&threads[i], NULL, part_worker, &job) == 0)
+            if (pthread_create(&threads[i], NULL, part_worker, job) == 0)
                 started++;
     if (started == 0)
-        part_failed(&job, FAHR_EFAIL, NULL);
+        part_failed(job, FAHR_EFAIL, NULL);
     for (size_t i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     free(threads);
-    pthread_mutex_destroy(&job.lock);
-    rc = job.rc;
-    if (rc != FAHR_OK && job.err.message[0] != '\0')
-        *err = job.err;
+    int rc = job->rc;
+    if (rc != FAHR_OK && job->err.message[0] != '\0')
+        *err = job->err;
     else if (rc != FAHR_OK)
         fahr_error_set(err, rc, "UploadPart: cannot start the uploads");
+    return rc;
+}
 
+/* CompleteMultipartUpload with every part's ETag. */
+static int complete_upload(struct part_upload *job, struct fahr_error *err)
+{
     char *complete = NULL;
     size_t complete_length = 0;
     FILE *xml = open_memstream(&complete, &complete_length);
+    if (xml == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     fputs("<CompleteMultipartUpload>", xml);
-    for (size_t part = 0; rc == FAHR_OK && part < file->part_count; part++)
+    for (size_t part = 0; part < job->file->part_count; part++)
         fprintf(xml, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>", part + 1,
-                job.etags[part]);
-    free(job.etags);
+                job->etags[part]);
     fputs("</CompleteMultipartUpload>", xml);
     fclose(xml);
-    struct sigv4_pair id_query[] = {{"uploadId", upload_id}};
-    if (rc == FAHR_OK) {
-        /* Without a Content-Type, curl would call the XML a form. */
-        struct sigv4_pair headers[] = {{"Content-Type", "application/xml"}};
-        struct aws_request finish = {.service = &aws_s3, .operation = "CompleteMultipartUpload",
-                                     .method = "POST", .path = object, .query = id_query,
-                                     .query_count = 1, .headers = headers, .header_count = 1,
-                                     .body = complete, .body_length = complete_length};
-        rc = aws_send(up->client, &finish, &response, err);
-        /* S3 may answer 200 and put the error in the body. */
-        if (rc == FAHR_OK && response.body != NULL && strstr(response.body, "<Error>") != NULL)
-            rc = fahr_error_set(err, FAHR_EFAIL, "CompleteMultipartUpload failed: %.200s",
-                                response.body);
-        aws_response_free(&response);
-    }
+    struct sigv4_pair id_query[] = {{"uploadId", job->upload_id}};
+    /* Without a Content-Type, the XML would be sent as a form. */
+    struct sigv4_pair headers[] = {{"Content-Type", "application/xml"}};
+    struct aws_request finish = {.service = &aws_s3, .operation = "CompleteMultipartUpload",
+                                 .method = "POST", .path = job->object, .query = id_query,
+                                 .query_count = 1, .headers = headers, .header_count = 1,
+                                 .body = complete, .body_length = complete_length};
+    struct aws_response response;
+    int rc = aws_send(job->up->client, &finish, &response, err);
+    /* S3 may answer 200 and put the error in the body. */
+    if (rc == FAHR_OK && response.body != NULL && strstr(response.body, "<Error>") != NULL)
+        rc = fahr_error_set(err, FAHR_EFAIL, "CompleteMultipartUpload failed: %.200s",
+                            response.body);
+    aws_response_free(&response);
     free(complete);
+    return rc;
+}
+
+/* CreateMultipartUpload, UploadPart for each part, CompleteMultipartUpload;
+ * AbortMultipartUpload when anything fails, so no parts are left behind. */
+static int upload_parts(struct upload *up, const struct upload_file *file, const char *object,
+                        struct fahr_error *err)
+{
+    char upload_id[1024];
+    int rc = create_upload(up, object, upload_id, sizeof upload_id, err);
+    if (rc != FAHR_OK)
+        return rc;
+    struct part_upload job = {.up = up, .file = file, .object = object, .upload_id = upload_id};
+    job.etags = calloc(file->part_count, sizeof *job.etags);
+    pthread_mutex_init(&job.lock, NULL);
+    rc = upload_each_part(&job, err);
+    pthread_mutex_destroy(&job.lock);
+    if (rc == FAHR_OK)
+        rc = complete_upload(&job, err);
+    free(job.etags);
     if (rc != FAHR_OK) {
+        struct sigv4_pair id_query[] = {{"uploadId", upload_id}};
         struct aws_request abort_upload = {.service = &aws_s3,
                                            .operation = "AbortMultipartUpload",
                                            .method = "DELETE", .path = object,
                                            .query = id_query, .query_count = 1};
+        struct aws_response response;
         struct fahr_error ignored;
         aws_send(up->client, &abort_upload, &response, &ignored);
         aws_response_free(&response);
@@ -271,21 +302,25 @@ static int upload_file(struct upload *up, const struct upload_file *file, struct
     struct aws_response response;
     struct fahr_error head_err;
     int rc = aws_send(up->client, &head, &response, &head_err);
-    aws_response_free(&response);
     if (rc == FAHR_OK) {
-        curl_off_t length = -1;
-        curl_easy_getinfo(up->client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+        int64_t length = aws_answer_length(&response);
         char quoted[56];
         snprintf(quoted, sizeof quoted, "\"%s\"", file->etag);
-        const char *etag = aws_answer_header(up->client->curl, "ETag");
-        if (etag != NULL && length == (curl_off_t)file->size && strcasecmp(etag, quoted) == 0) {
+        const char *etag = aws_answer_header(&response, "ETag");
+        bool same = etag != NULL && length == (int64_t)file->size &&
+                    strcasecmp(etag, quoted) == 0;
+        aws_response_free(&response);
+        if (same) {
             up->skipped++;
             count_bytes(up, file->size);
             return FAHR_OK;
         }
-    } else if (rc != FAHR_ENOTFOUND) {
-        *err = head_err;
-        return rc;
+    } else {
+        aws_response_free(&response);
+        if (rc != FAHR_ENOTFOUND) {
+            *err = head_err;
+            return rc;
+        }
     }
     if (file->part_count > 0) {
         rc = upload_parts(up, file, object, err);

@@ -222,45 +222,37 @@ static char *header_line(const char *name, const char *value)
     return line;
 }
 
-int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentials *credentials,
-               const struct sigv4_options *options, struct sigv4_result *result)
+/* The path as sent (result->encoded_path) and as signed (*canonical). */
+static int encode_path(const struct sigv4_request *request, const struct sigv4_options *options,
+                       struct sigv4_result *result, char **canonical)
 {
-    memset(result, 0, sizeof *result);
-    int rc = -1;
-    struct encoded_pair *query = NULL, *headers = NULL;
-    size_t header_count = 0;
-    char *path_for_url = NULL;
-
-    /* The path: as sent, and as signed. */
-    path_for_url = options->normalize_path ? normalise_path(request->path) : strdup(request->path);
-    if (path_for_url == NULL)
-        goto out;
-    result->encoded_path = sigv4_uri_encode(path_for_url, strlen(path_for_url), true);
+    char *path = options->normalize_path ? normalise_path(request->path) : strdup(request->path);
+    if (path == NULL)
+        return -1;
+    result->encoded_path = sigv4_uri_encode(path, strlen(path), true);
+    free(path);
     if (result->encoded_path == NULL)
-        goto out;
-    char *canonical_path =
-        options->double_encode_path
-            ? sigv4_uri_encode(result->encoded_path, strlen(result->encoded_path), true)
-            : strdup(result->encoded_path);
-    if (canonical_path == NULL)
-        goto out;
+        return -1;
+    *canonical = options->double_encode_path
+                     ? sigv4_uri_encode(result->encoded_path, strlen(result->encoded_path), true)
+                     : strdup(result->encoded_path);
+    return *canonical ? 0 : -1;
+}
 
-    /* The query: encoded, sorted by name then value. */
-    query = calloc(request->query_count + 1, sizeof *query);
-    if (query == NULL) {
-        free(canonical_path);
-        goto out;
-    }
+/* The query: encoded, sorted by name then value. */
+static int encode_query(const struct sigv4_request *request, struct sigv4_result *result)
+{
+    struct encoded_pair *query = calloc(request->query_count + 1, sizeof *query);
+    if (query == NULL)
+        return -1;
     for (size_t i = 0; i < request->query_count; i++) {
         const char *value = request->query[i].value ? request->query[i].value : "";
         query[i].name = sigv4_uri_encode(request->query[i].name, strlen(request->query[i].name),
                                          false);
         query[i].value = sigv4_uri_encode(value, strlen(value), false);
         if (query[i].name == NULL || query[i].value == NULL) {
-            free(canonical_path);
             free_pairs(query, request->query_count);
-            query = NULL;
-            goto out;
+            return -1;
         }
     }
     if (request->query_count > 1)
@@ -274,63 +266,62 @@ int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentia
         append(&query_text, query[i].value);
     }
     result->encoded_query = finish(&query_text);
+    free_pairs(query, request->query_count);
+    return result->encoded_query ? 0 : -1;
+}
 
-    /* The headers: the caller's and the signer's own, lower-cased, sorted;
-     * values of one name joined by ',' in the order given. */
+static void add_header(struct encoded_pair *headers, size_t *count, char *name, char *value)
+{
+    headers[*count] = (struct encoded_pair){.name = name, .value = value, .order = *count};
+    (*count)++;
+}
+
+/* The headers: the caller's and the signer's own, lower-cased, sorted;
+ * values of one name joined by ',' in the order given. `headers` holds
+ * header_count + 3 entries. */
+static int collect_headers(const struct sigv4_request *request,
+                           const struct sigv4_credentials *credentials,
+                           const struct sigv4_options *options, struct sigv4_result *result,
+                           struct encoded_pair *headers, size_t *count)
+{
     const char *token = credentials->session_token;
-    bool sign_token = token != NULL && token[0] != '\0' && !options->token_after_signing;
+    bool has_token = token != NULL && token[0] != '\0';
     size_t extra = 0;
-    headers = calloc(request->header_count + 3, sizeof *headers);
-    if (headers == NULL) {
-        free(canonical_path);
-        goto out;
-    }
-    for (size_t i = 0; i < request->header_count; i++) {
-        headers[header_count].name = lower(request->headers[i].name);
-        headers[header_count].value = canonical_header_value(request->headers[i].value);
-        headers[header_count].order = header_count;
-        header_count++;
-    }
-    headers[header_count].name = strdup("x-amz-date");
-    headers[header_count].value = strdup(options->amz_date);
-    headers[header_count].order = header_count;
-    header_count++;
+    for (size_t i = 0; i < request->header_count; i++)
+        add_header(headers, count, lower(request->headers[i].name),
+                   canonical_header_value(request->headers[i].value));
+    add_header(headers, count, strdup("x-amz-date"), strdup(options->amz_date));
     result->added_headers[extra++] = header_line("X-Amz-Date", options->amz_date);
     if (options->sign_payload_header) {
-        headers[header_count].name = strdup("x-amz-content-sha256");
-        headers[header_count].value = strdup(request->payload_hash);
-        headers[header_count].order = header_count;
-        header_count++;
+        add_header(headers, count, strdup("x-amz-content-sha256"), strdup(request->payload_hash));
         result->added_headers[extra++] = header_line("X-Amz-Content-Sha256", request->payload_hash);
     }
-    if (sign_token) {
-        headers[header_count].name = strdup("x-amz-security-token");
-        headers[header_count].value = strdup(token);
-        headers[header_count].order = header_count;
-        header_count++;
-    }
-    if (token != NULL && token[0] != '\0')
+    if (has_token && !options->token_after_signing)
+        add_header(headers, count, strdup("x-amz-security-token"), strdup(token));
+    if (has_token)
         result->added_headers[extra++] = header_line("X-Amz-Security-Token", token);
-    for (size_t i = 0; i < header_count; i++)
-        if (headers[i].name == NULL || headers[i].value == NULL) {
-            free(canonical_path);
-            goto out;
-        }
+    for (size_t i = 0; i < *count; i++)
+        if (headers[i].name == NULL || headers[i].value == NULL)
+            return -1;
     for (size_t i = 0; i < extra; i++)
-        if (result->added_headers[i] == NULL) {
-            free(canonical_path);
-            goto out;
-        }
-    qsort(headers, header_count, sizeof *headers, compare_headers);
+        if (result->added_headers[i] == NULL)
+            return -1;
+    qsort(headers, *count, sizeof *headers, compare_headers);
+    return 0;
+}
 
+/* The canonical request; *signed_headers is the caller's to free. */
+static int canonical_request(const struct sigv4_request *request, const char *canonical_path,
+                             const struct encoded_pair *headers, size_t header_count,
+                             struct sigv4_result *result, char **signed_headers)
+{
     struct text canonical = {0}, signed_names = {0};
     append(&canonical, request->method);
     append(&canonical, "\n");
     append(&canonical, canonical_path);
     append(&canonical, "\n");
-    append(&canonical, result->encoded_query ? result->encoded_query : "");
+    append(&canonical, result->encoded_query);
     append(&canonical, "\n");
-    free(canonical_path);
     for (size_t i = 0; i < header_count; i++) {
         bool continues = i > 0 && strcmp(headers[i].name, headers[i - 1].name) == 0;
         if (continues) {
@@ -347,18 +338,20 @@ int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentia
         append(&canonical, headers[i].value);
     }
     append(&canonical, "\n\n");
-    char *signed_headers = finish(&signed_names);
-    append(&canonical, signed_headers ? signed_headers : "");
+    *signed_headers = finish(&signed_names);
+    append(&canonical, *signed_headers ? *signed_headers : "");
     append(&canonical, "\n");
     append(&canonical, request->payload_hash);
     result->canonical_request = finish(&canonical);
-    if (result->canonical_request == NULL || result->encoded_query == NULL ||
-        signed_headers == NULL) {
-        free(signed_headers);
-        goto out;
-    }
+    return result->canonical_request && *signed_headers ? 0 : -1;
+}
 
-    /* The string to sign and the signing key. */
+/* The string to sign, the signing key, the signature and the
+ * Authorization header. */
+static int sign_canonical(const struct sigv4_credentials *credentials,
+                          const struct sigv4_options *options, const char *signed_headers,
+                          struct sigv4_result *result)
+{
     char date[9], scope[256], canonical_hash[65];
     snprintf(date, sizeof date, "%.8s", options->amz_date);
     snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date, options->region,
@@ -373,17 +366,10 @@ int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentia
     append(&to_sign, "\n");
     append(&to_sign, canonical_hash);
     result->string_to_sign = finish(&to_sign);
-    if (result->string_to_sign == NULL) {
-        free(signed_headers);
-        goto out;
-    }
-
     size_t secret_length = strlen(credentials->secret_access_key) + 5;
-    char *secret = malloc(secret_length);
-    if (secret == NULL) {
-        free(signed_headers);
-        goto out;
-    }
+    char *secret = result->string_to_sign ? malloc(secret_length) : NULL;
+    if (secret == NULL)
+        return -1;
     snprintf(secret, secret_length, "AWS4%s", credentials->secret_access_key);
     unsigned char k_date[32], k_region[32], k_service[32], k_signing[32], signature[32];
     hmac(secret, strlen(secret), date, k_date);
@@ -395,20 +381,38 @@ int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentia
     hmac(k_signing, 32, result->string_to_sign, signature);
     OPENSSL_cleanse(k_signing, sizeof k_signing);
     sigv4_hex(signature, 32, result->signature);
-
     size_t auth_size = strlen(credentials->access_key_id) + strlen(scope) +
                        strlen(signed_headers) + 160;
     result->authorization = malloc(auth_size);
-    if (result->authorization != NULL) {
-        snprintf(result->authorization, auth_size,
-                 "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-                 credentials->access_key_id, scope, signed_headers, result->signature);
-        rc = 0;
-    }
+    if (result->authorization == NULL)
+        return -1;
+    snprintf(result->authorization, auth_size,
+             "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+             credentials->access_key_id, scope, signed_headers, result->signature);
+    return 0;
+}
+
+int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentials *credentials,
+               const struct sigv4_options *options, struct sigv4_result *result)
+{
+    memset(result, 0, sizeof *result);
+    char *canonical_path = NULL, *signed_headers = NULL;
+    size_t header_count = 0;
+    struct encoded_pair *headers = calloc(request->header_count + 3, sizeof *headers);
+    int rc = headers ? 0 : -1;
+    if (rc == 0)
+        rc = encode_path(request, options, result, &canonical_path);
+    if (rc == 0)
+        rc = encode_query(request, result);
+    if (rc == 0)
+        rc = collect_headers(request, credentials, options, result, headers, &header_count);
+    if (rc == 0)
+        rc = canonical_request(request, canonical_path, headers, header_count, result,
+                               &signed_headers);
+    if (rc == 0)
+        rc = sign_canonical(credentials, options, signed_headers, result);
+    free(canonical_path);
     free(signed_headers);
-out:
-    free(path_for_url);
-    free_pairs(query, request->query_count);
     free_pairs(headers, header_count);
     if (rc != 0)
         sigv4_result_free(result);

@@ -165,6 +165,9 @@ static int check_bucket(struct sagemaker *sm, const char *output_path, struct fa
     struct fahr_error head_err;
     int rc = aws_send(&sm->client, &head, &response, &head_err);
     long status = response.status;
+    char region[64] = "";
+    const char *answered_region = aws_answer_header(&response, "x-amz-bucket-region");
+    snprintf(region, sizeof region, "%s", answered_region ? answered_region : "");
     aws_response_free(&response);
     if (rc == FAHR_OK)
         return FAHR_OK;
@@ -177,30 +180,27 @@ static int check_bucket(struct sagemaker *sm, const char *output_path, struct fa
         return fahr_error_set(err, FAHR_EFAIL, "no access to bucket %s (--config.output_path)",
                               bucket);
     if (status == 301) {
-        const char *region = aws_answer_header(sm->client.curl, "x-amz-bucket-region");
         char shown[64];
         return fahr_error_set(err, FAHR_EFAIL,
                               "the bucket %s is in region %s, not %s (--config.region)", bucket,
-                              aws_printable(region ? region : "another", shown, sizeof shown),
+                              aws_printable(region[0] ? region : "another", shown, sizeof shown),
                               sm->client.region);
     }
     *err = head_err;
     return rc;
 }
 
-/* The message of a DescribeTrainingJob error says the job does not exist:
+/* The error of a DescribeTrainingJob says the job does not exist:
  * SageMaker documents ResourceNotFound and answers "ValidationException:
  * Requested resource not found."; moto says "Could not find training job". */
-static bool says_not_found(const char *message)
+static bool says_not_found(const struct aws_client *client)
 {
-    const char *code = strchr(message, ':');
-    if (code == NULL)
-        return false;
-    code += strspn(code, ": ");
+    const char *code = client->error_code, *message = client->error_message;
     if (strncmp(code, "ResourceNotFound", strlen("ResourceNotFound")) == 0)
         return true;
-    return strncmp(code, "ValidationException:", strlen("ValidationException:")) == 0 &&
-           (strcasestr(code, "not found") != NULL || strcasestr(code, "could not find") != NULL);
+    return strcmp(code, "ValidationException") == 0 &&
+           (strcasestr(message, "not found") != NULL ||
+            strcasestr(message, "could not find") != NULL);
 }
 
 /* A --config.job_name that is taken is refused: SageMaker would refuse it
@@ -217,7 +217,7 @@ static int check_job_name_free(struct sagemaker *sm, const struct fahr_config *c
                               "a training job named %s already exists; choose another "
                               "--config.job_name",
                               name);
-    if (rc != FAHR_EINTERRUPTED && says_not_found(describe_err.message))
+    if (rc != FAHR_EINTERRUPTED && says_not_found(&sm->client))
         return FAHR_OK;
     *err = describe_err;
     return rc;

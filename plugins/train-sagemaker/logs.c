@@ -111,7 +111,7 @@ static int find_streams(struct sagemaker *sm, const char *job_id, struct positio
     json_decref(input);
     if (rc != FAHR_OK) {
         /* No log group yet: the job has written nothing. */
-        if (strstr(describe_err.message, "ResourceNotFoundException") != NULL)
+        if (strcmp(sm->client.error_code, "ResourceNotFoundException") == 0)
             return FAHR_OK;
         *err = describe_err;
         return rc;

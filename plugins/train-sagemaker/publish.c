@@ -51,7 +51,7 @@ static int ecr_repository(struct sagemaker *sm, const char *image_name, char *re
     int rc = aws_json_call(&sm->client, &aws_ecr, "DescribeRepositories", input, &output,
                            &describe_err);
     json_decref(input);
-    if (rc != FAHR_OK && strstr(describe_err.message, "RepositoryNotFoundException") != NULL) {
+    if (rc != FAHR_OK && strcmp(sm->client.error_code, "RepositoryNotFoundException") == 0) {
         sm->host->log(FAHR_LOG_INFO, "creating the ECR repository %s", image_name);
         input = json_pack("{s:s}", "repositoryName", image_name);
         rc = aws_json_call(&sm->client, &aws_ecr, "CreateRepository", input, &output, err);

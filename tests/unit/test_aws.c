@@ -2,7 +2,6 @@
  * checks (hostile model archives: test_unpack.c). */
 #define _GNU_SOURCE
 #include <check.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +15,6 @@
 #include "aws_metadata.h"
 #include "job_name.h"
 #include "model_fetch.h"
-#include "s3_checksum.h"
 
 START_TEST(profiles_from_both_files)
 {
@@ -130,133 +128,6 @@ START_TEST(xml_answers)
     xml_free(root);
     ck_assert_ptr_null(xml_parse("<a><b></a>", 10));
     ck_assert_ptr_null(xml_parse("", 0));
-}
-END_TEST
-
-/* ---- Checksums -------------------------------------------------------------- */
-
-/* CRC-64/NVME one bit at a time, straight from its definition: the
- * reference the table-driven one is held to. */
-static uint64_t crc64_nvme_bitwise(const unsigned char *data, size_t length)
-{
-    uint64_t crc = ~0ull;
-    for (size_t i = 0; i < length; i++) {
-        crc ^= data[i];
-        for (int bit = 0; bit < 8; bit++)
-            crc = (crc >> 1) ^ ((crc & 1) ? 0x9a6c9329ac4bc9b5ull : 0);
-    }
-    return ~crc;
-}
-
-START_TEST(crc64_nvme_matches_its_definition)
-{
-    /* The CRC catalogue's check value. */
-    ck_assert_uint_eq(crc64_nvme(0, "123456789", 9), 0xae8b14860a799888ull);
-    ck_assert_uint_eq(crc64_nvme(0, "", 0), 0);
-    unsigned char data[4099];
-    unsigned seed = 7;
-    for (size_t i = 0; i < sizeof data; i++)
-        data[i] = (unsigned char)(rand_r(&seed) >> 3);
-    for (size_t length = 0; length < sizeof data; length += 37) {
-        uint64_t whole = crc64_nvme(0, data, length);
-        ck_assert_uint_eq(whole, crc64_nvme_bitwise(data, length));
-        /* In two pieces, split anywhere, as a download arrives. */
-        size_t split = length / 3;
-        ck_assert_uint_eq(crc64_nvme(crc64_nvme(0, data, split), data + split, length - split),
-                          whole);
-    }
-}
-END_TEST
-
-/* HeadObject's answer, as name/value pairs. */
-struct answer {
-    const char *pairs[8][2];
-};
-
-static const char *answer_lookup(void *context, const char *name)
-{
-    const struct answer *answer = context;
-    for (int i = 0; i < 8 && answer->pairs[i][0] != NULL; i++)
-        if (strcasecmp(answer->pairs[i][0], name) == 0)
-            return answer->pairs[i][1];
-    return NULL;
-}
-
-/* Choose from `answer`, count "123456789" in (in two pieces, the second
- * with its last byte changed when `corrupt`), and finish: returns the name
- * chosen, and whether it matched in `matched`. */
-static const char *check_digits(struct answer answer, bool corrupt, bool *matched, char *got)
-{
-    struct s3_checksum checksum;
-    s3_checksum_choose(&checksum, answer_lookup, &answer);
-    s3_checksum_update(&checksum, "1234", 4);
-    s3_checksum_update(&checksum, corrupt ? "5678X" : "56789", 5);
-    const char *name = checksum.name;
-    *matched = s3_checksum_finish(&checksum, got, 72);
-    return name;
-}
-
-START_TEST(each_s3_checksum_is_checked)
-{
-    /* Values of "123456789" from Python's binascii and hashlib, and the CRC
-     * catalogue's for CRC32C and CRC64NVME, base64 of big-endian bytes as
-     * S3 sends them. */
-    static const char *cases[][3] = {
-        {"x-amz-checksum-crc32", "y/Q5Jg==", "CRC32"},
-        {"x-amz-checksum-crc32c", "4waSgw==", "CRC32C"},
-        {"x-amz-checksum-crc64nvme", "rosUhgp5mIg=", "CRC64NVME"},
-        {"x-amz-checksum-sha1", "98O8HYCOBHMq32eZZczDTKeuNEE=", "SHA1"},
-        {"x-amz-checksum-sha256", "FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU=", "SHA256"},
-        {"ETag", "\"25f9e794323b453885f5181f1b624d0b\"", "MD5 (ETag)"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct answer answer = {{{cases[i][0], cases[i][1]}}};
-        bool matched;
-        char got[72];
-        const char *name = check_digits(answer, false, &matched, got);
-        ck_assert_str_eq(name, cases[i][2]);
-        ck_assert_msg(matched, "%s: got %s", cases[i][2], got);
-        ck_assert_msg(strstr(cases[i][1], got) != NULL, "%s: got %s", cases[i][2], got);
-        check_digits(answer, true, &matched, got);
-        ck_assert_msg(!matched, "%s: a changed byte passed", cases[i][2]);
-    }
-}
-END_TEST
-
-START_TEST(unusable_checksums_are_passed_over)
-{
-    bool matched;
-    char got[72];
-    const char *md5_etag = "\"25f9e794323b453885f5181f1b624d0b\"";
-    /* The cheapest of several; a COMPOSITE one (over the parts) falls back
-     * to the ETag, as does one of the wrong length (an emulator's
-     * CRC64NVME that is really a CRC32). */
-    struct answer several = {
-        {{"x-amz-checksum-sha256", "FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU="},
-         {"x-amz-checksum-crc32", "y/Q5Jg=="}}};
-    ck_assert_str_eq(check_digits(several, false, &matched, got), "CRC32");
-    struct answer composite = {{{"x-amz-checksum-crc32", "y/Q5Jg==-3"}, {"ETag", md5_etag}}};
-    ck_assert_str_eq(check_digits(composite, false, &matched, got), "MD5 (ETag)");
-    struct answer typed = {{{"x-amz-checksum-crc32", "y/Q5Jg=="},
-                            {"x-amz-checksum-type", "COMPOSITE"}, {"ETag", md5_etag}}};
-    ck_assert_str_eq(check_digits(typed, false, &matched, got), "MD5 (ETag)");
-    struct answer short_crc = {{{"x-amz-checksum-crc64nvme", "y/Q5Jg=="}, {"ETag", md5_etag}}};
-    ck_assert_str_eq(check_digits(short_crc, false, &matched, got), "MD5 (ETag)");
-    /* ETags that are not MD5s: KMS, DSSE-KMS, a customer's key, multipart.
-     * Nothing to check, and nothing refused. */
-    struct answer kms = {{{"ETag", md5_etag}, {"x-amz-server-side-encryption", "aws:kms"}}};
-    struct answer dsse = {{{"ETag", md5_etag}, {"x-amz-server-side-encryption", "aws:kms:dsse"}}};
-    struct answer sse_c = {{{"ETag", md5_etag},
-                            {"x-amz-server-side-encryption-customer-algorithm", "AES256"}}};
-    struct answer multipart = {{{"ETag", "\"25f9e794323b453885f5181f1b624d0b-3\""}}};
-    struct answer *none[] = {&kms, &dsse, &sse_c, &multipart};
-    for (size_t i = 0; i < 4; i++) {
-        ck_assert_ptr_null(check_digits(*none[i], true, &matched, got));
-        ck_assert(matched);
-    }
-    /* SSE-S3 (AES256) leaves the ETag an MD5. */
-    struct answer sse_s3 = {{{"ETag", md5_etag}, {"x-amz-server-side-encryption", "AES256"}}};
-    ck_assert_str_eq(check_digits(sse_s3, false, &matched, got), "MD5 (ETag)");
 }
 END_TEST
 
@@ -601,34 +472,8 @@ START_TEST(job_names_are_checked)
 }
 END_TEST
 
-/* Every transport failure is retried, as the SDKs' standard mode retries
- * every ConnectionError and HTTPClientError (a reset in the TLS handshake
- * is libcurl's SSL connect error); an interrupt, a callback of ours
- * refusing bytes and what no attempt changes are not. */
-START_TEST(transport_failures_are_retried)
-{
-    static const CURLcode transient[] = {
-        CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT,
-        CURLE_PROXY, CURLE_SSL_CONNECT_ERROR, CURLE_QUIC_CONNECT_ERROR,
-        CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_SEND_FAIL_REWIND, CURLE_RECV_ERROR,
-        CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2,
-        CURLE_HTTP2_STREAM, CURLE_HTTP3,
-    };
-    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
-        ck_assert_msg(aws_transport_retryable(transient[i]), "%d (%s) is not retried",
-                      transient[i], curl_easy_strerror(transient[i]));
-    static const CURLcode permanent[] = {
-        CURLE_OK, CURLE_ABORTED_BY_CALLBACK, CURLE_WRITE_ERROR, CURLE_READ_ERROR,
-        CURLE_OUT_OF_MEMORY, CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL,
-        CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_BAD_FUNCTION_ARGUMENT,
-    };
-    for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
-        ck_assert_msg(!aws_transport_retryable(permanent[i]), "%d (%s) is retried",
-                      permanent[i], curl_easy_strerror(permanent[i]));
-}
-END_TEST
-
 TCase *job_name_tcase(void); /* test_job_name.c */
+TCase *checksum_tcase(void);  /* test_s3_checksum.c */
 
 int main(void)
 {
@@ -638,11 +483,7 @@ int main(void)
     tcase_add_test(config, region_and_endpoint_resolution);
     tcase_add_test(config, xml_answers);
     suite_add_tcase(suite, config);
-    TCase *checksums = tcase_create("checksums");
-    tcase_add_test(checksums, crc64_nvme_matches_its_definition);
-    tcase_add_test(checksums, each_s3_checksum_is_checked);
-    tcase_add_test(checksums, unusable_checksums_are_passed_over);
-    suite_add_tcase(suite, checksums);
+    suite_add_tcase(suite, checksum_tcase());
     TCase *hostile = tcase_create("hostile values");
     tcase_add_test(hostile, regions_are_host_labels);
     tcase_add_test(hostile, profile_and_credential_values_with_control_characters);
@@ -652,9 +493,6 @@ int main(void)
     tcase_add_test(hostile, ca_bundles);
     tcase_add_test(hostile, job_names_are_checked);
     suite_add_tcase(suite, hostile);
-    TCase *retries = tcase_create("retries");
-    tcase_add_test(retries, transport_failures_are_retried);
-    suite_add_tcase(suite, retries);
 
     suite_add_tcase(suite, job_name_tcase());
     SRunner *runner = srunner_create(suite);
