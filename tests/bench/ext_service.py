@@ -25,7 +25,7 @@ The JSON API (bodies and answers are JSON unless said otherwise):
                                  (source) or "model_url" (image)
   GET  /jobs/ID/logs?pageToken=T up to 2 lines after T: {"lines",
                                  "nextPageToken"}; no token: from the start
-  POST /jobs/ID:cancel           stop a job that has not ended (409 if it has)
+  POST /jobs/ID:cancel           stop a job (409 if it has completed or failed)
   GET  /jobs?image=NAME          {"jobs": [{id, state, created, detail}]},
                                  oldest first; all jobs without image
   GET  /jobs/ID/output/NAME      one output file of a source job, as bytes
@@ -174,6 +174,8 @@ def submit(body):
 
 
 def cancel(job):
+    if job["state"] == "STOPPED":
+        return job  # a retried cancel is answered as the first was
     if job["state"] in ENDED:
         raise Failure(409, f"job {job['id']} already {job['state'].lower()}")
     job["state"], job["failure_reason"] = "STOPPED", "stopped by the user"
@@ -224,7 +226,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self):
         url = urllib.parse.urlsplit(self.path)
-        path, query = urllib.parse.unquote(url.path), urllib.parse.parse_qs(url.query)
+        path, query = url.path, urllib.parse.parse_qs(url.query)
         method, host = self.command, self.headers.get("Host", "")
         if method == "GET" and path == "/control/requests":
             return 200, list(served)
@@ -249,8 +251,8 @@ class Handler(BaseHTTPRequestHandler):
                                   if image is None or j["image_name"] == image]}
         match = re.match(r"^/jobs/([^/:]+)(:cancel|/logs|/model\.tar\.gz|/output/(.+))?$", path)
         if match is None:
-            raise Failure(404, f"no such resource {path}")
-        job, part = self.job(match.group(1)), match.group(2)
+            raise Failure(404, "no such resource")
+        job, part = self.job(urllib.parse.unquote(match.group(1))), match.group(2)
         if method == "POST" and part == ":cancel":
             return 200, view(cancel(job), host)
         if method != "GET":
@@ -264,8 +266,9 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"lines": lines, "nextPageToken": page_token(offset + len(lines))}
         if part == "/model.tar.gz" and "model" in job:
             return 200, job["model"]
-        if match.group(3) is not None and match.group(3) in job.get("outputs", {}):
-            return 200, job["outputs"][match.group(3)]
+        output = urllib.parse.unquote(match.group(3) or "")
+        if output in job.get("outputs", {}):
+            return 200, job["outputs"][output]
         raise Failure(404, f"job {job['id']} has no {part[1:]}")
 
 
