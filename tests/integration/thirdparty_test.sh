@@ -241,7 +241,9 @@ running foo/model:latest" "logs"
     expect_eq "$RC" 0 "exit code of fetch; stderr: $ERR"
     diff -r "$TEST_TMP/image-tar" "$TEST_TMP/image-again" || fail "the fetched model differs"
 
-    control fail-next '{"reason": "out of memory"}'
+    # A reason with an escape sequence in it: the service's words are not
+    # the terminal's commands.
+    control fail-next '{"reason": "out of memory\u001b[2J"}'
     run_ext fit "$dir/model.py" "${build[@]}" --train-driver=ext-image \
         --config.endpoint="$ENDPOINT" --no-wait
     job=$OUT
@@ -249,6 +251,9 @@ running foo/model:latest" "logs"
     expect_eq "$RC" 3 "exit code of logs --follow of a failed job; stderr: $ERR"
     expect_contains "$OUT" "error: out of memory" "the failed job's log"
     expect_contains "$ERR" "out of memory" "the failure's reason"
+    run_ext status "$job"
+    expect_contains "$OUT" "reason: out of memory" "status of a failed job"
+    expect_lacks "$OUT" $'\e' "status of a failed job"
     run_ext stop "$job"
     expect_eq "$RC" 0 "exit code of stop of an ended job"
     expect_contains "$ERR" "already failed; nothing to stop" "stop of an ended job"
