@@ -145,6 +145,8 @@ source_driver_runs_every_job_command() {
     control unavailable '{"count": 2}'
     run_ext status "$job"
     expect_eq "$RC" 0 "exit code of status after two 503s; stderr: $ERR"
+    expect_eq "$(curl -sSf "$ENDPOINT/control/requests" | grep -o "GET /jobs/$job 503" | wc -l)" 2 \
+        "the 503s the host retried"
 
     run_ext fetch "$TEST_TMP/source-again" foo/model
     expect_eq "$RC" 0 "exit code of fetch; stderr: $ERR"
