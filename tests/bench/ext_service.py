@@ -33,6 +33,8 @@ The JSON API (bodies and answers are JSON unless said otherwise):
 Control, for the tests:
   POST /control/fail-next        {"reason"}: the next job submitted fails
   POST /control/unavailable      {"count"}: answer that many requests 503
+  POST /control/break-download   the next output or model sent breaks off
+                                 after half its bytes (the connection closed)
   GET  /control/requests         ["METHOD PATH STATUS", ...] served so far
 Errors are {"error": "..."} with 400, 401, 404 or 409.
 """
@@ -58,6 +60,7 @@ lock = threading.Lock()
 jobs = {}        # id -> job (a dict)
 fail_next = []   # reasons for the next jobs submitted
 unavailable = [0]
+break_download = [False]
 served = []
 
 
@@ -196,7 +199,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        with lock:
+            broken = break_download[0] and content_type == "application/octet-stream"
+            break_download[0] = break_download[0] and not broken
+        if broken:
+            self.wfile.write(body[:len(body) // 2])
+            self.close_connection = True
+        else:
+            self.wfile.write(body)
         served.append(f"{self.command} {urllib.parse.urlsplit(self.path).path} {status}")
 
     def body(self):
@@ -237,6 +247,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Failure(401, "bad or missing token")
         if method == "POST" and path == "/control/fail-next":
             fail_next.append(self.body().get("reason", "told to fail"))
+            return 200, {}
+        if method == "POST" and path == "/control/break-download":
+            break_download[0] = True
             return 200, {}
         if method == "POST" and path == "/control/unavailable":
             unavailable[0] = int(self.body().get("count", 1))

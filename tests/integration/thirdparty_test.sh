@@ -162,6 +162,13 @@ source_driver_runs_every_job_command() {
     run_ext fetch "$TEST_TMP/source-again" foo/model --overwrite
     expect_eq "$RC" 0 "exit code of fetch --overwrite; stderr: $ERR"
     expect_contains "$(cat "$TEST_TMP/source-again/result.json")" '"epochs": "3"' "replaced"
+    # A file that breaks off half way: the host retries, but what was
+    # placed of it cannot be taken back, so the fetch fails whole.
+    control break-download '{}'
+    run_ext fetch "$TEST_TMP/source-broken" foo/model
+    expect_eq "$RC" 1 "exit code of a fetch that broke off; stderr: $ERR"
+    expect_contains "$ERR" "broke off" "a fetch that broke off"
+    [ -z "$(ls -A "$TEST_TMP/source-broken" 2>/dev/null)" ] || fail "a fetch that broke off placed files"
 
     source_follow_and_stop "$dir"
 
@@ -239,8 +246,10 @@ model: $ENDPOINT/jobs/$job/model.tar.gz" "status"
     run_ext logs "$job"
     expect_eq "$(printf '%s\n' "$OUT" | head -n 2)" "queued
 running foo/model:latest" "logs"
+    # The archive breaks off half way: the retry starts the placement over.
+    control break-download '{}'
     run_ext fetch "$TEST_TMP/image-again" foo/model
-    expect_eq "$RC" 0 "exit code of fetch; stderr: $ERR"
+    expect_eq "$RC" 0 "exit code of a fetch retried; stderr: $ERR"
     diff -r "$TEST_TMP/image-tar" "$TEST_TMP/image-again" || fail "the fetched model differs"
 
     # A reason with an escape sequence in it: the service's words are not
