@@ -28,88 +28,55 @@ static void shell_word(const char *word, char *out, size_t size)
     out[used] = '\0';
 }
 
-int cmd_fit(struct cli *cli)
+/* check(), the build and publish() where the driver runs an image, then
+ * submit(): the job's id in job_id, or an exit code. */
+static int start_job(struct cli *cli, struct drivers *drivers, const struct artifact *artifact,
+                     struct fahr_train_request *request, char *job_id, size_t job_id_size)
 {
-    struct artifact artifact;
-    int rc = artifact_resolve(cli->args[0], &artifact);
-    if (rc != FAHR_EXIT_OK)
-        return rc;
-    struct drivers drivers;
-    rc = drivers_prepare(cli, &drivers, true, true, REQUIRED_ALL);
-    if (rc != FAHR_EXIT_OK) {
-        drivers_release(&drivers);
-        return rc;
-    }
-    struct plugin *train = drivers.train;
-    /* Hyperparameters and inputs are checked before anything is built. */
-    struct fahr_channel *channels = NULL;
-    rc = inputs_prepare(cli, &channels);
-    if (rc != FAHR_EXIT_OK) {
-        drivers_release(&drivers);
-        return rc;
-    }
-    if (cli->fetch_dir != NULL && !FAHR_HAS(&train->train, fetch)) {
-        host_error("the %s driver cannot fetch models; drop --fetch", train->desc.name);
-        inputs_free(channels, cli->input_count);
-        drivers_release(&drivers);
-        return FAHR_EXIT_USAGE;
-    }
-    struct fahr_train_request request;
-    memset(&request, 0, sizeof request);
-    request.size = sizeof request;
-    request.artifact_path = artifact.path;
-    request.context_dir = artifact.dir;
-    request.image_name = artifact.image_name;
-    request.config = cli->config;
-    request.hyperparameters = cli->hyperparameters;
-    request.hyperparameter_count = cli->hyperparameter_count;
-    request.channels = channels;
-    request.channel_count = cli->input_count;
-
+    struct plugin *train = drivers->train;
     struct fahr_image image;
-    char remote_ref[FAHR_URI_MAX] = "", job_id[FAHR_JOB_ID_MAX] = "";
+    char remote_ref[FAHR_URI_MAX] = "";
     struct fahr_error err = {{0}};
-    int status = FAHR_OK;
+    int status;
     /* The driver's own rules and the service's reach, before a build that
      * may take minutes. */
     if (FAHR_HAS(&train->train, check) &&
-        (status = train->train.check(train->state, &request, &err)) != FAHR_OK) {
-        rc = report_driver_error(train, status, &err);
-        goto done;
-    }
+        (status = train->train.check(train->state, request, &err)) != FAHR_OK)
+        return report_driver_error(train, status, &err);
     if (train->train.input == FAHR_TRAIN_IMAGE) {
-        rc = build_image(cli, &drivers, &artifact, &image);
+        int rc = build_image(cli, drivers, artifact, &image);
         if (rc != FAHR_EXIT_OK)
-            goto done;
+            return rc;
         /* check() saw no image; from here on the drivers see the one built,
          * and host->push_image pushes through the driver that built it. */
-        request.image_ref = image.reference;
-        request.image = &image;
-        image_push_route(drivers.build, &image);
+        request->image_ref = image.reference;
+        request->image = &image;
+        image_push_route(drivers->build, &image);
         snprintf(remote_ref, sizeof remote_ref, "%s", image.reference);
-        if (FAHR_HAS(&train->train, publish)) {
-            status = train->train.publish(train->state, &request, remote_ref, sizeof remote_ref,
-                                          &err);
-            if (status != FAHR_OK) {
-                rc = report_driver_error(train, status, &err);
-                goto done;
-            }
-        }
+        if (FAHR_HAS(&train->train, publish) &&
+            (status = train->train.publish(train->state, request, remote_ref, sizeof remote_ref,
+                                           &err)) != FAHR_OK)
+            return report_driver_error(train, status, &err);
     }
-    if (host_interrupted()) {
-        rc = FAHR_EXIT_INTERRUPTED;
-        goto done;
-    }
-    status = train->train.submit(train->state, &request, remote_ref[0] ? remote_ref : NULL,
-                                 job_id, sizeof job_id, &err);
-    if (status != FAHR_OK) {
-        rc = report_driver_error(train, status, &err);
-        goto done;
-    }
+    if (host_interrupted())
+        return FAHR_EXIT_INTERRUPTED;
+    status = train->train.submit(train->state, request, remote_ref[0] ? remote_ref : NULL,
+                                 job_id, job_id_size, &err);
+    request->image_ref = NULL; /* `image` ends here */
+    request->image = NULL;
+    return status == FAHR_OK ? FAHR_EXIT_OK : report_driver_error(train, status, &err);
+}
+
+/* After submit(): the job index, then following the job and fetching its
+ * model, or saying how to follow it. */
+static int after_submit(struct cli *cli, struct plugin *train, const struct artifact *artifact,
+                        const char *job_id)
+{
+    struct fahr_error err = {{0}};
     printf("%s\n", job_id);
     fflush(stdout);
     /* With the job in the index, `fahr status JOB` needs no flags. */
-    if (job_index_add(job_id, train, artifact.image_name, cli->config, &err) == FAHR_OK)
+    if (job_index_add(job_id, train, artifact->image_name, cli->config, &err) == FAHR_OK)
         cli->job_indexed = true;
     else
         host_warn("job %s is not in the job index: %s", job_id, err.message);
@@ -117,10 +84,10 @@ int cmd_fit(struct cli *cli)
     if (cli->no_wait) {
         host_info("follow it with: fahr logs %s%s --follow",
                   hint_driver_option(cli, train, option, sizeof option), job_id);
-        goto done;
+        return FAHR_EXIT_OK;
     }
     char model[FAHR_URI_MAX] = "";
-    rc = follow_job(cli, train, job_id, stderr, true, model, sizeof model);
+    int rc = follow_job(cli, train, job_id, stderr, true, model, sizeof model);
     if (rc == FAHR_EXIT_OK && cli->fetch_dir != NULL) {
         rc = fetch_job_model(cli, train, job_id, NULL, cli->fetch_dir, cli->fetch_overwrite);
         /* The job's work is not lost with the fetch: say how to try again. */
@@ -131,10 +98,46 @@ int cmd_fit(struct cli *cli)
             host_error("the job completed; fetch its model again with: fahr fetch "
                        "%s%s %s %s",
                        hint_driver_option(cli, train, option, sizeof option), dir_word,
-                       artifact.image_name, model_word);
+                       artifact->image_name, model_word);
         }
     }
-done:
+    return rc;
+}
+
+int cmd_fit(struct cli *cli)
+{
+    struct artifact artifact;
+    int rc = artifact_resolve(cli->args[0], &artifact);
+    if (rc != FAHR_EXIT_OK)
+        return rc;
+    struct drivers drivers;
+    rc = drivers_prepare(cli, &drivers, true, true, REQUIRED_ALL);
+    struct fahr_channel *channels = NULL;
+    /* Hyperparameters and inputs are checked before anything is built. */
+    if (rc == FAHR_EXIT_OK)
+        rc = inputs_prepare(cli, &channels);
+    struct plugin *train = drivers.train;
+    if (rc == FAHR_EXIT_OK && cli->fetch_dir != NULL && !FAHR_HAS(&train->train, fetch)) {
+        host_error("the %s driver cannot fetch models; drop --fetch", train->desc.name);
+        rc = FAHR_EXIT_USAGE;
+    }
+    if (rc == FAHR_EXIT_OK) {
+        struct fahr_train_request request = {
+            .size = sizeof request,
+            .artifact_path = artifact.path,
+            .context_dir = artifact.dir,
+            .image_name = artifact.image_name,
+            .config = cli->config,
+            .hyperparameters = cli->hyperparameters,
+            .hyperparameter_count = cli->hyperparameter_count,
+            .channels = channels,
+            .channel_count = cli->input_count,
+        };
+        char job_id[FAHR_JOB_ID_MAX] = "";
+        rc = start_job(cli, &drivers, &artifact, &request, job_id, sizeof job_id);
+        if (rc == FAHR_EXIT_OK)
+            rc = after_submit(cli, train, &artifact, job_id);
+    }
     image_push_route(NULL, NULL);
     inputs_free(channels, cli->input_count);
     drivers_release(&drivers);
