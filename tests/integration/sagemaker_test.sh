@@ -495,41 +495,23 @@ container_and_instance_credentials() {
     expect_eq "$RC" 0 "jobs with container credentials: $(cat "$TEST_TMP/err")"
     expect_contains "$(cat "$TEST_TMP/err")" "credentials from container credentials" "debug line"
     expect_lacks "$(cat "$TEST_TMP/err")" "container-auth-token" "debug output"
+    # Through the host's transport: its -v lines, without a token.
+    expect_contains "$(cat "$TEST_TMP/err")" "GET http://127.0.0.1:$port/container-credentials: 200" "-v"
     OUT=$("${bare[@]}" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port" \
         "$FAHR" -v jobs 2>"$TEST_TMP/err") || RC=$?
     expect_eq "$RC" 0 "jobs with instance metadata: $(cat "$TEST_TMP/err")"
     expect_contains "$(cat "$TEST_TMP/err")" "credentials from instance metadata" "debug line"
+    expect_contains "$(cat "$TEST_TMP/err")" "PUT http://127.0.0.1:$port/latest/api/token: 200" "-v"
+    expect_contains "$(cat "$TEST_TMP/err")" \
+        "GET http://127.0.0.1:$port/latest/meta-data/iam/security-credentials/bench-instance-role: 200" "-v"
+    expect_lacks "$(cat "$TEST_TMP/err")" "imds-token-for-tests" "debug output"
     OUT=$("${bare[@]}" AWS_EC2_METADATA_DISABLED=true "$FAHR" jobs 2>"$TEST_TMP/err") || RC=$?
     expect_eq "$RC" 1 "jobs with no credentials at all"
     expect_contains "$(cat "$TEST_TMP/err")" "no AWS credentials found" "stderr"
-}
 
-# The endpoints go through the host's transport (its -v lines, without a
-# token), answers larger than a credentials document are refused, and the
-# instance metadata's first request waits 1 s, as botocore's, not 5 s.
-metadata_endpoints_use_the_host_transport() {
-    local port
-    port=$(free_port)
-    python3 "$FAHR_SOURCE_ROOT/tests/bench/metadata_server.py" "$port" "$AWS_ACCESS_KEY_ID" \
-        "$AWS_SECRET_ACCESS_KEY" container-auth-token &
-    local server=$!
-    # shellcheck disable=SC2064 # the pid is known now
-    trap "kill $server" RETURN
-    wait_for_port "$port"
-    local bare=(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED)
+    # An answer larger than a credentials document is refused, and the
+    # instance metadata's first request waits 1 s, as botocore's, not 5 s.
     RC=0
-    "${bare[@]}" AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$port/container-credentials" \
-        AWS_CONTAINER_AUTHORIZATION_TOKEN=container-auth-token "$FAHR" -v jobs \
-        >/dev/null 2>"$TEST_TMP/err" || RC=$?
-    expect_eq "$RC" 0 "jobs with container credentials: $(cat "$TEST_TMP/err")"
-    expect_contains "$(cat "$TEST_TMP/err")" "GET http://127.0.0.1:$port/container-credentials: 200" "-v"
-    "${bare[@]}" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port" "$FAHR" -v jobs \
-        >/dev/null 2>"$TEST_TMP/err" || RC=$?
-    expect_eq "$RC" 0 "jobs with instance metadata: $(cat "$TEST_TMP/err")"
-    expect_contains "$(cat "$TEST_TMP/err")" "PUT http://127.0.0.1:$port/latest/api/token: 200" "-v"
-    expect_contains "$(cat "$TEST_TMP/err")" "GET http://127.0.0.1:$port/latest/meta-data/iam/security-credentials/bench-instance-role: 200" "-v"
-    expect_lacks "$(cat "$TEST_TMP/err")" "imds-token-for-tests" "-v"
-
     "${bare[@]}" AWS_EC2_METADATA_DISABLED=true \
         AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$port/container-credentials-large" \
         "$FAHR" jobs >/dev/null 2>"$TEST_TMP/err" || RC=$?
@@ -689,7 +671,6 @@ run_test ecr_repository_and_login_without_registry
 run_test profiles_session_tokens_and_assumed_roles
 run_test keys_with_reserved_characters_fetch
 run_test container_and_instance_credentials
-run_test metadata_endpoints_use_the_host_transport
 run_test interrupt_leaves_the_job_running
 run_test secrets_stay_out_of_verbose_output
 finish
