@@ -25,12 +25,11 @@ const struct aws_service aws_s3 = {"S3", "s3", "s3.{region}.amazonaws.com", NULL
 
 /* ---- Sending ------------------------------------------------------------ */
 
-/* The host's HTTP transport: every built-in driver runs on a 1.1 host. */
-static int open_session(const struct fahr_host *host, struct fahr_http **http,
-                        struct fahr_error *err)
+int aws_http_session_open(const struct fahr_host *host, struct fahr_http **http,
+                          struct fahr_error *err)
 {
     *http = NULL;
-    if (!FAHR_HAS(host, http_send) || !FAHR_HAS(host, http_open))
+    if (host == NULL || !FAHR_HAS(host, http_send) || !FAHR_HAS(host, http_open))
         return fahr_error_set(err, FAHR_EFAIL, "this fahr offers no HTTP transport");
     return host->http_open(http, err);
 }
@@ -59,7 +58,7 @@ int aws_client_open(struct aws_client *client, const struct fahr_host *host,
         return rc;
     rc = aws_credentials_resolve(host, client->region, &client->credentials, err);
     if (rc == FAHR_OK)
-        rc = open_session(host, &client->http, err);
+        rc = aws_http_session_open(host, &client->http, err);
     if (rc != FAHR_OK)
         return rc;
     host->log(FAHR_LOG_DEBUG, "AWS region %s, credentials from %s", client->region,
@@ -71,7 +70,7 @@ int aws_client_clone(const struct aws_client *client, struct aws_client *copy,
                      struct fahr_error *err)
 {
     *copy = *client;
-    return open_session(client->host, &copy->http, err);
+    return aws_http_session_open(client->host, &copy->http, err);
 }
 
 void aws_client_close(struct aws_client *client)
@@ -437,7 +436,7 @@ int aws_sts_assume_role(const struct fahr_host *host, const char *region,
     snprintf(client.region, sizeof client.region, "%s", region);
     int rc = aws_ca_bundle(client.ca_bundle, sizeof client.ca_bundle, err);
     if (rc == FAHR_OK)
-        rc = open_session(host, &client.http, err);
+        rc = aws_http_session_open(host, &client.http, err);
     if (rc != FAHR_OK)
         return rc;
     struct sigv4_pair params[3] = {{"RoleArn", role_arn}, {"RoleSessionName", session_name}};

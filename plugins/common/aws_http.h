@@ -45,6 +45,11 @@ struct aws_client {
     char error_message[1024];
 };
 
+/* A session of the host's HTTP transport (every built-in driver runs on a
+ * 1.1 host; FAHR_EFAIL on one without it). */
+int aws_http_session_open(const struct fahr_host *host, struct fahr_http **http,
+                          struct fahr_error *err);
+
 /* Region from `region_override` or the environment/profile, the CA bundle,
  * then credentials. */
 int aws_client_open(struct aws_client *client, const struct fahr_host *host,

@@ -2,7 +2,6 @@
 #include "aws_metadata.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -14,56 +13,77 @@
 #include <unistd.h>
 
 #include "aws_config.h"
+#include "aws_http.h"
 
 #define TOKEN_MAX 16384
 
+/* Limits of these endpoints, which answer in milliseconds where they are
+ * there at all: a whole request 5 s, the instance metadata's first one
+ * (which meets an unreachable endpoint off EC2) 1 s, as botocore's; one
+ * attempt each, never retried. */
+#define ANSWER_TIMEOUT_MS 5000
+#define PROBE_TIMEOUT_MS 1000
+
 /* An answer read into the caller's buffer; one that does not fit is
- * refused, so a hostile endpoint cannot make fahr hold more. */
+ * refused, so a hostile endpoint cannot make fahr hold more, and the
+ * secret in it stays in the caller's buffer (which the caller wipes). */
 struct small_answer {
     char *body;
     size_t size, length;
 };
 
-static size_t keep_small(char *bytes, size_t size, size_t count, void *data)
+static int keep_small(void *data, const void *chunk, size_t length)
 {
     struct small_answer *answer = data;
-    size_t length = size * count;
     if (length >= answer->size - answer->length)
-        return 0; /* libcurl ends the transfer with an error */
-    memcpy(answer->body + answer->length, bytes, length);
+        return 1; /* the host ends the transfer with an error */
+    memcpy(answer->body + answer->length, chunk, length);
     answer->length += length;
     answer->body[answer->length] = '\0';
-    return length;
+    return 0;
 }
 
-/* A small unsigned request: FAHR_OK with the body of a 200 answer,
- * FAHR_ENOTFOUND for anything else. */
-static int plain_request(const char *method, const char *url, const char *header, char *body,
-                         size_t size)
+static void start_over(void *data)
 {
-    CURL *curl = curl_easy_init();
-    if (curl == NULL)
-        return FAHR_EFAIL;
+    struct small_answer *answer = data;
+    answer->length = 0;
+    answer->body[0] = '\0';
+}
+
+/* One small unsigned request through the host's transport: FAHR_OK with
+ * the body of a 200 answer, FAHR_EINTERRUPTED on Ctrl-C, FAHR_ENOTFOUND
+ * for anything else. */
+static int plain_request(const struct fahr_host *host, struct fahr_http *http,
+                         const char *method, const char *url,
+                         const struct fahr_http_header *header, uint32_t timeout_ms,
+                         char *body, size_t size, struct fahr_error *err)
+{
     struct small_answer answer = {body, size, 0};
     body[0] = '\0';
-    struct curl_slist *list = header ? curl_slist_append(NULL, header) : NULL;
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_small);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 5L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode result = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    for (struct curl_slist *item = list; item != NULL; item = item->next)
-        OPENSSL_cleanse(item->data, strlen(item->data)); /* a token */
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
-    return result == CURLE_OK && status == 200 ? FAHR_OK : FAHR_ENOTFOUND;
+    struct fahr_http_request request = {
+        .size = sizeof request,
+        .method = method,
+        .url = url,
+        .headers = header,
+        .header_count = header != NULL,
+        .on_body = keep_small,
+        .on_restart = start_over,
+        .on_body_data = &answer,
+        .max_attempts = 1,
+        .timeout_ms = timeout_ms,
+        .answer_max = size - 1, /* an error's body, held by the host */
+    };
+    struct fahr_http_response response = {.size = sizeof response};
+    struct fahr_error ignored;
+    int rc = host->http_send(http, &request, &response, &ignored);
+    long status = response.status;
+    host->http_release(&response);
+    if (rc == FAHR_EINTERRUPTED)
+        return fahr_error_set(err, FAHR_EINTERRUPTED, "interrupted");
+    if (rc == FAHR_OK && status == 200)
+        return FAHR_OK;
+    start_over(&answer);
+    return FAHR_ENOTFOUND;
 }
 
 /* botocore's ContainerMetadataFetcher: a loopback address, localhost (which
@@ -171,7 +191,6 @@ int aws_container_token(char *out, size_t size, struct fahr_error *err)
 int aws_container_credentials(const struct fahr_host *host, char *body, size_t size,
                               struct fahr_error *err)
 {
-    (void)host;
     char url[2048];
     const char *relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -187,12 +206,54 @@ int aws_container_credentials(const struct fahr_host *host, char *body, size_t s
     int rc = aws_container_uri_check(url, err);
     if (rc != FAHR_OK)
         return rc;
-    char token[TOKEN_MAX], header[TOKEN_MAX + 32];
+    char token[TOKEN_MAX];
     if ((rc = aws_container_token(token, sizeof token, err)) != FAHR_OK)
         return rc;
-    snprintf(header, sizeof header, "Authorization: %s", token);
-    rc = plain_request("GET", url, token[0] ? header : NULL, body, size);
-    OPENSSL_cleanse(header, sizeof header);
+    struct fahr_http *http;
+    rc = aws_http_session_open(host, &http, err);
+    if (rc == FAHR_OK) {
+        struct fahr_http_header authorization = {"Authorization", token};
+        rc = plain_request(host, http, "GET", url, token[0] ? &authorization : NULL,
+                           ANSWER_TIMEOUT_MS, body, size, err);
+        host->http_close(http);
+    }
+    OPENSSL_cleanse(token, sizeof token);
+    return rc;
+}
+
+/* IMDSv2 at `endpoint` (its first `base` characters): a token, the role's
+ * name with it, then the role's credentials. */
+static int instance_document(const struct fahr_host *host, struct fahr_http *http,
+                             const char *endpoint, int base, char *body, size_t size,
+                             struct fahr_error *err)
+{
+    char url[1024], token[1024], role[256] = "";
+    snprintf(url, sizeof url, "%.*s/latest/api/token", base, endpoint);
+    struct fahr_http_header header = {"X-aws-ec2-metadata-token-ttl-seconds", "21600"};
+    int rc = plain_request(host, http, "PUT", url, &header, PROBE_TIMEOUT_MS, token,
+                           sizeof token, err);
+    if (rc != FAHR_OK)
+        return rc;
+    /* The token goes into a header line, the role's name into the URL. */
+    header = (struct fahr_http_header){"X-aws-ec2-metadata-token", token};
+    rc = FAHR_EINVAL;
+    if (!aws_has_control_characters(token)) {
+        snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/", base,
+                 endpoint);
+        rc = plain_request(host, http, "GET", url, &header, ANSWER_TIMEOUT_MS, role,
+                           sizeof role, err);
+        role[strcspn(role, "\r\n")] = '\0';
+        if (rc == FAHR_OK && aws_has_control_characters(role))
+            rc = FAHR_EINVAL;
+    }
+    if (rc == FAHR_EINVAL)
+        fahr_error_set(err, FAHR_EINVAL,
+                       "instance metadata: its answer has a control character; refusing it");
+    if (rc == FAHR_OK) {
+        snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/%s", base,
+                 endpoint, role);
+        rc = plain_request(host, http, "GET", url, &header, ANSWER_TIMEOUT_MS, body, size, err);
+    }
     OPENSSL_cleanse(token, sizeof token);
     return rc;
 }
@@ -200,7 +261,6 @@ int aws_container_credentials(const struct fahr_host *host, char *body, size_t s
 int aws_instance_credentials(const struct fahr_host *host, char *body, size_t size,
                              struct fahr_error *err)
 {
-    (void)host;
     const char *disabled = getenv("AWS_EC2_METADATA_DISABLED");
     if (disabled != NULL && strcasecmp(disabled, "true") == 0)
         return FAHR_ENOTFOUND;
@@ -213,34 +273,14 @@ int aws_instance_credentials(const struct fahr_host *host, char *body, size_t si
         return fahr_error_set(err, FAHR_EINVAL,
                               "AWS_EC2_METADATA_SERVICE_ENDPOINT: '%s' is not an http(s) URL",
                               aws_printable(endpoint, shown, sizeof shown));
-    char url[1024], token[1024], header[1200], role[256] = "";
     size_t base = strlen(endpoint);
     while (base > 0 && endpoint[base - 1] == '/')
         base--;
-    snprintf(url, sizeof url, "%.*s/latest/api/token", (int)base, endpoint);
-    if (plain_request("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", token,
-                      sizeof token) != FAHR_OK)
-        return FAHR_ENOTFOUND;
-    /* The token goes into a header line, the role's name into the URL. */
-    int rc = FAHR_EINVAL;
-    if (!aws_has_control_characters(token)) {
-        snprintf(header, sizeof header, "X-aws-ec2-metadata-token: %s", token);
-        snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/", (int)base,
-                 endpoint);
-        rc = plain_request("GET", url, header, role, sizeof role);
-        role[strcspn(role, "\r\n")] = '\0';
-        if (rc == FAHR_OK && aws_has_control_characters(role))
-            rc = FAHR_EINVAL;
-    }
-    if (rc == FAHR_EINVAL)
-        fahr_error_set(err, FAHR_EINVAL,
-                       "instance metadata: its answer has a control character; refusing it");
-    if (rc == FAHR_OK) {
-        snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/%s", (int)base,
-                 endpoint, role);
-        rc = plain_request("GET", url, header, body, size);
-    }
-    OPENSSL_cleanse(token, sizeof token);
-    OPENSSL_cleanse(header, sizeof header);
+    struct fahr_http *http;
+    int rc = aws_http_session_open(host, &http, err);
+    if (rc != FAHR_OK)
+        return rc;
+    rc = instance_document(host, http, endpoint, (int)base, body, size, err);
+    host->http_close(http);
     return rc;
 }

@@ -1,7 +1,6 @@
 /* plugins/common/docker_engine.c: see docker_engine.h. */
 #include "docker_engine.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <sys/types.h>
 #include <openssl/crypto.h>
@@ -12,6 +11,7 @@
 #include "base64.h"
 #include "dockerignore.h"
 #include "output_tail.h"
+#include "sigv4.h"
 #include "tar_stream.h"
 
 int docker_engine_from_env(struct docker_engine *engine, struct fahr_error *err)
@@ -300,20 +300,27 @@ static int build_failed(struct build_state *build, struct fahr_error *err)
 static const char *const engine_chatter[] = {" ---> ", "Removing intermediate container ",
                                              NULL};
 
+/* A query parameter's value, everything but A-Z a-z 0-9 - _ . ~ as %XX
+ * (RFC 3986, as SigV4 encodes it); NULL when out of memory. Caller frees. */
+static char *query_escape(const char *text)
+{
+    return sigv4_uri_encode(text, strlen(text), false);
+}
+
 /* POST the context as a tar, as it is read; the engine's answer to `build`. */
 static int post_context(const struct docker_engine *engine, const char *tag,
                         struct build_state *build, struct fahr_error *err)
 {
-    char *escaped_tag = curl_easy_escape(NULL, tag, 0);
+    char *escaped_tag = query_escape(tag);
     struct engine_call *call = calloc(1, sizeof *call);
     if (escaped_tag == NULL || call == NULL) {
-        curl_free(escaped_tag);
+        free(escaped_tag);
         free(call);
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     }
     char path[2048];
     snprintf(path, sizeof path, "/build?t=%s&dockerfile=Dockerfile&rm=1&forcerm=1", escaped_tag);
-    curl_free(escaped_tag);
+    free(escaped_tag);
     static const struct fahr_http_header headers[] = {
         {"Content-Type", "application/x-tar"}, {"Transfer-Encoding", "chunked"}};
     call->host = build->host;
@@ -373,12 +380,12 @@ int docker_engine_tag(const struct fahr_host *host, const struct docker_engine *
 {
     char repository[1024], tag[256], path[4096];
     split_reference(target, repository, sizeof repository, tag, sizeof tag);
-    char *escaped_repository = curl_easy_escape(NULL, repository, 0);
-    char *escaped_tag = curl_easy_escape(NULL, tag, 0);
+    char *escaped_repository = query_escape(repository);
+    char *escaped_tag = query_escape(tag);
     snprintf(path, sizeof path, "/images/%s/tag?repo=%s&tag=%s", source,
              escaped_repository ? escaped_repository : "", escaped_tag ? escaped_tag : "");
-    curl_free(escaped_repository);
-    curl_free(escaped_tag);
+    free(escaped_repository);
+    free(escaped_tag);
     struct engine_call call = {.host = host};
     return engine_post(engine, &call, path, NULL, 0, "tag", err);
 }
@@ -447,10 +454,10 @@ int docker_engine_push(const struct fahr_host *host, const struct docker_engine 
 {
     char repository[1024], tag[256], path[4096];
     split_reference(reference, repository, sizeof repository, tag, sizeof tag);
-    char *escaped_tag = curl_easy_escape(NULL, tag, 0);
+    char *escaped_tag = query_escape(tag);
     snprintf(path, sizeof path, "/images/%s/push?tag=%s", repository,
              escaped_tag ? escaped_tag : "latest");
-    curl_free(escaped_tag);
+    free(escaped_tag);
 
     /* X-Registry-Auth: the credentials as base64url JSON. */
     const char *json = registry_auth_json ? registry_auth_json : "{}";

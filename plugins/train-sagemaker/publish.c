@@ -7,31 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "job_name.h"
 #include "sagemaker.h"
-
-static int decode_base64(const char *in, char *out, size_t size)
-{
-    size_t used = 0;
-    unsigned value = 0;
-    int bits = 0;
-    for (const char *p = in; *p && *p != '='; p++) {
-        const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const char *found = strchr(alphabet, *p);
-        if (found == NULL)
-            return -1;
-        value = (value << 6) | (unsigned)(found - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (used + 1 >= size)
-                return -1;
-            out[used++] = (char)((value >> bits) & 0xff);
-        }
-    }
-    out[used] = '\0';
-    return 0;
-}
 
 /* ECR's credentials for its registry, decoded from GetAuthorizationToken's
  * "user:password". Secret: wiped once the push is done. */
@@ -89,8 +67,11 @@ static int ecr_login(struct sagemaker *sm, struct ecr_login *login, struct fahr_
     const char *token = json_string_value(json_object_get(data, "authorizationToken"));
     const char *endpoint = json_string_value(json_object_get(data, "proxyEndpoint"));
     char *colon = NULL;
-    if (token != NULL && decode_base64(token, login->decoded, sizeof login->decoded) == 0)
+    long length = token ? base64_decode(token, login->decoded, sizeof login->decoded - 1) : -1;
+    if (length >= 0) {
+        login->decoded[length] = '\0';
         colon = strchr(login->decoded, ':');
+    }
     if (colon == NULL || endpoint == NULL) {
         json_decref(output);
         return fahr_error_set(err, FAHR_EFAIL, "ECR's authorization token cannot be read");

@@ -10,9 +10,14 @@ usage: metadata_server.py PORT ACCESS_KEY SECRET AUTH_TOKEN
   with it, GET /latest/meta-data/iam/security-credentials/ names the role and
   GET .../ROLE gives the document. Requests without the token get 401, as
   IMDSv2 answers them.
+- Under /slow (AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:PORT/slow),
+  the same IMDSv2, but the token comes 2 s late.
+- GET /container-credentials-large: a document of 9000 bytes, more than a
+  credentials document can be.
 """
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, KEY, SECRET, AUTH = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
@@ -33,12 +38,19 @@ class Metadata(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_PUT(self):
+        if self.path.startswith("/slow/"):
+            time.sleep(2)
+            self.path = self.path[len("/slow"):]
         if self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
             self.reply(200, IMDS_TOKEN.encode())
         else:
             self.reply(400)
 
     def do_GET(self):
+        self.path = self.path[len("/slow"):] if self.path.startswith("/slow/") else self.path
+        if self.path == "/container-credentials-large":
+            self.reply(200, DOCUMENT[:-1] + b', "Padding": "' + b"x" * 9000 + b'"}')
+            return
         if self.path == "/container-credentials":
             self.reply(200, DOCUMENT) if self.headers.get("Authorization") == AUTH else self.reply(401)
             return

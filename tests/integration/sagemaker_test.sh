@@ -495,13 +495,38 @@ container_and_instance_credentials() {
     expect_eq "$RC" 0 "jobs with container credentials: $(cat "$TEST_TMP/err")"
     expect_contains "$(cat "$TEST_TMP/err")" "credentials from container credentials" "debug line"
     expect_lacks "$(cat "$TEST_TMP/err")" "container-auth-token" "debug output"
+    # Through the host's transport: its -v lines, without a token.
+    expect_contains "$(cat "$TEST_TMP/err")" "GET http://127.0.0.1:$port/container-credentials: 200" "-v"
     OUT=$("${bare[@]}" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port" \
         "$FAHR" -v jobs 2>"$TEST_TMP/err") || RC=$?
     expect_eq "$RC" 0 "jobs with instance metadata: $(cat "$TEST_TMP/err")"
     expect_contains "$(cat "$TEST_TMP/err")" "credentials from instance metadata" "debug line"
+    expect_contains "$(cat "$TEST_TMP/err")" "PUT http://127.0.0.1:$port/latest/api/token: 200" "-v"
+    expect_contains "$(cat "$TEST_TMP/err")" \
+        "GET http://127.0.0.1:$port/latest/meta-data/iam/security-credentials/bench-instance-role: 200" "-v"
+    expect_lacks "$(cat "$TEST_TMP/err")" "imds-token-for-tests" "debug output"
     OUT=$("${bare[@]}" AWS_EC2_METADATA_DISABLED=true "$FAHR" jobs 2>"$TEST_TMP/err") || RC=$?
     expect_eq "$RC" 1 "jobs with no credentials at all"
     expect_contains "$(cat "$TEST_TMP/err")" "no AWS credentials found" "stderr"
+
+    # An answer larger than a credentials document is refused, and the
+    # instance metadata's first request waits 1 s, as botocore's, not 5 s.
+    RC=0
+    "${bare[@]}" AWS_EC2_METADATA_DISABLED=true \
+        AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$port/container-credentials-large" \
+        "$FAHR" jobs >/dev/null 2>"$TEST_TMP/err" || RC=$?
+    expect_eq "$RC" 1 "jobs with an oversized credentials document"
+    expect_contains "$(cat "$TEST_TMP/err")" "no AWS credentials found" "stderr"
+
+    RC=0
+    local started
+    started=$(date +%s%N)
+    "${bare[@]}" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port/slow" "$FAHR" jobs \
+        >/dev/null 2>"$TEST_TMP/err" || RC=$?
+    expect_eq "$RC" 1 "jobs with an instance metadata token 2 s late"
+    expect_contains "$(cat "$TEST_TMP/err")" "no AWS credentials found" "stderr"
+    local waited=$((($(date +%s%N) - started) / 1000000))
+    [ "$waited" -lt 1900 ] || fail "waited $waited ms for the token"
 }
 
 interrupt_leaves_the_job_running() {
