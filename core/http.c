@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "http.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +13,26 @@
 
 #include "fahr.h"
 #include "http_attempt.h"
-#include "http_libs.h"
+
+static pthread_once_t curl_started_once = PTHREAD_ONCE_INIT;
+static bool curl_started;
+
+/* curl_global_init is not thread-safe: it runs once, before any session. */
+static void start_curl(void)
+{
+    curl_started = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+}
 
 int http_open(struct fahr_http **http, struct fahr_error *err)
 {
     *http = NULL;
-    int rc = http_libs_load(err);
-    if (rc != FAHR_OK)
-        return rc;
+    pthread_once(&curl_started_once, start_curl);
+    if (!curl_started)
+        return fahr_error_set(err, FAHR_EFAIL, "no HTTP client: cannot start libcurl");
     struct fahr_http *session = calloc(1, sizeof *session);
     if (session == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-    session->curl = http_libs.easy_init();
+    session->curl = curl_easy_init();
     if (session->curl == NULL) {
         free(session);
         return fahr_error_set(err, FAHR_EFAIL, "cannot start an HTTP client");
@@ -37,7 +46,7 @@ void http_close(struct fahr_http *http)
 {
     if (http == NULL)
         return;
-    http_libs.easy_cleanup(http->curl);
+    curl_easy_cleanup(http->curl);
     free(http);
 }
 
@@ -133,18 +142,18 @@ static int hash_range(const struct fahr_http_request *request, char out[65],
     }
     enum { CHUNK = 256 * 1024 };
     unsigned char *buffer = malloc(CHUNK);
-    void *ctx = buffer ? http_libs.md_ctx_new() : NULL;
+    EVP_MD_CTX *ctx = buffer ? EVP_MD_CTX_new() : NULL;
     if (ctx == NULL) {
         free(buffer);
         fclose(file);
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     }
-    http_libs.digest_init(ctx, http_libs.sha256(), NULL);
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     uint64_t left = request->body_path_length ? request->body_path_length : UINT64_MAX;
     while (left > 0) {
         size_t want = left < CHUNK ? (size_t)left : CHUNK;
         size_t got = fread(buffer, 1, want, file);
-        http_libs.digest_update(ctx, buffer, got);
+        EVP_DigestUpdate(ctx, buffer, got);
         left -= got;
         if (got < want)
             break;
@@ -153,8 +162,8 @@ static int hash_range(const struct fahr_http_request *request, char out[65],
     fclose(file);
     free(buffer);
     unsigned char digest[32];
-    http_libs.digest_final(ctx, digest, NULL);
-    http_libs.md_ctx_free(ctx);
+    EVP_DigestFinal_ex(ctx, digest, NULL);
+    EVP_MD_CTX_free(ctx);
     if (failed)
         return fahr_error_set(err, FAHR_EFAIL, "cannot read %s", request->body_path);
     hex_of(digest, out);
@@ -178,14 +187,14 @@ static int body_hash(const struct fahr_http_request *request, char out[65],
             return rc;
     } else {
         unsigned char digest[32];
-        void *ctx = http_libs.md_ctx_new();
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
         if (ctx == NULL)
             return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-        http_libs.digest_init(ctx, http_libs.sha256(), NULL);
+        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
         if (request->body != NULL)
-            http_libs.digest_update(ctx, request->body, request->body_length);
-        http_libs.digest_final(ctx, digest, NULL);
-        http_libs.md_ctx_free(ctx);
+            EVP_DigestUpdate(ctx, request->body, request->body_length);
+        EVP_DigestFinal_ex(ctx, digest, NULL);
+        EVP_MD_CTX_free(ctx);
         hex_of(digest, out);
     }
     *hash = out;
@@ -286,7 +295,7 @@ int http_send(struct fahr_http *http, const struct fahr_http_request *request,
             return answered ? FAHR_OK : http_attempt_error(request, &a, err);
         host_services()->log(FAHR_LOG_DEBUG, "%s %s: %s, trying again", request->method,
                              a.shown_url, answered ? "a retryable answer"
-                                                   : http_libs.easy_strerror(a.result));
+                                                   : curl_easy_strerror(a.result));
         back_off(http, attempt - 1);
         if (host_interrupted())
             return fahr_error_set(err, FAHR_EINTERRUPTED, "interrupted");

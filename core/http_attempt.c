@@ -50,7 +50,7 @@ static size_t on_header(char *bytes, size_t size, size_t count, void *data)
     struct http_attempt *a = data;
     size_t length = size * count;
     struct answer_headers *h = a->response->host_private;
-    http_libs.easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &a->response->status);
+    curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &a->response->status);
     if (length >= 5 && memcmp(bytes, "HTTP/", 5) == 0) {
         headers_clear(h);
         publish_headers(a, h);
@@ -175,20 +175,20 @@ static int set_body(struct http_attempt *a, struct fahr_error *err)
         int rc = open_range(a, err);
         if (rc != FAHR_OK)
             return rc;
-        http_libs.easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-        http_libs.easy_setopt(curl, CURLOPT_READFUNCTION, read_range);
-        http_libs.easy_setopt(curl, CURLOPT_READDATA, a);
-        http_libs.easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)a->range_left);
+        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_range);
+        curl_easy_setopt(curl, CURLOPT_READDATA, a);
+        curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)a->range_left);
     } else if (request->body_read != NULL) {
-        http_libs.easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-        http_libs.easy_setopt(curl, CURLOPT_READFUNCTION, read_stream);
-        http_libs.easy_setopt(curl, CURLOPT_READDATA, a);
+        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_stream);
+        curl_easy_setopt(curl, CURLOPT_READDATA, a);
         if (request->body_read_length > 0)
-            http_libs.easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
+            curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
                              (curl_off_t)request->body_read_length);
     } else if (request->body != NULL) {
-        http_libs.easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
-        http_libs.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
     }
     return FAHR_OK;
 }
@@ -232,14 +232,14 @@ static int header_list(struct http_attempt *a, const char *body_sha256,
                                                ? &request->headers[i]
                                                : &extra[i - request->header_count];
         if (strpbrk(h->name, "\r\n") || strpbrk(h->value, "\r\n")) {
-            http_libs.slist_free_all(out);
+            curl_slist_free_all(out);
             return fahr_error_set(err, FAHR_EINVAL, "a line break in an HTTP header");
         }
         snprintf(line, sizeof line, "%s: %s", h->name, h->value);
-        out = http_libs.slist_append(out, line);
+        out = curl_slist_append(out, line);
     }
     explicit_bzero(line, sizeof line); /* a signature or a token */
-    *list = http_libs.slist_append(out, "Expect:");
+    *list = curl_slist_append(out, "Expect:");
     return FAHR_OK;
 }
 
@@ -247,31 +247,31 @@ static void set_transport(struct http_attempt *a)
 {
     const struct fahr_http_request *request = a->request;
     CURL *curl = a->curl;
-    http_libs.easy_setopt(curl, CURLOPT_URL, request->url);
-    http_libs.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_URL, request->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     const char *ca = REQUEST_HAS(request, ca_bundle) && request->ca_bundle &&
                              request->ca_bundle[0]
                          ? request->ca_bundle
                          : getenv("FAHR_CA_BUNDLE");
     if (ca != NULL && ca[0] != '\0')
-        http_libs.easy_setopt(curl, CURLOPT_CAINFO, ca);
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
     if (request->unix_socket != NULL)
-        http_libs.easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, request->unix_socket);
-    http_libs.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method);
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, request->unix_socket);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request->method);
     if (strcmp(request->method, "HEAD") == 0)
-        http_libs.easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    http_libs.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    http_libs.easy_setopt(curl, CURLOPT_HEADERDATA, a);
-    http_libs.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    http_libs.easy_setopt(curl, CURLOPT_WRITEDATA, a);
-    http_libs.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    http_libs.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-    http_libs.easy_setopt(curl, CURLOPT_XFERINFODATA, a);
-    http_libs.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    http_libs.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    http_libs.easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024); /* large bodies, fewer calls */
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, a);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024); /* large bodies, fewer calls */
     if (request->timeout_ms > 0)
-        http_libs.easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)request->timeout_ms);
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)request->timeout_ms);
     /* A transfer slower than 1 byte/s this long counts as stalled, and is
      * retried like a dropped one. */
     const char *stall = getenv("FAHR_STALL_SECONDS");
@@ -283,11 +283,11 @@ static void set_transport(struct http_attempt *a)
     else if (stall_seconds <= 0)
         stall_seconds = 30;
     if (stall_seconds > 0) {
-        http_libs.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        http_libs.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_seconds);
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_seconds);
     }
-    http_libs.easy_setopt(curl, CURLOPT_ERRORBUFFER, a->error);
-    http_libs.easy_setopt(curl, CURLOPT_USERAGENT, "fahr/" FAHR_VERSION);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, a->error);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "fahr/" FAHR_VERSION);
 }
 
 static double seconds_since(const struct timespec *start)
@@ -315,25 +315,25 @@ int http_attempt_run(struct fahr_http *http, const struct fahr_http_request *req
         response->host_private = calloc(1, sizeof(struct answer_headers));
     if (response->host_private == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-    http_libs.easy_reset(a->curl);
+    curl_easy_reset(a->curl);
     struct curl_slist *list = NULL;
     int rc = header_list(a, body_sha256, &list, err);
     if (rc == FAHR_OK)
         rc = set_body(a, err);
     if (rc == FAHR_OK) {
         set_transport(a);
-        http_libs.easy_setopt(a->curl, CURLOPT_HTTPHEADER, list);
+        curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, list);
         struct timespec started;
         clock_gettime(CLOCK_MONOTONIC, &started);
-        a->result = http_libs.easy_perform(a->curl);
-        http_libs.easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &response->status);
+        a->result = curl_easy_perform(a->curl);
+        curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &response->status);
         host_services()->log(FAHR_LOG_DEBUG, "%s %s: %ld (%.0f ms)", request->method,
                              a->shown_url, response->status, seconds_since(&started) * 1000);
     }
     if (a->range != NULL)
         fclose(a->range);
     a->range = NULL;
-    http_libs.slist_free_all(list);
+    curl_slist_free_all(list);
     return rc;
 }
 
@@ -372,7 +372,7 @@ int http_attempt_error(const struct fahr_http_request *request, const struct htt
     bool unverified = a->result == CURLE_PEER_FAILED_VERIFICATION;
     return fahr_error_set(err, FAHR_EFAIL, "cannot reach %s: %s%s%s%s",
                           request->unix_socket ? request->unix_socket : where,
-                          a->error[0] ? a->error : http_libs.easy_strerror(a->result),
+                          a->error[0] ? a->error : curl_easy_strerror(a->result),
                           unverified ? " (" : "", unverified ? source : "",
                           unverified ? " names the CAs to trust)" : "");
 }

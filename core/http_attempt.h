@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "fahr/plugin.h"
-#include "http_libs.h"
+#include <curl/curl.h>
 
 struct fahr_http {
     CURL *curl;      /* one connection cache, reused between requests */
