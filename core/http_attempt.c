@@ -208,6 +208,15 @@ static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_of
     return 0;
 }
 
+/* Free the header lines, wiping each first: they carry tokens
+ * (Authorization, x-amz-security-token, the IMDS token). */
+static void header_list_free(struct curl_slist *list)
+{
+    for (struct curl_slist *entry = list; entry != NULL; entry = entry->next)
+        explicit_bzero(entry->data, strlen(entry->data));
+    curl_slist_free_all(list);
+}
+
 /* The header lines: the request's, then the signing hook's for this
  * attempt; no "Expect: 100-continue" (one round trip less). */
 static int header_list(struct http_attempt *a, const char *body_sha256,
@@ -232,7 +241,7 @@ static int header_list(struct http_attempt *a, const char *body_sha256,
                                                ? &request->headers[i]
                                                : &extra[i - request->header_count];
         if (strpbrk(h->name, "\r\n") || strpbrk(h->value, "\r\n")) {
-            curl_slist_free_all(out);
+            header_list_free(out);
             return fahr_error_set(err, FAHR_EINVAL, "a line break in an HTTP header");
         }
         snprintf(line, sizeof line, "%s: %s", h->name, h->value);
@@ -333,8 +342,19 @@ int http_attempt_run(struct fahr_http *http, const struct fahr_http_request *req
     if (a->range != NULL)
         fclose(a->range);
     a->range = NULL;
-    curl_slist_free_all(list);
+    header_list_free(list);
     return rc;
+}
+
+/* A size limit as it was set: whole MiB or KiB where it is one, else bytes. */
+static void format_limit(uint64_t bytes, char *out, size_t size)
+{
+    if (bytes >= ((uint64_t)1 << 20) && bytes % ((uint64_t)1 << 20) == 0)
+        snprintf(out, size, "%llu MiB", (unsigned long long)(bytes >> 20));
+    else if (bytes >= 1024 && bytes % 1024 == 0)
+        snprintf(out, size, "%llu KiB", (unsigned long long)(bytes >> 10));
+    else
+        snprintf(out, size, "%llu bytes", (unsigned long long)bytes);
 }
 
 /* "https://host:port" of a URL, for the line saying it cannot be reached. */
@@ -352,10 +372,11 @@ int http_attempt_error(const struct fahr_http_request *request, const struct htt
 {
     char where[512];
     if (a->too_large) {
+        char limit[32];
         origin_of(request->url, where, sizeof where, false);
-        return fahr_error_set(err, FAHR_EFAIL,
-                              "the answer from %s is larger than %llu MiB; refusing it", where,
-                              (unsigned long long)(a->answer_max >> 20));
+        format_limit(a->answer_max, limit, sizeof limit);
+        return fahr_error_set(err, FAHR_EFAIL, "the answer from %s is larger than %s; refusing it",
+                              where, limit);
     }
     if (a->refused) {
         origin_of(request->url, where, sizeof where, false);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,6 +281,63 @@ START_TEST(an_error_answer_lands_in_the_body_capped)
 }
 END_TEST
 
+/* The transport's header lines as they are freed: this definition stands
+ * in for libcurl's in this program, looks at each list, then frees it. */
+static int lists_with_secret, lists_wiped;
+
+void curl_slist_free_all(struct curl_slist *list)
+{
+    bool secret = false, wiped = list != NULL;
+    for (struct curl_slist *entry = list; entry != NULL; entry = entry->next) {
+        secret = secret || strstr(entry->data, "s3cr3t") != NULL;
+        wiped = wiped && entry->data[0] == '\0';
+    }
+    lists_with_secret += secret;
+    lists_wiped += wiped;
+    void (*libcurls)(struct curl_slist *) =
+        (void (*)(struct curl_slist *))dlsym(RTLD_NEXT, "curl_slist_free_all");
+    libcurls(list);
+}
+
+START_TEST(header_lines_are_wiped_before_they_are_freed)
+{
+    const struct fahr_http_header token = {"x-amz-security-token", "s3cr3t"};
+    struct fahr_http_request request = {.method = "GET", .url = url_of("/ok/"),
+                                        .headers = &token, .header_count = 1};
+    struct fahr_http_response response;
+    struct fahr_error err = {{0}};
+    lists_with_secret = lists_wiped = 0;
+    ck_assert_int_eq(send_one(&request, &response, &err), FAHR_OK);
+    http_release(&response);
+    ck_assert_int_eq(lists_with_secret, 0);
+    ck_assert_int_ge(lists_wiped, 1);
+}
+END_TEST
+
+/* A limit under 1 MiB, or not of whole MiB, is named as it was set. */
+START_TEST(a_limit_is_named_in_its_unit)
+{
+    static const struct {
+        uint64_t limit;
+        const char *shown;
+    } limits[] = {{512 * 1024, "512 KiB"}, {1000, "1000 bytes"}, {1536 * 1024, "1536 KiB"},
+                  {1024 * 1024 + 1, "1048577 bytes"}};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        struct fahr_http_request request = {.method = "GET", .url = url_of("/huge/"),
+                                            .answer_max = limits[i].limit};
+        struct fahr_http_response response;
+        struct fahr_error err = {{0}};
+        ck_assert_int_eq(send_one(&request, &response, &err), FAHR_EFAIL);
+        char expected[128];
+        snprintf(expected, sizeof expected,
+                 "the answer from 127.0.0.1:%d is larger than %s; refusing it", server_port,
+                 limits[i].shown);
+        ck_assert_str_eq(err.message, expected);
+        http_release(&response);
+    }
+}
+END_TEST
+
 /* The Docker engine's client reads plain answers into memory, at most
  * DOCKER_ANSWER_MAX of them. */
 START_TEST(engine_answers_are_capped)
@@ -345,6 +403,8 @@ int main(void)
     tcase_add_test(transport, a_file_range_is_sent_again_on_a_retry);
     tcase_add_test(transport, a_unix_socket_is_used);
     tcase_add_test(transport, an_error_answer_lands_in_the_body_capped);
+    tcase_add_test(transport, a_limit_is_named_in_its_unit);
+    tcase_add_test(transport, header_lines_are_wiped_before_they_are_freed);
     tcase_add_test(transport, transport_failures_are_retried);
     tcase_add_test(transport, engine_answers_are_capped);
     suite_add_tcase(suite, transport);
