@@ -40,15 +40,16 @@ static bool exe_dir(char *out, size_t size)
     return true;
 }
 
-/* Why the module file at `path` may not be loaded, or NULL. */
-static const char *untrusted(const char *path, char *why, size_t why_size)
+/* The file `path` resolves to, if it passes the trust checks (a heap
+ * string); NULL with the reason in `why` where it does not. */
+static char *trusted(const char *path, char *why, size_t why_size)
 {
     char *resolved = realpath(path, NULL);
     struct stat st;
     if (resolved == NULL || lstat(resolved, &st) != 0) {
         snprintf(why, why_size, "cannot resolve: %s", strerror(errno));
         free(resolved);
-        return why;
+        return NULL;
     }
     char reason[768];
     const char *bad = !S_ISREG(st.st_mode) ? "not a regular file"
@@ -56,35 +57,47 @@ static const char *untrusted(const char *path, char *why, size_t why_size)
                               trust_check_ancestors(resolved, reason, sizeof reason) != NULL
                           ? reason
                           : NULL;
-    if (bad != NULL && strcmp(path, resolved) != 0)
+    if (bad == NULL)
+        return resolved;
+    if (strcmp(path, resolved) != 0)
         snprintf(why, why_size, "resolves to %s: %s", resolved, bad);
-    else if (bad != NULL)
+    else
         snprintf(why, why_size, "%s", bad);
     free(resolved);
-    return bad != NULL ? why : NULL;
+    return NULL;
 }
 
-/* Load the module at `path` into `module`; false with load_error set. */
+/* Whether the module `found` is of this very build. */
+static bool same_build(const struct fahr_services_module *found, char *why, size_t why_size)
+{
+    if (found->size == sizeof *found && found->version != NULL &&
+        strcmp(found->version, FAHR_VERSION) == 0)
+        return true;
+    snprintf(why, why_size, "it is of another build of fahr (%s), not of %s",
+             found->size == sizeof *found && found->version ? found->version : "unknown",
+             FAHR_VERSION);
+    return false;
+}
+
+/* Load the module at `path` into `module`; false with load_error set. The
+ * file loaded is the one checked: its resolved path. */
 static bool load_from(const char *path)
 {
     char why[1024];
-    const struct fahr_services_module *found = NULL;
-    if (untrusted(path, why, sizeof why) == NULL) {
-        void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        found = handle ? dlsym(handle, FAHR_SERVICES_SYMBOL) : NULL;
+    char *resolved = trusted(path, why, sizeof why);
+    if (resolved != NULL) {
+        void *handle = dlopen(resolved, RTLD_NOW | RTLD_LOCAL);
+        const struct fahr_services_module *found =
+            handle ? dlsym(handle, FAHR_SERVICES_SYMBOL) : NULL;
         if (handle == NULL)
             snprintf(why, sizeof why, "%s", dlerror());
         else if (found == NULL)
             snprintf(why, sizeof why, "it has no %s", FAHR_SERVICES_SYMBOL);
-        else if (found->size != sizeof *found || found->version == NULL ||
-                 strcmp(found->version, FAHR_VERSION) != 0)
-            snprintf(why, sizeof why, "it is of another build of fahr (%s), not of %s",
-                     found->size == sizeof *found && found->version ? found->version : "unknown",
-                     FAHR_VERSION);
-        else
+        else if (same_build(found, why, sizeof why))
             module = found;
         if (handle != NULL && module == NULL)
             dlclose(handle);
+        free(resolved);
     }
     if (module == NULL)
         snprintf(load_error, sizeof load_error, "cannot load fahr's services (%s): %s", path, why);
