@@ -189,6 +189,7 @@ an_unreadable_file_is_named_in_the_error() {
         local copy="$TEST_TMP/as-nobody"
         mkdir -p "$copy/plugins"
         cp "$FAHR" "$copy/fahr"
+        cp "$(dirname "$FAHR")/libfahr-services.so" "$copy/"
         cp "$FAHR_PLUGIN_PATH"/*.so "$copy/plugins/"
         chmod -R u=rwX,go=rX "$copy"
         binary="$copy/fahr" plugins="$copy/plugins"
