@@ -31,9 +31,20 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
 notebook = nbformat.read(sys.argv[1], as_version=4)
+
+
+def echo_outputs(cell, **_):
+    # Kaggle's log of a notebook holds its cells' outputs.
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            stream = sys.stdout if output.get("name") == "stdout" else sys.stderr
+            stream.write("".join(output.get("text", "")))
+            stream.flush()
+
+
 failure = None
 try:
-    ExecutePreprocessor(timeout=-1).preprocess(
+    ExecutePreprocessor(timeout=-1, on_cell_executed=echo_outputs).preprocess(
         notebook, {"metadata": {"path": "/kaggle/working"}})
 except BaseException as error:
     failure = error
