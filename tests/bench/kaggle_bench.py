@@ -90,7 +90,8 @@ the API port, a path no Kaggle client calls:
                                as that dataset (/kaggle/input/NAME)
   GET  /_bench/requests        [{port: "api"|"storage", method, path, status,
                                auth: "bearer"|"basic"|"none"|"bad",
-                               authorization (bool)}] so far
+                               authorization (bool), body? (an API call's
+                               JSON), range? (a download's Range)}] so far
   DELETE /_bench/requests      forget them
   GET  /_bench/sessions        [{id, ref, version, status, failureMessage}]
 """

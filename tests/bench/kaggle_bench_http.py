@@ -5,6 +5,7 @@ import base64
 import email.utils
 import hashlib
 import hmac
+import http
 import json
 import os
 import re
@@ -44,12 +45,17 @@ class Recording(BaseHTTPRequestHandler):
         return "bad"
 
     def record(self, status):
+        if self.path.startswith("/_bench/"):
+            return  # the tests' own calls are not the client's
+        entry = {"port": self.port_name, "method": self.command,
+                 "path": urllib.parse.urlsplit(self.path).path, "status": status,
+                 "auth": self.auth_kind(), "authorization": "Authorization" in self.headers}
+        if getattr(self, "json_body", None) is not None:
+            entry["body"] = self.json_body
+        if "Range" in self.headers:
+            entry["range"] = self.headers["Range"]
         with self.server.bench.lock:
-            self.server.bench.requests.append({
-                "port": self.port_name, "method": self.command,
-                "path": urllib.parse.urlsplit(self.path).path, "status": status,
-                "auth": self.auth_kind(),
-                "authorization": "Authorization" in self.headers})
+            self.server.bench.requests.append(entry)
 
     def send(self, status, body, content_type="application/json", headers=None):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -83,6 +89,12 @@ class ApiHandler(Recording):
     def dispatch(self):
         path = urllib.parse.urlsplit(self.path).path
         raw = self.body()
+        self.json_body = None
+        try:
+            self.json_body = json.loads(raw) if raw.strip() and not path.startswith("/_bench/") \
+                else None
+        except ValueError:
+            pass
         try:
             if path.startswith("/_bench/"):
                 return self.send(200, self.control(path[len("/_bench/"):], raw))
@@ -109,8 +121,7 @@ class ApiHandler(Recording):
         if injected is not None:
             status, retry_after = injected
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-            message = "Too Many Requests" if status == 429 else "Service Unavailable"
-            raise ApiError(status, message, headers)
+            raise ApiError(status, http.HTTPStatus(status).phrase, headers)
         kind = self.auth_kind()
         if kind == "none":
             raise ApiError(401, "Unauthenticated: no credentials were sent")

@@ -226,6 +226,13 @@ def test_throttled_call_answered():
         assert status == 429 and json.loads(data)["code"] == 429, (status, data)
         assert headers["Retry-After"] == "1"
     assert status_of("many-files")["status"] == "COMPLETE"
+    control("errors", {"count": 1, "status": 503})
+    status, answer = call("GetKernelSessionStatus", body)
+    assert status == 503 and answer["code"] == 503, answer
+    assert status_of("many-files")["status"] == "COMPLETE"
+    recorded = control("requests", method="GET")
+    assert [r["status"] for r in recorded[-5:]] == [429, 429, 200, 503, 200], recorded[-5:]
+    assert recorded[-1]["body"] == body and recorded[-1]["auth"] == "bearer", recorded[-1]
 
 
 def test_failing_script_and_fail_next():
