@@ -96,15 +96,17 @@ the API port, a path no Kaggle client calls:
   GET  /_bench/sessions        [{id, ref, version, status, failureMessage}]
 """
 import argparse
+import signal
 import sys
 import tempfile
 import threading
 from http.server import ThreadingHTTPServer
 
-import kaggle_bench_jobs
-from kaggle_bench_http import ApiHandler, StorageHandler
-from kaggle_bench_service import Bench
-from kaggle_bench_spec import Spec
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import kaggle_bench_jobs  # noqa: E402 (after the line above)
+from kaggle_bench_http import ApiHandler, StorageHandler  # noqa: E402
+from kaggle_bench_service import Bench  # noqa: E402
+from kaggle_bench_spec import Spec  # noqa: E402
 
 
 def main():
@@ -125,8 +127,6 @@ def main():
     api.bench = storage.bench = bench
     print(api.server_address[1], storage.server_address[1], flush=True)
     threading.Thread(target=storage.serve_forever, daemon=True).start()
-
-    import signal
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt

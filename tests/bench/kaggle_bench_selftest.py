@@ -240,6 +240,15 @@ def test_failing_script_and_fail_next():
     answer, _seen = wait_for("exits-three")
     assert answer["status"] == "ERROR", answer
     assert "code 3" in answer["failureMessage"] and "bad data" in answer["failureMessage"]
+    push("too-slow", "import time\ntime.sleep(60)\n", sessionTimeoutSeconds=1)
+    answer, _seen = wait_for("too-slow", seconds=30)
+    assert answer == {"status": "ERROR",
+                      "failureMessage": "Session timed out after 1 seconds"}, answer
+    user = ENV["FAHR_BENCH_KAGGLE_USER"]
+    status, answer = call("SaveKernel", {"slug": f"{user}/too-long", "newTitle": "too-long",
+                                         "text": "1", "language": "python",
+                                         "kernelType": "script", "sessionTimeoutSeconds": 43201})
+    assert status == 400 and "43200" in answer["message"], answer
     control("fail-next", {"message": "The machine was preempted"})
     push("told-to-fail", "print('never runs')\n")
     answer, _seen = wait_for("told-to-fail")
