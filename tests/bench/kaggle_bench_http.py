@@ -138,6 +138,13 @@ class ApiHandler(Recording):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+        try:
+            self.send_events(session)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped following
+
+    def send_events(self, session):
+        bench = self.server.bench
         sent = 0
         while True:
             with bench.lock:

@@ -67,6 +67,7 @@ class Session:
         self.version = version
         self.request = request
         self.status = "QUEUED"
+        self.accelerator = "cpu"  # or "gpu", "tpu": whose quota it uses
         self.failure = None
         self.log = []
         self.started = None

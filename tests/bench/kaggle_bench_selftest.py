@@ -322,7 +322,12 @@ def test_cancel_and_log_stream():
 
 def test_quota():
     status, quota = call("GetAcceleratorQuotaStatistics", {})
-    assert status == 200 and quota["gpuQuota"]["totalTimeAllowed"].endswith("s"), quota
+    assert status == 200 and quota["gpuQuota"]["timeUsed"] == "0s", quota
+    push("gpu-short", "import time\ntime.sleep(1.2)\n", machineShape="NvidiaTeslaT4")
+    assert wait_for("gpu-short")[0] == {"status": "COMPLETE"}
+    status, quota = call("GetAcceleratorQuotaStatistics", {})
+    assert quota["gpuQuota"]["timeUsed"] in ("1s", "2s"), quota  # charged its run time
+    assert quota["tpuQuota"]["timeUsed"] == "0s", quota
     control("quota", {"accelerator": "gpu", "usedSeconds": 108000, "allowedSeconds": 108000})
     status, quota = call("GetAcceleratorQuotaStatistics", {})
     assert quota["gpuQuota"]["timeUsed"] == quota["gpuQuota"]["totalTimeAllowed"] == "108000s"

@@ -170,7 +170,7 @@ class Bench:
         return kernel
 
     def session_ended(self, session):
-        if getattr(session, "accelerator", "cpu") != "cpu" and session.started:
+        if session.accelerator != "cpu" and session.started:
             with self.lock:
                 self.quota[session.accelerator][0] += (session.ended or time.time()) \
                     - session.started
@@ -233,11 +233,14 @@ class Bench:
         if body.get("user") not in (None, self.user):
             return {"kernels": []}  # another user's private kernels are not listed
         search = body.get("search") or ""
-        kernels = sorted((k for k in self.kernels.values()
-                          if search in k["ref"] or search in k["title"]),
-                         key=lambda k: k["updated"], reverse=True)
+        with self.lock:
+            kernels = sorted((k for k in self.kernels.values()
+                              if search in k["ref"] or search in k["title"]),
+                             key=lambda k: k["updated"], reverse=True)
         size = as_int(body.get("pageSize")) or 20
         page = as_int(body.get("page")) or 1
+        if not 1 <= size <= 100 or page < 1:
+            raise ApiError(400, "pageSize must be between 1 and 100, page at least 1")
         chosen = kernels[(page - 1) * size: page * size]
         return {"kernels": [self.metadata(k) for k in chosen]}
 
@@ -254,7 +257,7 @@ class Bench:
         def quota(kind):
             used, allowed = self.quota[kind]
             running = sum(time.time() - s.started for s in self.sessions.values()
-                          if getattr(s, "accelerator", "") == kind and s.started
+                          if s.accelerator == kind and s.started
                           and s.status not in TERMINAL)
             return {"timeUsed": f"{int(used)}s", "timeReserved": f"{int(running)}s",
                     "totalTimeAllowed": f"{int(allowed)}s", "minimumTimeAllowed": f"{int(allowed)}s",
