@@ -87,6 +87,7 @@ class Session:
                 self.failure = failure
             if status in TERMINAL:
                 self.ended = time.time()
+                self.bench.session_ended(self)  # with its status, not after
             self.changed.notify_all()
 
     def add_log(self, stream, data):
@@ -124,7 +125,6 @@ class Session:
             self.set_status("ERROR", f"bench failure: {error}")
         finally:
             subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
-            self.bench.session_ended(self)
 
     def run_unguarded(self, fail_reason):
         time.sleep(self.bench.queue_seconds)
@@ -148,13 +148,16 @@ class Session:
         for reader in readers:
             reader.start()
         timeout = self.request.get("sessionTimeoutSeconds")
+        deadline = self.started + int(timeout) if timeout else None
         timed_out = False
-        try:
-            code = process.wait(timeout=int(timeout) if timeout else None)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            subprocess.run(["docker", "kill", self.container], capture_output=True)
-            code = process.wait()
+        # Polled, not waited: a cancel that came while the container was
+        # being created finds no container to kill, this loop does.
+        while process.poll() is None:
+            timed_out = deadline is not None and time.time() > deadline
+            if self.cancel_wanted or timed_out:
+                subprocess.run(["docker", "kill", self.container], capture_output=True)
+            time.sleep(0.1)
+        code = process.returncode
         for reader in readers:
             reader.join()
         if self.cancel_wanted:

@@ -170,10 +170,10 @@ class Bench:
         return kernel
 
     def session_ended(self, session):
+        """Charge a GPU or TPU session's run time to its quota."""
         if session.accelerator != "cpu" and session.started:
             with self.lock:
-                self.quota[session.accelerator][0] += (session.ended or time.time()) \
-                    - session.started
+                self.quota[session.accelerator][0] += session.ended - session.started
 
     def status(self, body):
         session = self.session_for(body)
