@@ -1,0 +1,232 @@
+/* jobs.c: following a kernel's session: its status, its log, stopping it,
+ * and listing this user's kernels of an image. */
+#define _GNU_SOURCE /* timegm */
+#include "kaggle.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LIST_STATUS_MAX 20 /* kernels whose status a listing asks for */
+#define LIST_PAGE_SIZE 100
+
+int kaggle_poll(void *state, const struct fahr_config *config, const char *job_id,
+                struct fahr_job_status *status, struct fahr_error *err)
+{
+    struct kaggle_job job;
+    json_t *answer = NULL;
+    int rc = kaggle_job_parse(job_id, &job, err);
+    if (rc == FAHR_OK)
+        rc = kaggle_session_status(state, config, &job, &answer, err);
+    if (rc == FAHR_ENOTFOUND)
+        fahr_error_set(err, rc, "no kernel %s/%s on Kaggle", job.owner, job.slug);
+    if (rc != FAHR_OK)
+        return rc;
+    const char *name = json_string_value(json_object_get(answer, "status"));
+    kaggle_text(name, status->detail, sizeof status->detail);
+    kaggle_text(json_string_value(json_object_get(answer, "failureMessage")),
+                status->failure_reason, sizeof status->failure_reason);
+    if (!kaggle_state_of(name, &status->state))
+        rc = fahr_error_set(err, FAHR_EFAIL, "job %s: Kaggle gave the status '%s', which "
+                            "this driver does not know", job_id, status->detail);
+    else if (status->state == FAHR_JOB_FAILED && status->failure_reason[0] == '\0')
+        snprintf(status->failure_reason, sizeof status->failure_reason,
+                 "the kernel failed (see fahr logs %s)", job_id);
+    else if (status->state == FAHR_JOB_STOPPED && status->failure_reason[0] == '\0')
+        snprintf(status->failure_reason, sizeof status->failure_reason, "the session was "
+                 "cancelled");
+    json_decref(answer);
+    return rc;
+}
+
+/* ---- The log ------------------------------------------------------------ */
+
+/* Kaggle's log, [{stream_name, time, data}], as the text it printed. */
+static char *log_text(const char *log, size_t *length)
+{
+    json_t *entries = json_loads(log, 0, NULL), *entry;
+    if (!json_is_array(entries)) {
+        json_decref(entries);
+        *length = strlen(log);
+        return strdup(log); /* a plain text log, as it came */
+    }
+    size_t i, used = 0;
+    json_array_foreach(entries, i, entry) used +=
+        json_string_length(json_object_get(entry, "data"));
+    char *text = malloc(used + 1);
+    used = 0;
+    json_array_foreach(entries, i, entry) {
+        json_t *data = json_object_get(entry, "data");
+        if (text != NULL)
+            memcpy(text + used, json_string_value(data) ? json_string_value(data) : "",
+                   json_string_length(data));
+        used += json_string_length(data);
+    }
+    if (text != NULL)
+        text[used] = '\0';
+    *length = used;
+    json_decref(entries);
+    return text;
+}
+
+/* The session's log so far, from the first page of its output listing. */
+static int session_log(struct kaggle *kaggle, const struct fahr_config *config,
+                       const struct kaggle_job *job, char **text, size_t *length,
+                       struct fahr_error *err)
+{
+    json_t *answer = NULL;
+    json_t *body = kaggle_version_request(job);
+    json_object_set_new(body, "pageSize", json_integer(1));
+    int rc = kaggle_call(kaggle, config, "ListKernelSessionOutput", body, &answer, err);
+    if (rc != FAHR_OK)
+        return rc;
+    const char *log = json_string_value(json_object_get(answer, "log"));
+    *text = log_text(log ? log : "", length);
+    json_decref(answer);
+    return *text ? FAHR_OK : fahr_error_set(err, FAHR_EFAIL, "out of memory");
+}
+
+/* The cursor holds how many bytes of the log's text were delivered (as
+ * decimal text): Kaggle gives the whole log each time, so an offset is all
+ * it takes to go on, in this process or another. A line is delivered once
+ * its newline has come, or on the last call (job_over). */
+int kaggle_read_logs2(void *state, const struct fahr_config *config, const char *job_id,
+                      struct fahr_log_cursor *cursor, int job_over, fahr_log_line_fn on_line,
+                      void *on_line_data, struct fahr_error *err)
+{
+    struct kaggle_job job;
+    char *text = NULL, offset_text[32] = "0";
+    size_t length = 0;
+    int rc = kaggle_job_parse(job_id, &job, err);
+    if (rc == FAHR_OK)
+        rc = session_log(state, config, &job, &text, &length, err);
+    if (rc != FAHR_OK)
+        return rc;
+    if (cursor->length > 0 && cursor->length < sizeof offset_text) {
+        memcpy(offset_text, cursor->data, cursor->length);
+        offset_text[cursor->length] = '\0';
+    }
+    size_t done = strtoull(offset_text, NULL, 10);
+    if (done > length)
+        done = length; /* a log that shrank: nothing more to say */
+    while (done < length) {
+        const char *line = text + done, *newline = memchr(line, '\n', length - done);
+        if (newline == NULL && !job_over)
+            break;
+        size_t line_length = newline ? (size_t)(newline - line) : length - done;
+        done += line_length + (newline != NULL);
+        if (on_line(on_line_data, line, line_length) != 0)
+            break;
+    }
+    cursor->length = (uint32_t)snprintf((char *)cursor->data, sizeof cursor->data, "%zu", done);
+    free(text);
+    return FAHR_OK;
+}
+
+/* ---- Stopping ----------------------------------------------------------- */
+
+/* CancelKernelSession, for a session still going: the state first, so that
+ * stopping an ended job says so rather than what Kaggle's error says. */
+int kaggle_stop(void *state, const struct fahr_config *config, const char *job_id,
+                struct fahr_error *err)
+{
+    long long session = 0;
+    json_t *answer = NULL;
+    int rc = kaggle_session_find(config, job_id, &session, err);
+    json_t *body = json_pack("{s:I}", "kernelSessionId", (json_int_t)session);
+    if (rc == FAHR_OK)
+        rc = kaggle_call(state, config, "CancelKernelSession", body, &answer, err);
+    else
+        json_decref(body);
+    const char *said = json_string_value(json_object_get(answer, "errorMessage"));
+    char shown[256];
+    kaggle_text(said, shown, sizeof shown);
+    if (rc == FAHR_OK && said != NULL && *said != '\0')
+        rc = fahr_error_set(err, FAHR_EFAIL, "Kaggle did not cancel job %s: %s", job_id, shown);
+    json_decref(answer);
+    return rc;
+}
+
+/* ---- Listing ------------------------------------------------------------ */
+
+/* RFC 3339 ("2026-11-27T23:05:01.123Z") to Unix time; 0 if unreadable. */
+static int64_t unix_time(const char *text)
+{
+    struct tm tm = {0};
+    if (text == NULL || strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+/* One kernel of the listing, with its session's status, to on_job. */
+static int list_one(struct kaggle *kaggle, const struct fahr_config *config,
+                    const json_t *kernel, const char *owner, int *asked, fahr_job_fn on_job,
+                    void *on_job_data)
+{
+    const char *ref = json_string_value(json_object_get(kernel, "ref"));
+    const char *slug = ref && strrchr(ref, '/') ? strrchr(ref, '/') + 1 : ref;
+    json_int_t version = json_integer_value(json_object_get(kernel, "currentVersionNumber"));
+    struct kaggle_job job = {.version = version > 0 ? (long)version : 1};
+    char id[FAHR_JOB_ID_MAX], detail[256] = "";
+    struct fahr_error ignored;
+    snprintf(id, sizeof id, "%s/%s/%ld", owner, slug ? slug : "", job.version);
+    if (kaggle_job_parse(id, &job, &ignored) != FAHR_OK)
+        return 0; /* not a kernel this driver could follow */
+    struct fahr_job_summary summary = {
+        .size = sizeof summary,
+        .job_id = id,
+        .state = FAHR_JOB_PENDING,
+        .created = unix_time(json_string_value(json_object_get(kernel, "lastRunTime"))),
+        .detail = detail,
+    };
+    json_t *status = NULL;
+    if ((*asked)++ < LIST_STATUS_MAX &&
+        kaggle_session_status(kaggle, config, &job, &status, &ignored) == FAHR_OK) {
+        const char *name = json_string_value(json_object_get(status, "status"));
+        kaggle_text(name, detail, sizeof detail);
+        if (!kaggle_state_of(name, &summary.state))
+            summary.state = FAHR_JOB_PENDING;
+    }
+    json_decref(status);
+    return on_job(on_job_data, &summary);
+}
+
+int kaggle_list(void *state, const struct fahr_config *config, const char *image_name,
+                fahr_job_fn on_job, void *on_job_data, struct fahr_error *err)
+{
+    struct kaggle *kaggle = state;
+    int rc = kaggle_credential(kaggle, err), asked = 0, stop = 0;
+    char prefix[KAGGLE_NAME_MAX] = "";
+    if (rc != FAHR_OK)
+        return rc;
+    if (kaggle->username[0] == '\0')
+        return fahr_error_set(err, FAHR_EINVAL, "a Kaggle token does not name its user: set "
+                              "KAGGLE_USERNAME");
+    for (size_t n = 0; image_name && image_name[n] && n + 1 < sizeof prefix; n++)
+        prefix[n] = (image_name[n] >= 'A' && image_name[n] <= 'Z') ? (char)(image_name[n] + 32)
+                    : strchr("abcdefghijklmnopqrstuvwxyz0123456789", image_name[n]) ? image_name[n]
+                    : '-';
+    for (int page = 1; rc == FAHR_OK && !stop; page++) {
+        json_t *answer = NULL, *kernel;
+        json_t *body = json_pack("{s:s, s:i, s:i}", "user", kaggle->username, "page", page,
+                                 "pageSize", LIST_PAGE_SIZE);
+        if (prefix[0] != '\0')
+            json_object_set_new(body, "search", json_string(prefix));
+        rc = kaggle_call(kaggle, config, "ListKernels", body, &answer, err);
+        json_t *kernels = json_object_get(answer, "kernels");
+        size_t i, length = strlen(prefix);
+        json_array_foreach(kernels, i, kernel) {
+            const char *ref = json_string_value(json_object_get(kernel, "ref"));
+            const char *slug = ref && strrchr(ref, '/') ? strrchr(ref, '/') + 1 : "";
+            if (stop || (length > 0 && (strncmp(slug, prefix, length) != 0 ||
+                                        (slug[length] != '\0' && slug[length] != '-'))))
+                continue;
+            stop = list_one(kaggle, config, kernel, kaggle->username, &asked, on_job,
+                            on_job_data);
+        }
+        if (json_array_size(kernels) < LIST_PAGE_SIZE)
+            stop = 1; /* the last page */
+        json_decref(answer);
+    }
+    return rc;
+}
