@@ -125,19 +125,12 @@ int kaggle_read_logs2(void *state, const struct fahr_config *config, const char 
 
 /* ---- Stopping ----------------------------------------------------------- */
 
-/* CancelKernelSession, for a session still going: the state first, so that
- * stopping an ended job says so rather than what Kaggle's error says. */
-int kaggle_stop(void *state, const struct fahr_config *config, const char *job_id,
-                struct fahr_error *err)
+int kaggle_cancel(struct kaggle *kaggle, const struct fahr_config *config, long long session,
+                  const char *job_id, struct fahr_error *err)
 {
-    long long session = 0;
     json_t *answer = NULL;
-    int rc = kaggle_session_find(config, job_id, &session, err);
     json_t *body = json_pack("{s:I}", "kernelSessionId", (json_int_t)session);
-    if (rc == FAHR_OK)
-        rc = kaggle_call(state, config, "CancelKernelSession", body, &answer, err);
-    else
-        json_decref(body);
+    int rc = kaggle_call(kaggle, config, "CancelKernelSession", body, &answer, err);
     const char *said = json_string_value(json_object_get(answer, "errorMessage"));
     char shown[256];
     kaggle_text(said, shown, sizeof shown);
@@ -145,6 +138,16 @@ int kaggle_stop(void *state, const struct fahr_config *config, const char *job_i
         rc = fahr_error_set(err, FAHR_EFAIL, "Kaggle did not cancel job %s: %s", job_id, shown);
     json_decref(answer);
     return rc;
+}
+
+/* The host has polled the job first: it says itself that an ended job has
+ * nothing to stop. */
+int kaggle_stop(void *state, const struct fahr_config *config, const char *job_id,
+                struct fahr_error *err)
+{
+    long long session = 0;
+    int rc = kaggle_session_find(config, job_id, &session, err);
+    return rc == FAHR_OK ? kaggle_cancel(state, config, session, job_id, err) : rc;
 }
 
 /* ---- Listing ------------------------------------------------------------ */
@@ -158,30 +161,24 @@ static int64_t unix_time(const char *text)
     return (int64_t)timegm(&tm);
 }
 
-/* One kernel of the listing, with its session's status, to on_job. */
-static int list_one(struct kaggle *kaggle, const struct fahr_config *config,
-                    const json_t *kernel, const char *owner, int *asked, fahr_job_fn on_job,
-                    void *on_job_data)
+/* One version of a kernel, with its session's status, to on_job. */
+static int list_version(struct kaggle *kaggle, const struct fahr_config *config,
+                        const struct kaggle_job *job, int64_t created, int *asked,
+                        fahr_job_fn on_job, void *on_job_data)
 {
-    const char *ref = json_string_value(json_object_get(kernel, "ref"));
-    const char *slug = ref && strrchr(ref, '/') ? strrchr(ref, '/') + 1 : ref;
-    json_int_t version = json_integer_value(json_object_get(kernel, "currentVersionNumber"));
-    struct kaggle_job job = {.version = version > 0 ? (long)version : 1};
-    char id[FAHR_JOB_ID_MAX], detail[256] = "";
-    struct fahr_error ignored;
-    snprintf(id, sizeof id, "%s/%s/%ld", owner, slug ? slug : "", job.version);
-    if (kaggle_job_parse(id, &job, &ignored) != FAHR_OK)
-        return 0; /* not a kernel this driver could follow */
+    char id[2 * KAGGLE_NAME_MAX + 32], detail[256] = "";
+    snprintf(id, sizeof id, "%s/%s/%ld", job->owner, job->slug, job->version);
     struct fahr_job_summary summary = {
         .size = sizeof summary,
         .job_id = id,
         .state = FAHR_JOB_PENDING,
-        .created = unix_time(json_string_value(json_object_get(kernel, "lastRunTime"))),
+        .created = created,
         .detail = detail,
     };
     json_t *status = NULL;
+    struct fahr_error ignored;
     if ((*asked)++ < LIST_STATUS_MAX &&
-        kaggle_session_status(kaggle, config, &job, &status, &ignored) == FAHR_OK) {
+        kaggle_session_status(kaggle, config, job, &status, &ignored) == FAHR_OK) {
         const char *name = json_string_value(json_object_get(status, "status"));
         kaggle_text(name, detail, sizeof detail);
         if (!kaggle_state_of(name, &summary.state))
@@ -189,6 +186,29 @@ static int list_one(struct kaggle *kaggle, const struct fahr_config *config,
     }
     json_decref(status);
     return on_job(on_job_data, &summary);
+}
+
+/* A kernel of the listing: each of its versions is a job, newest first.
+ * Kaggle says when only the newest ran (lastRunTime). */
+static int list_kernel(struct kaggle *kaggle, const struct fahr_config *config,
+                       const json_t *kernel, const char *owner, int *asked, fahr_job_fn on_job,
+                       void *on_job_data)
+{
+    const char *ref = json_string_value(json_object_get(kernel, "ref"));
+    const char *slug = ref && strrchr(ref, '/') ? strrchr(ref, '/') + 1 : ref;
+    json_int_t newest = json_integer_value(json_object_get(kernel, "currentVersionNumber"));
+    int64_t created = unix_time(json_string_value(json_object_get(kernel, "lastRunTime")));
+    struct kaggle_job job;
+    char id[FAHR_JOB_ID_MAX];
+    struct fahr_error ignored;
+    snprintf(id, sizeof id, "%s/%s/%lld", owner, slug ? slug : "",
+             (long long)(newest > 0 ? newest : 1));
+    if (kaggle_job_parse(id, &job, &ignored) != FAHR_OK)
+        return 0; /* not a kernel this driver could follow */
+    int stop = 0;
+    for (; job.version > 0 && !stop; job.version--, created = 0)
+        stop = list_version(kaggle, config, &job, created, asked, on_job, on_job_data);
+    return stop;
 }
 
 int kaggle_list(void *state, const struct fahr_config *config, const char *image_name,
@@ -221,7 +241,7 @@ int kaggle_list(void *state, const struct fahr_config *config, const char *image
             if (stop || (length > 0 && (strncmp(slug, prefix, length) != 0 ||
                                         (slug[length] != '\0' && slug[length] != '-'))))
                 continue;
-            stop = list_one(kaggle, config, kernel, kaggle->username, &asked, on_job,
+            stop = list_kernel(kaggle, config, kernel, kaggle->username, &asked, on_job,
                             on_job_data);
         }
         if (json_array_size(kernels) < LIST_PAGE_SIZE)

@@ -83,6 +83,9 @@ int kaggle_poll(void *state, const struct fahr_config *config, const char *job_i
 int kaggle_read_logs2(void *state, const struct fahr_config *config, const char *job_id,
                       struct fahr_log_cursor *cursor, int job_over, fahr_log_line_fn on_line,
                       void *on_line_data, struct fahr_error *err);
+/* CancelKernelSession; a session that has ended is an error. */
+int kaggle_cancel(struct kaggle *kaggle, const struct fahr_config *config, long long session,
+                  const char *job_id, struct fahr_error *err);
 int kaggle_stop(void *state, const struct fahr_config *config, const char *job_id,
                 struct fahr_error *err);
 int kaggle_list(void *state, const struct fahr_config *config, const char *image_name,
@@ -92,6 +95,8 @@ int kaggle_list(void *state, const struct fahr_config *config, const char *image
 /* Kaggle names a version's session (what CancelKernelSession takes) only
  * in the push's answer (its url's ?scriptVersionId=): kept in the driver's
  * data directory beside the endpoint, for stop. */
+/* The session a push's url names; 0 if none. */
+long long kaggle_session_of(const char *url);
 int kaggle_session_save(const struct fahr_config *config, const char *job_id,
                         const char *url, struct fahr_error *err);
 int kaggle_session_find(const struct fahr_config *config, const char *job_id,

@@ -34,11 +34,17 @@ static int record_path(const char *job_id, char *path, size_t size, struct fahr_
     return FAHR_OK;
 }
 
-int kaggle_session_save(const struct fahr_config *config, const char *job_id, const char *url,
-                        struct fahr_error *err)
+long long kaggle_session_of(const char *url)
 {
     const char *at = url ? strstr(url, "scriptVersionId=") : NULL;
     long long id = at ? strtoll(at + 16, NULL, 10) : 0;
+    return id > 0 ? id : 0;
+}
+
+int kaggle_session_save(const struct fahr_config *config, const char *job_id, const char *url,
+                        struct fahr_error *err)
+{
+    long long id = kaggle_session_of(url);
     const char *endpoint = kaggle_host->config_get(config, "endpoint");
     char path[4200], temporary[4300];
     if (id <= 0) {

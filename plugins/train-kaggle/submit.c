@@ -88,6 +88,18 @@ static int refused_sources(const json_t *answer, char *out, size_t size)
     return used > 0;
 }
 
+/* Kaggle runs a version whose inputs it refused, without them; a failed
+ * submit leaves nothing running, so its session is cancelled. */
+static int refused_inputs(struct kaggle *kaggle, const struct fahr_config *config,
+                          const json_t *answer, const char *refused, struct fahr_error *err)
+{
+    long long session = kaggle_session_of(json_string_value(json_object_get(answer, "url")));
+    struct fahr_error why;
+    if (session > 0 && kaggle_cancel(kaggle, config, session, "just pushed", &why) != FAHR_OK)
+        kaggle_host->log(FAHR_LOG_WARN, "%s", why.message);
+    return fahr_error_set(err, FAHR_EINVAL, "Kaggle does not know these inputs: %s", refused);
+}
+
 /* The kernel Kaggle says it saved: its ref ("/code/OWNER/SLUG", or
  * "OWNER/SLUG") where it gives one, else the one asked for. */
 static void saved_kernel(const json_t *answer, struct kaggle_job *kernel)
@@ -127,8 +139,7 @@ int kaggle_submit(void *state, const struct fahr_train_request *request, const c
     if (said != NULL && *said != '\0')
         rc = fahr_error_set(err, FAHR_EFAIL, "Kaggle refused the kernel: %s", shown);
     else if (refused_sources(answer, refused, sizeof refused))
-        rc = fahr_error_set(err, FAHR_EINVAL, "Kaggle does not know these inputs: %s",
-                            refused);
+        rc = refused_inputs(kaggle, request->config, answer, refused, err);
     else if (version <= 0)
         rc = fahr_error_set(err, FAHR_EFAIL, "Kaggle saved the kernel without a version "
                             "number");
