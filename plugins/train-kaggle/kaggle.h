@@ -69,9 +69,10 @@ int kaggle_check(void *state, const struct fahr_train_request *request, struct f
 
 /* ---- source.c ---- */
 /* The kernel's text: the artifact with the contract's prelude (a first
- * cell for a notebook); *notebook set for a .ipynb. NULL with err set. */
-char *kaggle_kernel_text(const struct fahr_train_request *request, int internet, int *notebook,
-                         struct fahr_error *err);
+ * cell for a notebook); *notebook set for a .ipynb. `job` names the
+ * kernel (TRAINING_JOB_NAME). NULL with err set. */
+char *kaggle_kernel_text(const struct fahr_train_request *request, const char *job,
+                         int internet, int *notebook, struct fahr_error *err);
 
 /* ---- submit.c ---- */
 int kaggle_submit(void *state, const struct fahr_train_request *request, const char *image,

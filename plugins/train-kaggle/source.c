@@ -4,7 +4,9 @@
  * a notebook) that recreates SageMaker's container contract:
  *   /opt/ml/model              -> /kaggle/working/model (Kaggle keeps
  *                                 /kaggle/working as the session's output)
- *   /opt/ml/input/config/hyperparameters.json   the --hp values
+ *   /opt/ml/input/config/hyperparameters.json   the --hp values (and
+ *                              inputdataconfig.json, resourceconfig.json and
+ *                              TRAINING_JOB_NAME, the kernel, as SageMaker)
  *   /opt/ml/input/data/NAME    -> where Kaggle mounted the input's source
  *   requirements.txt beside the artifact, pip-installed (internet on only)
  * Its settings travel as one JSON string, so nothing the user typed is
@@ -36,6 +38,14 @@ static const char prelude_code[] =
     "        os.symlink('/kaggle/working/model', '/opt/ml/model')\n"
     "    with open('/opt/ml/input/config/hyperparameters.json', 'w') as f:\n"
     "        json.dump(config['hyperparameters'], f)\n"
+    "    with open('/opt/ml/input/config/inputdataconfig.json', 'w') as f:\n"
+    "        json.dump({name: {'TrainingInputMode': 'File', 'RecordWrapperType': 'None',\n"
+    "                          'S3DistributionType': 'FullyReplicated'}\n"
+    "                   for name in config['channels']}, f)\n"
+    "    with open('/opt/ml/input/config/resourceconfig.json', 'w') as f:\n"
+    "        json.dump({'current_host': 'algo-1', 'hosts': ['algo-1'],\n"
+    "                   'network_interface_name': 'eth0'}, f)\n"
+    "    os.environ.setdefault('TRAINING_JOB_NAME', config['job'])\n"
     "    for name, places in config['channels'].items():\n"
     "        found = [p for p in places if os.path.exists(p)]\n"
     "        if not found:\n"
@@ -96,8 +106,8 @@ static json_t *places_of(const char *source)
 }
 
 /* The prelude's settings: {hyperparameters, channels, requirements}. */
-static json_t *prelude_config(const struct fahr_train_request *request, int internet,
-                              struct fahr_error *err)
+static json_t *prelude_config(const struct fahr_train_request *request, const char *job,
+                              int internet, struct fahr_error *err)
 {
     json_t *hp = json_object(), *channels = json_object();
     for (size_t i = 0; i < request->hyperparameter_count; i++)
@@ -128,16 +138,16 @@ static json_t *prelude_config(const struct fahr_train_request *request, int inte
         json_decref(channels);
         return NULL;
     }
-    return json_pack("{s:o, s:o, s:o}", "hyperparameters", hp, "channels", channels,
-                     "requirements", wanted);
+    return json_pack("{s:o, s:o, s:o, s:s}", "hyperparameters", hp, "channels", channels,
+                     "requirements", wanted, "job", job);
 }
 
 /* The prelude with its settings in a Python string literal (JSON's string
  * escapes are Python's too). */
-static char *prelude(const struct fahr_train_request *request, int internet,
+static char *prelude(const struct fahr_train_request *request, const char *job, int internet,
                      struct fahr_error *err)
 {
-    json_t *config = prelude_config(request, internet, err);
+    json_t *config = prelude_config(request, job, internet, err);
     char *text = config ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_t *literal = text ? json_string(text) : NULL;
     char *quoted = literal ? json_dumps(literal, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
@@ -201,12 +211,12 @@ static char *notebook_text(const char *path, const char *code, struct fahr_error
     return text;
 }
 
-char *kaggle_kernel_text(const struct fahr_train_request *request, int internet, int *notebook,
-                         struct fahr_error *err)
+char *kaggle_kernel_text(const struct fahr_train_request *request, const char *job,
+                         int internet, int *notebook, struct fahr_error *err)
 {
     size_t length = strlen(request->artifact_path), size = 0;
     *notebook = length > 6 && strcmp(request->artifact_path + length - 6, ".ipynb") == 0;
-    char *code = prelude(request, internet, err), *text = NULL, *script = NULL;
+    char *code = prelude(request, job, internet, err), *text = NULL, *script = NULL;
     int missing;
     if (code != NULL && *notebook)
         text = notebook_text(request->artifact_path, code, err);

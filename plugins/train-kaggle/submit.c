@@ -44,7 +44,9 @@ static json_t *save_request(const struct fahr_train_request *request,
     const char *shape = kaggle_host->config_get(request->config, "accelerator");
     const char *timeout = kaggle_host->config_get(request->config, "timeout");
     int rc = kaggle_accelerator(shape, &gpu, &tpu, err);
-    char *text = rc == FAHR_OK ? kaggle_kernel_text(request, flag(request, "internet"),
+    char job[2 * KAGGLE_NAME_MAX + 2];
+    snprintf(job, sizeof job, "%s/%s", kernel->owner, kernel->slug);
+    char *text = rc == FAHR_OK ? kaggle_kernel_text(request, job, flag(request, "internet"),
                                                     &notebook, err) : NULL;
     if (text == NULL)
         return NULL;
