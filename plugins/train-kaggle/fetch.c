@@ -118,8 +118,7 @@ static int get_once(struct kaggle *kaggle, char *url, size_t url_size, const cha
     int rc = kaggle_host->http_send(kaggle->http, &get, &response, err);
     const char *location = header(&response, "Location");
     if (download->failed)
-        rc = fahr_error_set(err, download->err.message[0] ? FAHR_EFAIL : FAHR_EFAIL, "%s: %s",
-                            name, download->err.message);
+        rc = fahr_error_set(err, FAHR_EFAIL, "%s: %s", name, download->err.message);
     else if (rc == FAHR_OK && response.status >= 300 && response.status < 400 && location &&
              (strncmp(location, "https://", 8) == 0 || strncmp(location, "http://", 7) == 0) &&
              strlen(location) < url_size) {

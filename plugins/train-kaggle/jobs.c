@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#define LIST_STATUS_MAX 20 /* kernels whose status a listing asks for */
+#define LIST_STATUS_MAX 50 /* versions a listing shows (a status call each) */
 #define LIST_PAGE_SIZE 100
 
 int kaggle_poll(void *state, const struct fahr_config *config, const char *job_id,
@@ -171,21 +171,23 @@ static int list_version(struct kaggle *kaggle, const struct fahr_config *config,
     struct fahr_job_summary summary = {
         .size = sizeof summary,
         .job_id = id,
-        .state = FAHR_JOB_PENDING,
         .created = created,
         .detail = detail,
     };
     json_t *status = NULL;
     struct fahr_error ignored;
-    if ((*asked)++ < LIST_STATUS_MAX &&
-        kaggle_session_status(kaggle, config, job, &status, &ignored) == FAHR_OK) {
+    if ((*asked)++ == LIST_STATUS_MAX) {
+        kaggle_host->log(FAHR_LOG_INFO, "the newest %d jobs only", LIST_STATUS_MAX);
+        return 1; /* a job without its state would mislead */
+    }
+    int known = 0;
+    if (kaggle_session_status(kaggle, config, job, &status, &ignored) == FAHR_OK) {
         const char *name = json_string_value(json_object_get(status, "status"));
         kaggle_text(name, detail, sizeof detail);
-        if (!kaggle_state_of(name, &summary.state))
-            summary.state = FAHR_JOB_PENDING;
+        known = kaggle_state_of(name, &summary.state);
     }
     json_decref(status);
-    return on_job(on_job_data, &summary);
+    return known ? on_job(on_job_data, &summary) : 0; /* a version Kaggle lost is left out */
 }
 
 /* A kernel of the listing: each of its versions is a job, newest first.

@@ -172,6 +172,8 @@ static json_t *joined(const json_t *source)
     json_t *piece;
     json_array_foreach(source, i, piece) length += json_string_length(piece);
     char *text = calloc(1, length + 1);
+    if (text == NULL)
+        return NULL;
     length = 0;
     json_array_foreach(source, i, piece) {
         memcpy(text + length, json_string_value(piece), json_string_length(piece));

@@ -53,8 +53,13 @@ install_driver() {
     [ -n "$pc" ] || fail "fahr-plugin.pc was not installed"
     # A copy outside the repository, so nothing of it is in reach.
     cp -R "$FAHR_SOURCE_ROOT/plugins/train-kaggle" "$TEST_TMP/train-kaggle"
+    # Built with fahr's sanitizers, if any, so that they watch the driver too.
+    local sanitize
+    sanitize=$(meson introspect "$FAHR_BUILD_ROOT" --buildoptions |
+        python3 -c 'import json, sys; print(*[o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"])')
     PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$STAGE" \
-        meson setup "$build" "$TEST_TMP/train-kaggle" >"$TEST_TMP/setup.log" 2>&1 ||
+        meson setup "$build" "$TEST_TMP/train-kaggle" -Db_sanitize="$sanitize" -Db_lundef=false \
+        >"$TEST_TMP/setup.log" 2>&1 ||
         fail "meson setup of the kaggle driver: $(cat "$TEST_TMP/setup.log")"
     log=$(meson compile -C "$build" 2>&1) || fail "the kaggle driver does not compile: $log"
     expect_lacks "$log" "warning" "compiling the kaggle driver"
