@@ -64,6 +64,7 @@ install_driver() {
     log=$(meson compile -C "$build" 2>&1) || fail "the kaggle driver does not compile: $log"
     expect_lacks "$log" "warning" "compiling the kaggle driver"
     expect_lacks "$(cat "$build/compile_commands.json")" "$FAHR_SOURCE_ROOT" "the driver's flags"
+    log=$(meson test -C "$build" 2>&1) || fail "the driver's own tests: $log"
     meson install -C "$build" --quiet >/dev/null
     PLUGIN_DIR=$(PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$STAGE" \
         pkg-config --variable=plugindir fahr-plugin)
