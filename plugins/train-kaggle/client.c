@@ -35,7 +35,7 @@ static void kaggle_said(const char *body, size_t length, char *out, size_t size)
 
 /* A 2xx answer with a JSON object and no "code" >= 400, into *answer;
  * anything else one line for the user. */
-static int read_answer(struct kaggle *kaggle, const char *method,
+int kaggle_read_answer(struct kaggle *kaggle, const char *method,
                        const struct fahr_http_response *response, json_t **answer,
                        struct fahr_error *err)
 {
@@ -70,8 +70,9 @@ static int read_answer(struct kaggle *kaggle, const char *method,
     return FAHR_OK;
 }
 
-int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
-                json_t *body, json_t **answer, struct fahr_error *err)
+int kaggle_post(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
+                json_t *body, struct fahr_http_request *request,
+                struct fahr_http_response *response, struct fahr_error *err)
 {
     int rc = kaggle_credential(kaggle, err);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -97,24 +98,31 @@ int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const c
     const struct fahr_http_header headers[] = {
         {"Authorization", kaggle->authorization}, /* the host never logs headers */
         {"Content-Type", "application/json"},
-        {"Accept", "application/json"},
     };
-    struct fahr_http_request request = {
-        .size = sizeof request,
-        .method = "POST",
-        .url = url,
-        .headers = headers,
-        .header_count = sizeof headers / sizeof headers[0],
-        .body = text,
-        .body_length = strlen(text),
-        .timeout_ms = 120000,
-    };
-    struct fahr_http_response response = {.size = sizeof response};
-    rc = kaggle_host->http_send(kaggle->http, &request, &response, err);
-    if (rc == FAHR_OK)
-        rc = read_answer(kaggle, method, &response, answer, err);
-    kaggle_host->http_release(&response);
+    request->size = sizeof *request;
+    request->method = "POST";
+    request->url = url;
+    request->headers = headers;
+    request->header_count = sizeof headers / sizeof headers[0];
+    request->body = text;
+    request->body_length = strlen(text);
+    rc = kaggle_host->http_send(kaggle->http, request, response, err);
     free(text);
+    return rc;
+}
+
+int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
+                json_t *body, json_t **answer, struct fahr_error *err)
+{
+    struct fahr_http_request request = {.timeout_ms = 120000};
+    /* The session's output carries its whole log on every page. */
+    if (strcmp(method, "ListKernelSessionOutput") == 0)
+        request.answer_max = KAGGLE_LOG_MAX * 2;
+    struct fahr_http_response response = {.size = sizeof response};
+    int rc = kaggle_post(kaggle, config, method, body, &request, &response, err);
+    if (rc == FAHR_OK)
+        rc = kaggle_read_answer(kaggle, method, &response, answer, err);
+    kaggle_host->http_release(&response);
     return rc;
 }
 

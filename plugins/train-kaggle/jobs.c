@@ -1,4 +1,4 @@
-/* jobs.c: following a kernel's session: its status, its log, stopping it,
+/* jobs.c: following a kernel's session: its status, stopping it,
  * and listing this user's kernels of an image. */
 #define _GNU_SOURCE /* timegm */
 #include "kaggle.h"
@@ -37,90 +37,6 @@ int kaggle_poll(void *state, const struct fahr_config *config, const char *job_i
                  "cancelled");
     json_decref(answer);
     return rc;
-}
-
-/* ---- The log ------------------------------------------------------------ */
-
-/* Kaggle's log, [{stream_name, time, data}], as the text it printed. */
-static char *log_text(const char *log, size_t *length)
-{
-    json_t *entries = json_loads(log, 0, NULL), *entry;
-    if (!json_is_array(entries)) {
-        json_decref(entries);
-        *length = strlen(log);
-        return strdup(log); /* a plain text log, as it came */
-    }
-    size_t i, used = 0;
-    json_array_foreach(entries, i, entry) used +=
-        json_string_length(json_object_get(entry, "data"));
-    char *text = malloc(used + 1);
-    used = 0;
-    json_array_foreach(entries, i, entry) {
-        json_t *data = json_object_get(entry, "data");
-        if (text != NULL)
-            memcpy(text + used, json_string_value(data) ? json_string_value(data) : "",
-                   json_string_length(data));
-        used += json_string_length(data);
-    }
-    if (text != NULL)
-        text[used] = '\0';
-    *length = used;
-    json_decref(entries);
-    return text;
-}
-
-/* The session's log so far, from the first page of its output listing. */
-static int session_log(struct kaggle *kaggle, const struct fahr_config *config,
-                       const struct kaggle_job *job, char **text, size_t *length,
-                       struct fahr_error *err)
-{
-    json_t *answer = NULL;
-    json_t *body = kaggle_version_request(job);
-    json_object_set_new(body, "pageSize", json_integer(1));
-    int rc = kaggle_call(kaggle, config, "ListKernelSessionOutput", body, &answer, err);
-    if (rc != FAHR_OK)
-        return rc;
-    const char *log = json_string_value(json_object_get(answer, "log"));
-    *text = log_text(log ? log : "", length);
-    json_decref(answer);
-    return *text ? FAHR_OK : fahr_error_set(err, FAHR_EFAIL, "out of memory");
-}
-
-/* The cursor holds how many bytes of the log's text were delivered (as
- * decimal text): Kaggle gives the whole log each time, so an offset is all
- * it takes to go on, in this process or another. A line is delivered once
- * its newline has come, or on the last call (job_over). */
-int kaggle_read_logs2(void *state, const struct fahr_config *config, const char *job_id,
-                      struct fahr_log_cursor *cursor, int job_over, fahr_log_line_fn on_line,
-                      void *on_line_data, struct fahr_error *err)
-{
-    struct kaggle_job job;
-    char *text = NULL, offset_text[32] = "0";
-    size_t length = 0;
-    int rc = kaggle_job_parse(job_id, &job, err);
-    if (rc == FAHR_OK)
-        rc = session_log(state, config, &job, &text, &length, err);
-    if (rc != FAHR_OK)
-        return rc;
-    if (cursor->length > 0 && cursor->length < sizeof offset_text) {
-        memcpy(offset_text, cursor->data, cursor->length);
-        offset_text[cursor->length] = '\0';
-    }
-    size_t done = strtoull(offset_text, NULL, 10);
-    if (done > length)
-        done = length; /* a log that shrank: nothing more to say */
-    while (done < length) {
-        const char *line = text + done, *newline = memchr(line, '\n', length - done);
-        if (newline == NULL && !job_over)
-            break;
-        size_t line_length = newline ? (size_t)(newline - line) : length - done;
-        done += line_length + (newline != NULL);
-        if (on_line(on_line_data, line, line_length) != 0)
-            break;
-    }
-    cursor->length = (uint32_t)snprintf((char *)cursor->data, sizeof cursor->data, "%zu", done);
-    free(text);
-    return FAHR_OK;
 }
 
 /* ---- Stopping ----------------------------------------------------------- */

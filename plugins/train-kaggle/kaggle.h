@@ -11,6 +11,7 @@
 
 #define KAGGLE_NAME_MAX 128  /* a user name or a kernel slug */
 #define KAGGLE_AUTH_MAX 4096 /* an Authorization header's value */
+#define KAGGLE_LOG_MAX (64u << 20) /* a session's log: larger is refused */
 
 /* The host's table: valid from open() until close() (plugin.h). */
 extern const struct fahr_host *kaggle_host;
@@ -38,6 +39,17 @@ struct kaggle_job {
  * the JSON ("code" >= 400), is one line with Kaggle's own words. */
 int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
                 json_t *body, json_t **answer, struct fahr_error *err);
+/* POST `body` (taken) to Kaggle's `method` as `request` (its other
+ * members the caller's: on_body, timeouts) asks; the answer in *response,
+ * for the caller to read and release. */
+int kaggle_post(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
+                json_t *body, struct fahr_http_request *request,
+                struct fahr_http_response *response, struct fahr_error *err);
+/* A 2xx answer's JSON object into *answer (NULL: not wanted), anything else
+ * one line with Kaggle's words. */
+int kaggle_read_answer(struct kaggle *kaggle, const char *method,
+                       const struct fahr_http_response *response, json_t **answer,
+                       struct fahr_error *err);
 /* `in` into `out` without control characters: what a server says is
  * untrusted and ends up on the user's terminal. */
 void kaggle_text(const char *in, char *out, size_t size);

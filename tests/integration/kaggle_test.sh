@@ -261,6 +261,27 @@ failures_and_stop() {
     expect_contains "$ERR" "already stopped; nothing to stop" "a second stop"
 }
 
+# logs --follow of a log that grows while it is read: Kaggle's stream
+# while the session runs, each line once and in order, then the stored log.
+follow_a_growing_log() {
+    install_driver
+    start_bench
+    use_key_file
+    local dir job
+    dir=$(fixture_copy tests/fixtures/chatter)
+    run_kaggle fit "$dir/"*.py --train-driver=kaggle --config.endpoint="$ENDPOINT" --no-wait
+    expect_eq "$RC" 0 "exit code of fit --no-wait; stderr: $ERR"
+    job=$OUT
+    run_kaggle logs "$job" --follow
+    expect_eq "$RC" 0 "exit code of logs --follow; stderr: $ERR"
+    expect_eq "$(printf '%s\n' "$OUT" | grep -c '^line ')" 12000 "lines followed"
+    expect_eq "$(printf '%s\n' "$OUT" | grep '^line ' | cut -d' ' -f2 | uniq | wc -l)" 12000 \
+        "lines followed once each"
+    printf '%s\n' "$OUT" | grep '^line ' | cut -d' ' -f2 | sort -c || fail "lines out of order"
+    expect_eq "$(printf '%s\n' "$OUT" | tail -n 1)" "done" "the last line"
+    [ "$(calls_of GetKernelSessionLogsStream)" -gt 0 ] || fail "the log stream was not used"
+}
+
 # Credentials and quota: each refusal one line, before anything is pushed.
 refused_before_the_push() {
     install_driver
@@ -308,5 +329,6 @@ run_test installed_driver_is_listed
 run_test script_fit_and_job_commands
 run_test notebook_dataset_and_hyperparameters
 run_test failures_and_stop
+run_test follow_a_growing_log
 run_test refused_before_the_push
 finish
