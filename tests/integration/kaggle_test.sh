@@ -261,6 +261,34 @@ failures_and_stop() {
     expect_contains "$ERR" "already stopped; nothing to stop" "a second stop"
 }
 
+# 45 model files: the output listing comes in pages of 20.
+fetch_walks_the_pages() {
+    install_driver
+    start_bench
+    use_key_file
+    mkdir -p "$TEST_TMP/many"
+    cat >"$TEST_TMP/many/train.py" <<'PY'
+import os
+os.makedirs("/opt/ml/model/parts", exist_ok=True)
+for i in range(45):
+    with open(f"/opt/ml/model/parts/part-{i:02d}.txt", "w") as f:
+        f.write(f"part {i}\n" * (i + 1))
+PY
+    echo "numpy" >"$TEST_TMP/many/requirements.txt"
+    run_kaggle fit "$TEST_TMP/many/train.py" --train-driver=kaggle --config.endpoint="$ENDPOINT" \
+        --fetch "$TEST_TMP/many-model"
+    expect_eq "$RC" 0 "exit code of fit; stderr: $ERR"
+    expect_contains "$ERR" "requirements.txt is not installed: the kernel has no internet" \
+        "requirements.txt without internet"
+    expect_eq "$(find "$TEST_TMP/many-model" -type f | wc -l)" 45 "files fetched"
+    local i
+    for i in 0 19 20 39 44; do
+        expect_eq "$(wc -l <"$TEST_TMP/many-model/parts/part-$(printf %02d "$i").txt")" "$((i + 1))" \
+            "part $i"
+    done
+    [ "$(calls_of ListKernelSessionOutput)" -ge 3 ] || fail "the output's pages were not walked"
+}
+
 # logs --follow of a log that grows while it is read: Kaggle's stream
 # while the session runs, each line once and in order, then the stored log.
 follow_a_growing_log() {
@@ -330,5 +358,6 @@ run_test script_fit_and_job_commands
 run_test notebook_dataset_and_hyperparameters
 run_test failures_and_stop
 run_test follow_a_growing_log
+run_test fetch_walks_the_pages
 run_test refused_before_the_push
 finish
