@@ -205,9 +205,12 @@ static char *notebook_text(const char *path, const char *code, struct fahr_error
         if (json_object_get(cell, "execution_count") != NULL)
             json_object_set_new(cell, "execution_count", json_null());
     }
-    json_array_insert_new(cells, 0, json_pack("{s:s, s:n, s:{}, s:[], s:s}", "cell_type", "code",
-                                              "execution_count", "metadata", "outputs",
-                                              "source", code));
+    json_t *prelude_cell = json_pack("{s:s, s:n, s:{}, s:[], s:s}", "cell_type", "code",
+                                     "execution_count", "metadata", "outputs", "source", code);
+    /* nbformat 4.5 gives every cell an id (and 4.4 takes none). */
+    if (json_integer_value(json_object_get(notebook, "nbformat_minor")) >= 5)
+        json_object_set_new(prelude_cell, "id", json_string("fahr-prelude"));
+    json_array_insert_new(cells, 0, prelude_cell);
     char *text = json_dumps(notebook, JSON_COMPACT);
     json_decref(notebook);
     return text;

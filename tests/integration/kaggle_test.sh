@@ -194,12 +194,31 @@ notebook_dataset_and_hyperparameters() {
     start_bench
     export KAGGLE_API_TOKEN="$TEST_TMP/token" KAGGLE_USERNAME="$USER_NAME"
     printf '%s\n' "$TOKEN" >"$KAGGLE_API_TOKEN"
-    local dir
+    local dir sent
     dir=$(fixture_copy tests/fixtures/notebook)
+    # A notebook saved with an output: Kaggle gets it cleared.
+    python3 - "$dir/train.ipynb" <<'PY'
+import json, sys
+notebook = json.load(open(sys.argv[1]))
+notebook["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["old\n"]}]
+notebook["cells"][1]["execution_count"] = 7
+json.dump(notebook, open(sys.argv[1], "w"))
+PY
     run_kaggle fit "$dir/train.ipynb" --train-driver=kaggle --config.endpoint="$ENDPOINT" \
         --fetch "$TEST_TMP/nb-model"
     expect_eq "$RC" 0 "exit code of a notebook fit; stderr: $ERR"
     expect_eq "$(cat "$TEST_TMP/nb-model/model.json")" '{"total": 30}' "the notebook's model"
+    # What Kaggle got: the prelude first, outputs cleared, sources joined.
+    sent=$(curl -sSf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+        -d "{\"userName\": \"$USER_NAME\", \"kernelSlug\": \"notebook-train\"}" \
+        "$ENDPOINT/v1/kernels.KernelsApiService/GetKernel" | python3 -c 'import json, sys
+blob = json.load(sys.stdin)["blob"]
+cells = json.loads(blob["source"])["cells"]
+print(blob["kernelType"], len(cells), "prelude" if "fahr" in cells[0]["source"] else "no prelude",
+      all(isinstance(c["source"], str) for c in cells),
+      [c.get("outputs") for c in cells if c["cell_type"] == "code"],
+      [c.get("execution_count") for c in cells if c["cell_type"] == "code"])')
+    expect_eq "$sent" "notebook 4 prelude True [[], [], []] [None, None, None]" "the notebook sent"
     expect_contains "$(curl -sSf "$ENDPOINT/_bench/requests")" '"auth": "bearer"' "the token used"
 
     mkdir -p "$TEST_TMP/numbers"
