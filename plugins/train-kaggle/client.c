@@ -1,0 +1,204 @@
+/* client.c: talking to Kaggle's RPC API through the host's HTTP service,
+ * and the small pieces every operation shares (job ids, status names). */
+#include "kaggle.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const struct fahr_host *kaggle_host;
+
+void kaggle_text(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = in ? in : ""; *p && n + 1 < size; p++)
+        out[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+    out[n] = '\0';
+}
+
+/* Kaggle's words in a refusal: {"message"} (its RPC errors), {"error"}, or
+ * {"errorMessage"}; else the start of the body. */
+static void kaggle_said(const char *body, size_t length, char *out, size_t size)
+{
+    json_t *answer = json_loadb(body ? body : "", length, 0, NULL);
+    const char *said = NULL;
+    const char *fields[] = {"message", "error", "errorMessage", "detail"};
+    for (size_t i = 0; said == NULL && i < sizeof fields / sizeof fields[0]; i++)
+        said = json_string_value(json_object_get(answer, fields[i]));
+    if (said == NULL && json_is_object(json_object_get(answer, "error")))
+        said = json_string_value(json_object_get(json_object_get(answer, "error"), "message"));
+    kaggle_text(said ? said : (body && *body && !answer ? body : "no reason given"), out,
+                size > 200 ? 200 : size);
+    json_decref(answer);
+}
+
+/* A 2xx answer with a JSON object and no "code" >= 400, into *answer;
+ * anything else one line for the user. */
+int kaggle_read_answer(struct kaggle *kaggle, const char *method,
+                       const struct fahr_http_response *response, json_t **answer,
+                       struct fahr_error *err)
+{
+    char said[256];
+    if (response->status < 200 || response->status > 299) {
+        kaggle_said(response->body, response->body_length, said, sizeof said);
+        if (response->status == 401 || response->status == 403)
+            return fahr_error_set(err, FAHR_EFAIL,
+                                  "Kaggle refused the credential from %s (HTTP %ld): %s",
+                                  kaggle->credential_source, response->status, said);
+        return fahr_error_set(err, response->status == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
+                              "%s: HTTP %ld: %s", method, response->status, said);
+    }
+    json_t *parsed = json_loadb(response->body ? response->body : "", response->body_length, 0,
+                                NULL);
+    if (!json_is_object(parsed)) {
+        json_decref(parsed);
+        return fahr_error_set(err, FAHR_EFAIL, "%s: Kaggle's answer is not a JSON object",
+                              method);
+    }
+    json_int_t code = json_integer_value(json_object_get(parsed, "code"));
+    if (code >= 400) {
+        kaggle_said(response->body, response->body_length, said, sizeof said);
+        json_decref(parsed);
+        return fahr_error_set(err, code == 404 ? FAHR_ENOTFOUND : FAHR_EFAIL,
+                              "%s: Kaggle said %lld: %s", method, (long long)code, said);
+    }
+    if (answer != NULL)
+        *answer = parsed;
+    else
+        json_decref(parsed);
+    return FAHR_OK;
+}
+
+int kaggle_post(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
+                json_t *body, struct fahr_http_request *request,
+                struct fahr_http_response *response, struct fahr_error *err)
+{
+    int rc = kaggle_credential(kaggle, err);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (rc != FAHR_OK) {
+        free(text);
+        return rc;
+    }
+    if (text == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "%s: cannot encode the request", method);
+    /* The host checked that the endpoint is an http(s) URL without a
+     * user:password@ in it. */
+    const char *endpoint = kaggle_host->config_get(config, "endpoint");
+    size_t base = strlen(endpoint ? endpoint : "");
+    while (base > 0 && endpoint[base - 1] == '/')
+        base--;
+    char url[FAHR_URI_MAX];
+    if ((size_t)snprintf(url, sizeof url, "%.*s/v1/kernels.KernelsApiService/%s", (int)base,
+                         endpoint ? endpoint : "", method) >= sizeof url) {
+        free(text);
+        return fahr_error_set(err, FAHR_EINVAL, "--config.endpoint is too long");
+    }
+    const struct fahr_http_header headers[] = {
+        {"Authorization", kaggle->authorization}, /* the host never logs headers */
+        {"Content-Type", "application/json"},
+    };
+    request->size = sizeof *request;
+    request->method = "POST";
+    request->url = url;
+    request->headers = headers;
+    request->header_count = sizeof headers / sizeof headers[0];
+    request->body = text;
+    request->body_length = strlen(text);
+    rc = kaggle_host->http_send(kaggle->http, request, response, err);
+    free(text);
+    return rc;
+}
+
+int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
+                json_t *body, json_t **answer, struct fahr_error *err)
+{
+    struct fahr_http_request request = {.timeout_ms = 120000};
+    /* The session's output carries its whole log on every page. */
+    if (strcmp(method, "ListKernelSessionOutput") == 0)
+        request.answer_max = KAGGLE_LOG_MAX * 2;
+    struct fahr_http_response response = {.size = sizeof response};
+    int rc = kaggle_post(kaggle, config, method, body, &request, &response, err);
+    if (rc == FAHR_OK)
+        rc = kaggle_read_answer(kaggle, method, &response, answer, err);
+    kaggle_host->http_release(&response);
+    return rc;
+}
+
+int kaggle_is_slug(const char *text, size_t length)
+{
+    if (length == 0)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (!(islower((unsigned char)text[i]) || isdigit((unsigned char)text[i]) ||
+              text[i] == '-' || text[i] == '_'))
+            return 0;
+    return 1;
+}
+
+int kaggle_job_parse(const char *job_id, struct kaggle_job *job, struct fahr_error *err)
+{
+    const char *slash = strchr(job_id, '/');
+    const char *last = strrchr(job_id, '/');
+    char *end = NULL;
+    long version = last ? strtol(last + 1, &end, 10) : 0;
+    size_t owner_length = slash ? (size_t)(slash - job_id) : 0;
+    size_t slug_length = slash && last > slash ? (size_t)(last - slash - 1) : 0;
+    if (slash == NULL || last == slash || !kaggle_is_slug(job_id, owner_length) ||
+        !kaggle_is_slug(slash + 1, slug_length) || owner_length >= KAGGLE_NAME_MAX ||
+        slug_length >= KAGGLE_NAME_MAX || !isdigit((unsigned char)last[1]) || *end != '\0' ||
+        version <= 0) {
+        char shown[128];
+        kaggle_text(job_id, shown, sizeof shown);
+        return fahr_error_set(err, FAHR_EINVAL,
+                              "'%s' is not a Kaggle job id (OWNER/KERNEL-SLUG/VERSION)", shown);
+    }
+    memcpy(job->owner, job_id, owner_length);
+    job->owner[owner_length] = '\0';
+    memcpy(job->slug, slash + 1, slug_length);
+    job->slug[slug_length] = '\0';
+    job->version = version;
+    return FAHR_OK;
+}
+
+/* As the SDK decodes an enum: the name in any case, with or without the
+ * KERNEL_WORKER_STATUS_ prefix, or camelCase (cancelAcknowledged). */
+int kaggle_state_of(const char *status, enum fahr_job_state *state)
+{
+    static const struct { const char *name; enum fahr_job_state state; } states[] = {
+        {"queued", FAHR_JOB_PENDING},          {"newscript", FAHR_JOB_PENDING},
+        {"running", FAHR_JOB_RUNNING},         {"cancelrequested", FAHR_JOB_RUNNING},
+        {"complete", FAHR_JOB_COMPLETED},      {"error", FAHR_JOB_FAILED},
+        {"cancelacknowledged", FAHR_JOB_STOPPED},
+    };
+    char folded[64];
+    size_t n = 0;
+    if (status == NULL)
+        return 0;
+    if (strncasecmp(status, "KERNEL_WORKER_STATUS_", 21) == 0)
+        status += 21;
+    for (const char *p = status; *p && n + 1 < sizeof folded; p++)
+        if (*p != '_')
+            folded[n++] = (char)tolower((unsigned char)*p);
+    folded[n] = '\0';
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+        if (strcmp(folded, states[i].name) == 0)
+            return *state = states[i].state, 1;
+    return 0;
+}
+
+int kaggle_session_status(struct kaggle *kaggle, const struct fahr_config *config,
+                          const struct kaggle_job *job, json_t **answer, struct fahr_error *err)
+{
+    json_t *body = kaggle_version_request(job);
+    return kaggle_call(kaggle, config, "GetKernelSessionStatus", body, answer, err);
+}
+
+json_t *kaggle_version_request(const struct kaggle_job *job)
+{
+    char label[32];
+    snprintf(label, sizeof label, "%ld", job->version);
+    return json_pack("{s:s, s:s, s:s}", "userName", job->owner, "kernelSlug", job->slug,
+                     "versionLabel", label);
+}

@@ -1,0 +1,79 @@
+/* units.c: the driver's own checks of what the bench cannot vary: every
+ * spelling of Kaggle's status enum, job ids, and the accelerator shapes.
+ * Run by `meson test -C BUILD` of this project (TAP). */
+#include "../kaggle.h"
+
+#include <string.h>
+
+static int failed, count;
+
+static void expect(int ok, const char *what)
+{
+    count++;
+    printf("%s %d - %s\n", ok ? "ok" : "not ok", count, what);
+    failed |= !ok;
+}
+
+static void statuses(void)
+{
+    static const struct { const char *given; enum fahr_job_state state; } cases[] = {
+        {"COMPLETE", FAHR_JOB_COMPLETED},
+        {"complete", FAHR_JOB_COMPLETED},
+        {"KERNEL_WORKER_STATUS_COMPLETE", FAHR_JOB_COMPLETED},
+        {"kernel_worker_status_running", FAHR_JOB_RUNNING},
+        {"cancelAcknowledged", FAHR_JOB_STOPPED},
+        {"CANCEL_ACKNOWLEDGED", FAHR_JOB_STOPPED},
+        {"cancelRequested", FAHR_JOB_RUNNING},
+        {"QUEUED", FAHR_JOB_PENDING},
+        {"newScript", FAHR_JOB_PENDING},
+        {"error", FAHR_JOB_FAILED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        enum fahr_job_state state = 0;
+        char what[96];
+        snprintf(what, sizeof what, "status %s", cases[i].given);
+        expect(kaggle_state_of(cases[i].given, &state) && state == cases[i].state, what);
+    }
+    enum fahr_job_state state = 0;
+    expect(!kaggle_state_of("FINISHED", &state), "an unknown status is not guessed");
+    expect(!kaggle_state_of(NULL, &state), "no status");
+}
+
+static void job_ids(void)
+{
+    struct kaggle_job job;
+    struct fahr_error err = {{0}};
+    expect(kaggle_job_parse("alice/foo-model/12", &job, &err) == FAHR_OK &&
+               strcmp(job.owner, "alice") == 0 && strcmp(job.slug, "foo-model") == 0 &&
+               job.version == 12, "OWNER/SLUG/VERSION");
+    const char *bad[] = {"alice/foo-model", "alice/foo-model/0", "alice/foo-model/1x",
+                         "alice//1", "/foo-model/1", "Alice/foo-model/1", "a/b/c/1",
+                         "alice/foo model/1", "alice/foo-model/-1", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "job id '%s' refused", bad[i]);
+        expect(kaggle_job_parse(bad[i], &job, &err) == FAHR_EINVAL, what);
+    }
+}
+
+static void accelerators(void)
+{
+    struct fahr_error err = {{0}};
+    int gpu, tpu;
+    expect(kaggle_accelerator("none", &gpu, &tpu, &err) == FAHR_OK && !gpu && !tpu, "none");
+    expect(kaggle_accelerator("NvidiaTeslaT4", &gpu, &tpu, &err) == FAHR_OK && gpu && !tpu,
+           "a GPU shape");
+    expect(kaggle_accelerator("TpuV5E8", &gpu, &tpu, &err) == FAHR_OK && !gpu && tpu,
+           "a TPU shape");
+    expect(kaggle_accelerator("nvidiateslat4", &gpu, &tpu, &err) == FAHR_EINVAL,
+           "shapes are Kaggle's spelling");
+}
+
+int main(void)
+{
+    statuses();
+    job_ids();
+    accelerators();
+    printf("1..%d\n", count);
+    return failed;
+}
