@@ -65,7 +65,13 @@ run_suite build-test || status=1
 
 configure build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C build-sanitize >/dev/null
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+# intercept_tls_get_addr=0: up to GCC 13 the runtime's __tls_get_addr
+# interceptor takes a dynamic TLS block (of a dlopen'd library: the drivers,
+# fahr's services module, libcurl) that happens to start at a certain page
+# offset for a pre-2.25 glibc header and reads beside it, and LeakSanitizer's
+# tracer then dies at exit ("Tracer caught signal 11"), failing a test that
+# leaked nothing, at random.
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
     run_suite build-sanitize || status=1
 
