@@ -79,6 +79,18 @@ int kaggle_kernel_name(struct kaggle *kaggle, const struct fahr_train_request *r
 int kaggle_accelerator(const char *value, int *gpu, int *tpu, struct fahr_error *err);
 int kaggle_check(void *state, const struct fahr_train_request *request, struct fahr_error *err);
 
+/* ---- inputs.c ---- */
+enum kaggle_source_kind { KAGGLE_DATASET, KAGGLE_COMPETITION, KAGGLE_KERNEL, KAGGLE_MODEL };
+struct kaggle_source {
+    enum kaggle_source_kind kind;
+    const char *path; /* into the source: "OWNER/DATASET", "NAME", ... */
+};
+/* An input's source as a Kaggle source: kaggle:OWNER/DATASET,
+ * kaggle-competition:NAME, kaggle-kernel:OWNER/KERNEL or
+ * kaggle-model:OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION], each also with
+ * "//" after the ':'. 1 and *out set if it is one, else 0. */
+int kaggle_source_parse(const char *source, struct kaggle_source *out);
+
 /* ---- source.c ---- */
 /* The kernel's text: the artifact with the contract's prelude (a first
  * cell for a notebook); *notebook set for a .ipynb. `job` names the

@@ -7,25 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The request's inputs as SaveKernel's *DataSources lists. */
+/* The request's inputs (checked: each a Kaggle source) as SaveKernel's
+ * *DataSources lists. */
 static void add_sources(const struct fahr_train_request *request, json_t *body)
 {
-    static const struct { const char *scheme, *field; } kinds[] = {
-        {"kaggle://", "datasetDataSources"},
-        {"kaggle-competition://", "competitionDataSources"},
-        {"kaggle-kernel://", "kernelDataSources"},
-        {"kaggle-model://", "modelDataSources"},
+    static const char *const fields[] = {
+        [KAGGLE_DATASET] = "datasetDataSources",
+        [KAGGLE_COMPETITION] = "competitionDataSources",
+        [KAGGLE_KERNEL] = "kernelDataSources",
+        [KAGGLE_MODEL] = "modelDataSources",
     };
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        size_t length = strlen(kinds[k].scheme);
-        json_t *list = json_array();
-        for (size_t i = 0; i < request->channel_count; i++)
-            if (strncmp(request->channels[i].source, kinds[k].scheme, length) == 0)
-                json_array_append_new(list, json_string(request->channels[i].source + length));
-        if (json_array_size(list) > 0)
-            json_object_set_new(body, kinds[k].field, list);
-        else
-            json_decref(list); /* defaults are left out, as the SDK does */
+    for (size_t i = 0; i < request->channel_count; i++) {
+        struct kaggle_source source;
+        if (!kaggle_source_parse(request->channels[i].source, &source))
+            continue;
+        json_t *list = json_object_get(body, fields[source.kind]);
+        if (list == NULL) /* defaults are left out, as the SDK does */
+            json_object_set_new(body, fields[source.kind], list = json_array());
+        json_array_append_new(list, json_string(source.path));
     }
 }
 

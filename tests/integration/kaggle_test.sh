@@ -226,7 +226,7 @@ print(blob["kernelType"], len(cells), "prelude" if "fahr" in cells[0]["source"] 
     control datasets "{\"ref\": \"$USER_NAME/numbers\", \"path\": \"$TEST_TMP/numbers\"}"
     dir=$(fixture_copy tests/fixtures/hyper)
     run_kaggle fit "$dir/train.py" --train-driver=kaggle --config.endpoint="$ENDPOINT" \
-        --input "train=kaggle://$USER_NAME/numbers" --hp.scale=2 --fetch "$TEST_TMP/hp-model"
+        --input "train=kaggle:$USER_NAME/numbers" --hp.scale=2 --fetch "$TEST_TMP/hp-model"
     expect_eq "$RC" 0 "exit code of a fit with a dataset; stderr: $ERR"
     expect_eq "$(cat "$TEST_TMP/hp-model/model.json")" \
         '{"channels": ["train"], "hyperparameters": {"scale": "2"}, "total": 12.0}' "the model"
