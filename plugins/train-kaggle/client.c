@@ -3,6 +3,7 @@
 #include "kaggle.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -137,28 +138,47 @@ int kaggle_is_slug(const char *text, size_t length)
     return 1;
 }
 
+/* A positive decimal number of at most 18 digits; -1 otherwise. */
+static long long number_of(const char *text, size_t length)
+{
+    long long value = 0;
+    if (length == 0 || length > 18)
+        return -1;
+    for (size_t i = 0; i < length; i++) {
+        if (!isdigit((unsigned char)text[i]))
+            return -1;
+        value = value * 10 + (text[i] - '0');
+    }
+    return value > 0 ? value : -1;
+}
+
 int kaggle_job_parse(const char *job_id, struct kaggle_job *job, struct fahr_error *err)
 {
-    const char *slash = strchr(job_id, '/');
-    const char *last = strrchr(job_id, '/');
-    char *end = NULL;
-    long version = last ? strtol(last + 1, &end, 10) : 0;
-    size_t owner_length = slash ? (size_t)(slash - job_id) : 0;
-    size_t slug_length = slash && last > slash ? (size_t)(last - slash - 1) : 0;
-    if (slash == NULL || last == slash || !kaggle_is_slug(job_id, owner_length) ||
-        !kaggle_is_slug(slash + 1, slug_length) || owner_length >= KAGGLE_NAME_MAX ||
-        slug_length >= KAGGLE_NAME_MAX || !isdigit((unsigned char)last[1]) || *end != '\0' ||
-        version <= 0) {
+    const char *part[5];
+    size_t length[5], parts = 0;
+    for (const char *p = job_id; parts < 5; p++) {
+        part[parts] = p;
+        length[parts] = strcspn(p, "/");
+        p += length[parts++];
+        if (*p == '\0')
+            break;
+    }
+    long long version = parts >= 3 ? number_of(part[2], length[2]) : -1;
+    long long session = parts == 4 ? number_of(part[3], length[3]) : 0;
+    if ((parts != 3 && parts != 4) || !kaggle_is_slug(part[0], length[0]) ||
+        !kaggle_is_slug(part[1], length[1]) || length[0] >= KAGGLE_NAME_MAX ||
+        length[1] >= KAGGLE_NAME_MAX || version <= 0 || version > LONG_MAX || session < 0) {
         char shown[128];
         kaggle_text(job_id, shown, sizeof shown);
-        return fahr_error_set(err, FAHR_EINVAL,
-                              "'%s' is not a Kaggle job id (OWNER/KERNEL-SLUG/VERSION)", shown);
+        return fahr_error_set(err, FAHR_EINVAL, "'%s' is not a Kaggle job id "
+                              "(OWNER/KERNEL-SLUG/VERSION[/SESSION])", shown);
     }
-    memcpy(job->owner, job_id, owner_length);
-    job->owner[owner_length] = '\0';
-    memcpy(job->slug, slash + 1, slug_length);
-    job->slug[slug_length] = '\0';
-    job->version = version;
+    memcpy(job->owner, part[0], length[0]);
+    job->owner[length[0]] = '\0';
+    memcpy(job->slug, part[1], length[1]);
+    job->slug[length[1]] = '\0';
+    job->version = (long)version;
+    job->session = session;
     return FAHR_OK;
 }
 

@@ -2,7 +2,9 @@
  * files. The driver speaks Kaggle's RPC API,
  *   POST {endpoint}/v1/kernels.KernelsApiService/<Method>   (JSON, camelCase)
  * through the host's HTTP service (ABI 1.1), which retries 429 and 5xx.
- * A job is one version of one kernel: its id is "OWNER/SLUG/VERSION". */
+ * A job is one version of one kernel: its id is "OWNER/SLUG/VERSION/SESSION"
+ * as fit gives it (the session is what stop cancels), or "OWNER/SLUG/VERSION"
+ * as `fahr jobs` lists a version whose session this machine does not know. */
 #ifndef KAGGLE_H
 #define KAGGLE_H
 
@@ -31,6 +33,7 @@ struct kaggle_job {
     char owner[KAGGLE_NAME_MAX];
     char slug[KAGGLE_NAME_MAX];
     long version;
+    long long session; /* Kaggle's session of that version; 0: not known */
 };
 
 /* ---- client.c ---- */
@@ -53,7 +56,7 @@ int kaggle_read_answer(struct kaggle *kaggle, const char *method,
 /* `in` into `out` without control characters: what a server says is
  * untrusted and ends up on the user's terminal. */
 void kaggle_text(const char *in, char *out, size_t size);
-/* "OWNER/SLUG/VERSION" into `job`. */
+/* "OWNER/SLUG/VERSION[/SESSION]" into `job` (session 0 where absent). */
 int kaggle_job_parse(const char *job_id, struct kaggle_job *job, struct fahr_error *err);
 /* Kaggle's KernelWorkerStatus in any of its spellings; 0 if unknown. */
 int kaggle_state_of(const char *status, enum fahr_job_state *state);
@@ -118,8 +121,9 @@ int kaggle_list(void *state, const struct fahr_config *config, const char *image
 
 /* ---- session.c ---- */
 /* Kaggle names a version's session (what CancelKernelSession takes) only
- * in the push's answer (its url's ?scriptVersionId=): kept in the driver's
- * data directory beside the endpoint, for stop. */
+ * in the push's answer (its url's ?scriptVersionId=): it goes into the job
+ * id, and is kept in the driver's data directory beside the endpoint too,
+ * for stop of an id without it (as `fahr jobs` lists them). */
 /* The session a push's url names; 0 if none. */
 long long kaggle_session_of(const char *url);
 int kaggle_session_save(const struct fahr_config *config, const char *job_id,

@@ -1,7 +1,7 @@
 /* submit.c: pushing the kernel (SaveKernel). Kaggle answers a push it
  * refuses with a 200 whose "error" or "invalid*Sources" say why; both are
- * reported as Kaggle said them. The job's id is OWNER/SLUG/VERSION: the
- * kernel and the version this push made. */
+ * reported as Kaggle said them. The job's id is OWNER/SLUG/VERSION/SESSION:
+ * the kernel, the version this push made and its session. */
 #include "kaggle.h"
 
 #include <stdlib.h>
@@ -118,6 +118,22 @@ static void saved_kernel(const json_t *answer, struct kaggle_job *kernel)
         *kernel = said;
 }
 
+/* "OWNER/SLUG/VERSION/SESSION": stop needs the session, and Kaggle names
+ * it only now, so the id carries it to any machine; without one (Kaggle did
+ * not say), "OWNER/SLUG/VERSION". */
+static int job_id_of(const struct kaggle_job *kernel, long long session, char *job_id,
+                     size_t job_id_size, struct fahr_error *err)
+{
+    int length = session > 0
+                     ? snprintf(job_id, job_id_size, "%s/%s/%ld/%lld", kernel->owner,
+                                kernel->slug, kernel->version, session)
+                     : snprintf(job_id, job_id_size, "%s/%s/%ld", kernel->owner,
+                                kernel->slug, kernel->version);
+    if (length < 0 || (size_t)length >= job_id_size)
+        return fahr_error_set(err, FAHR_EFAIL, "the job id is too long");
+    return FAHR_OK;
+}
+
 int kaggle_submit(void *state, const struct fahr_train_request *request, const char *image,
                   char *job_id, size_t job_id_size, struct fahr_error *err)
 {
@@ -144,14 +160,12 @@ int kaggle_submit(void *state, const struct fahr_train_request *request, const c
     else if (version <= 0)
         rc = fahr_error_set(err, FAHR_EFAIL, "Kaggle saved the kernel without a version "
                             "number");
+    const char *url = json_string_value(json_object_get(answer, "url"));
     if (rc == FAHR_OK) {
         kernel.version = (long)version;
         saved_kernel(answer, &kernel);
-        if ((size_t)snprintf(job_id, job_id_size, "%s/%s/%ld", kernel.owner, kernel.slug,
-                             kernel.version) >= job_id_size)
-            rc = fahr_error_set(err, FAHR_EFAIL, "the job id is too long");
+        rc = job_id_of(&kernel, kaggle_session_of(url), job_id, job_id_size, err);
     }
-    const char *url = json_string_value(json_object_get(answer, "url"));
     struct fahr_error why;
     if (rc == FAHR_OK && kaggle_session_save(request->config, job_id, url, &why) != FAHR_OK)
         kaggle_host->log(FAHR_LOG_WARN, "%s; fahr stop cannot cancel job %s", why.message,

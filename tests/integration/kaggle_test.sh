@@ -21,7 +21,8 @@ TOKEN="KGAT_$$$RANDOM$RANDOM"
 export HOME="$TEST_TMP/home" XDG_DATA_HOME="$TEST_TMP/data"
 unset KAGGLE_API_TOKEN KAGGLE_USERNAME KAGGLE_KEY KAGGLE_CONFIG_DIR KAGGLE_API_ENDPOINT
 mkdir -p "$HOME"
-JOB_ID_FORM="^$USER_NAME/foo-model/[0-9]+\$"
+# OWNER/SLUG/VERSION/SESSION: the session is what stop cancels.
+JOB_ID_FORM="^$USER_NAME/foo-model/[0-9]+/[0-9]+\$"
 
 # run_fahr, and no credential in what fahr printed.
 run_kaggle() {
@@ -106,7 +107,7 @@ calls_of() { # METHOD
 # The session's model files as the bench serves them, fetched by curl.
 bench_model() { # JOB DEST
     local owner slug version
-    IFS=/ read -r owner slug version <<<"$1"
+    IFS=/ read -r owner slug version _ <<<"$1"
     curl -sSf -u "$USER_NAME:$KEY" -H 'Content-Type: application/json' \
         -d "{\"userName\": \"$owner\", \"kernelSlug\": \"$slug\", \"versionLabel\": \"$version\", \"pageSize\": 100}" \
         "$ENDPOINT/v1/kernels.KernelsApiService/ListKernelSessionOutput" |
@@ -268,7 +269,9 @@ failures_and_stop() {
     expect_eq "$RC" 0 "exit code of fit --no-wait; stderr: $ERR"
     job=$OUT
     expect_contains "$ERR" "follow it with: fahr logs $job --follow" "the follow-up needs no flags"
-    run_kaggle stop "$job"
+    # The job id carries the session: stop works from another machine (here:
+    # another data directory, without the session records fit keeps).
+    XDG_DATA_HOME="$TEST_TMP/another-machine" run_kaggle stop "$job"
     expect_eq "$RC" 0 "exit code of stop; stderr: $ERR"
     expect_contains "$ERR" "asked job $job to stop" "stop"
     run_kaggle logs "$job" --follow
@@ -278,6 +281,19 @@ failures_and_stop() {
     run_kaggle stop "$job"
     expect_eq "$RC" 0 "exit code of a second stop; stderr: $ERR"
     expect_contains "$ERR" "already stopped; nothing to stop" "a second stop"
+
+    # An id without the session (as `fahr jobs` lists it) finds it where fit
+    # kept it, on this machine only.
+    run_kaggle fit "$dir/train.py" --train-driver=kaggle --config.endpoint="$ENDPOINT" --no-wait
+    expect_eq "$RC" 0 "exit code of fit --no-wait; stderr: $ERR"
+    job=${OUT%/*}
+    XDG_DATA_HOME="$TEST_TMP/another-machine" run_kaggle stop "$job" --train-driver=kaggle \
+        --config.endpoint="$ENDPOINT"
+    expect_eq "$RC" 1 "exit code of stop of an id without its session elsewhere; stderr: $ERR"
+    expect_contains "$ERR" "job $job was not pushed from here" "stop elsewhere without the session"
+    run_kaggle stop "$job" --train-driver=kaggle --config.endpoint="$ENDPOINT"
+    expect_eq "$RC" 0 "exit code of stop of an id without its session; stderr: $ERR"
+    expect_contains "$ERR" "asked job $job to stop" "stop by the session fit kept"
 }
 
 # 45 model files: the output listing comes in pages of 20.

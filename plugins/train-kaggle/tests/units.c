@@ -45,10 +45,15 @@ static void job_ids(void)
     struct fahr_error err = {{0}};
     expect(kaggle_job_parse("alice/foo-model/12", &job, &err) == FAHR_OK &&
                strcmp(job.owner, "alice") == 0 && strcmp(job.slug, "foo-model") == 0 &&
-               job.version == 12, "OWNER/SLUG/VERSION");
+               job.version == 12 && job.session == 0, "OWNER/SLUG/VERSION");
+    expect(kaggle_job_parse("alice/foo-model/12/4021", &job, &err) == FAHR_OK &&
+               strcmp(job.owner, "alice") == 0 && strcmp(job.slug, "foo-model") == 0 &&
+               job.version == 12 && job.session == 4021, "OWNER/SLUG/VERSION/SESSION");
     const char *bad[] = {"alice/foo-model", "alice/foo-model/0", "alice/foo-model/1x",
                          "alice//1", "/foo-model/1", "Alice/foo-model/1", "a/b/c/1",
-                         "alice/foo model/1", "alice/foo-model/-1", ""};
+                         "alice/foo model/1", "alice/foo-model/-1", "",
+                         "alice/foo-model/12/", "alice/foo-model/12/0", "alice/foo-model/12/x",
+                         "alice/foo-model/12/1/2", "alice/foo-model/12/1234567890123456789"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char what[96];
         snprintf(what, sizeof what, "job id '%s' refused", bad[i]);
