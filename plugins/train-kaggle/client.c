@@ -112,17 +112,35 @@ int kaggle_post(struct kaggle *kaggle, const struct fahr_config *config, const c
     return rc;
 }
 
+/* SaveKernel is not idempotent: a 5xx may come after Kaggle saved the
+ * version, and trying again would push a second one. Only a throttled push
+ * (429: refused before anything was done) is tried again. */
+static int save_retry(void *data, long status, const char *body, size_t length)
+{
+    (void)data, (void)body, (void)length;
+    return status == 429;
+}
+
 int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
                 json_t *body, json_t **answer, struct fahr_error *err)
 {
     struct fahr_http_request request = {.timeout_ms = 120000};
+    int saving = strcmp(method, "SaveKernel") == 0;
     /* The session's output carries its whole log on every page. */
     if (strcmp(method, "ListKernelSessionOutput") == 0)
         request.answer_max = KAGGLE_LOG_MAX * 2;
+    if (saving)
+        request.retry = save_retry;
     struct fahr_http_response response = {.size = sizeof response};
     int rc = kaggle_post(kaggle, config, method, body, &request, &response, err);
     if (rc == FAHR_OK)
         rc = kaggle_read_answer(kaggle, method, &response, answer, err);
+    if (rc != FAHR_OK && saving && response.status >= 500) {
+        char said[FAHR_ERROR_MAX];
+        snprintf(said, sizeof said, "%s", err->message);
+        fahr_error_set(err, rc, "%s; not pushed again, as Kaggle may have saved the version: "
+                       "see fahr jobs", said);
+    }
     kaggle_host->http_release(&response);
     return rc;
 }

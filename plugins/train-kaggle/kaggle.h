@@ -1,7 +1,8 @@
 /* kaggle.h: the Kaggle Kernels train driver's parts, shared between its
  * files. The driver speaks Kaggle's RPC API,
  *   POST {endpoint}/v1/kernels.KernelsApiService/<Method>   (JSON, camelCase)
- * through the host's HTTP service (ABI 1.1), which retries 429 and 5xx.
+ * through the host's HTTP service (ABI 1.1), which retries 429 and 5xx
+ * (SaveKernel, which is not idempotent, 429 only: client.c).
  * A job is one version of one kernel: its id is "OWNER/SLUG/VERSION/SESSION"
  * as fit gives it (the session is what stop cancels), or "OWNER/SLUG/VERSION"
  * as `fahr jobs` lists a version whose session this machine does not know. */

@@ -6,9 +6,9 @@
 # runs against the Kaggle bench (tests/bench/kaggle_bench.py), which runs
 # each pushed kernel in a container of the bench's image: script and
 # notebook kernels, hyperparameters, a dataset input, a failing script,
-# stop, bad credentials, the quota check, fetch (resumed when it breaks
-# off), and every job command with no flags after fit. No credential shows
-# on the terminal or in fahr's files.
+# stop, bad credentials, the quota check, a push not repeated after a 5xx,
+# fetch (resumed when it breaks off), and every job command with no flags
+# after fit. No credential shows on the terminal or in fahr's files.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -388,6 +388,27 @@ refused_before_the_push() {
     expect_eq "$(calls_of SaveKernel)" "$saves" "pushes of refused requests"
 }
 
+# SaveKernel is not idempotent: a 5xx may come after Kaggle saved the
+# version, so it is not tried again (a second push would be a second
+# version); a throttled push (429) is.
+a_failed_push_is_not_pushed_again() {
+    install_driver
+    start_bench
+    use_key_file
+    local dir
+    dir=$(fixture_copy examples/foo)
+    control errors '{"count": 1, "status": 503, "method": "SaveKernel"}'
+    run_kaggle fit "$dir/model.py" --train-driver=kaggle --config.endpoint="$ENDPOINT"
+    expect_eq "$RC" 1 "exit code of a fit whose push got a 503; stderr: $ERR"
+    expect_contains "$ERR" "SaveKernel: HTTP 503: Service Unavailable; not pushed again, as Kaggle may have saved the version" \
+        "a 503 on the push"
+    expect_eq "$(calls_of SaveKernel)" 1 "pushes after a 503"
+    control errors '{"count": 1, "status": 429, "method": "SaveKernel"}'
+    run_kaggle fit "$dir/model.py" --train-driver=kaggle --config.endpoint="$ENDPOINT" --no-wait
+    expect_eq "$RC" 0 "exit code of a fit whose push was throttled once; stderr: $ERR"
+    expect_eq "$(calls_of SaveKernel)" 3 "pushes after a 429"
+}
+
 run_test installed_driver_is_listed
 run_test script_fit_and_job_commands
 run_test notebook_dataset_and_hyperparameters
@@ -395,4 +416,5 @@ run_test failures_and_stop
 run_test follow_a_growing_log
 run_test fetch_walks_the_pages
 run_test refused_before_the_push
+run_test a_failed_push_is_not_pushed_again
 finish
