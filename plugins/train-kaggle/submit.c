@@ -120,15 +120,17 @@ static void saved_kernel(const json_t *answer, struct kaggle_job *kernel)
 
 /* "OWNER/SLUG/VERSION/SESSION": stop needs the session, and Kaggle names
  * it only now, so the id carries it to any machine; without one (Kaggle did
- * not say), "OWNER/SLUG/VERSION". */
+ * not say, or the id would be too long), "OWNER/SLUG/VERSION", which stop
+ * finds in the session record. */
 static int job_id_of(const struct kaggle_job *kernel, long long session, char *job_id,
                      size_t job_id_size, struct fahr_error *err)
 {
-    int length = session > 0
-                     ? snprintf(job_id, job_id_size, "%s/%s/%ld/%lld", kernel->owner,
-                                kernel->slug, kernel->version, session)
-                     : snprintf(job_id, job_id_size, "%s/%s/%ld", kernel->owner,
-                                kernel->slug, kernel->version);
+    int length = session > 0 ? snprintf(job_id, job_id_size, "%s/%s/%ld/%lld", kernel->owner,
+                                        kernel->slug, kernel->version, session)
+                             : -1;
+    if (length < 0 || (size_t)length >= job_id_size)
+        length = snprintf(job_id, job_id_size, "%s/%s/%ld", kernel->owner, kernel->slug,
+                          kernel->version);
     if (length < 0 || (size_t)length >= job_id_size)
         return fahr_error_set(err, FAHR_EFAIL, "the job id is too long");
     return FAHR_OK;
