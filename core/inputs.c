@@ -23,14 +23,20 @@ static const char *shown(const char *text, char *out, size_t size)
     return out;
 }
 
-/* "gs://bucket/x", "s3://...", "kaggle://owner/set": a location the driver
- * reads, not a path here. */
+/* An RFC 3986 URI, a location the driver reads rather than a path here:
+ * a scheme [a-z][a-z0-9+.-]*, ':', then "//" ("gs://bucket/x",
+ * "kaggle://owner/set") or anything but '/' (the opaque form,
+ * "kaggle:owner/set"). A path that begins with '/' or '.' is never one, so
+ * a local file with a colon in its first segment is written ./name. */
 static bool has_uri_scheme(const char *source)
 {
     if (!(source[0] >= 'a' && source[0] <= 'z'))
         return false;
     size_t length = strspn(source, "abcdefghijklmnopqrstuvwxyz0123456789+.-");
-    return strncmp(source + length, "://", 3) == 0;
+    if (source[length] != ':')
+        return false;
+    const char *rest = source + length + 1;
+    return strncmp(rest, "//", 2) == 0 || (rest[0] != '\0' && rest[0] != '/');
 }
 
 static int check_hyperparameters(const struct cli *cli)

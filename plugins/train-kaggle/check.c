@@ -122,37 +122,23 @@ static int check_keys(const struct fahr_train_request *request, int *gpu, int *t
     return rc;
 }
 
-/* Each input a Kaggle source; see source.c for where each appears. */
+/* Each input a Kaggle source (inputs.c). */
 static int check_channels(const struct fahr_train_request *request, struct fahr_error *err)
 {
-    static const struct { const char *scheme; int parts_min, parts_max; } schemes[] = {
-        {"kaggle://", 2, 2}, {"kaggle-competition://", 1, 1}, {"kaggle-kernel://", 2, 2},
-        {"kaggle-model://", 4, 5},
-    };
     for (size_t i = 0; i < request->channel_count; i++) {
         const struct fahr_channel *channel = &request->channels[i];
+        struct kaggle_source source;
         if (channel->is_local)
             return fahr_error_set(err, FAHR_EINVAL, "--input %s: Kaggle cannot read files "
                                   "of this machine; publish %s as a Kaggle dataset (kaggle "
-                                  "datasets create -p DIR) and give --input %s=kaggle://OWNER/"
+                                  "datasets create -p DIR) and give --input %s=kaggle:OWNER/"
                                   "DATASET", channel->name, channel->source, channel->name);
-        size_t s = 0, length = 0;
-        while (s < sizeof schemes / sizeof schemes[0] &&
-               strncmp(channel->source, schemes[s].scheme,
-                       length = strlen(schemes[s].scheme)) != 0)
-            s++;
-        int parts = 0, good = s < sizeof schemes / sizeof schemes[0];
-        for (const char *p = channel->source + (good ? length : 0); good && *p; parts++) {
-            size_t part = strcspn(p, "/");
-            good = part > 0 && part < KAGGLE_NAME_MAX &&
-                   (kaggle_is_slug(p, part) || (s == 3 && parts > 1));
-            p += part + (p[part] == '/');
-        }
-        if (!good || parts < schemes[s].parts_min || parts > schemes[s].parts_max)
+        if (!kaggle_source_parse(channel->source, &source))
             return fahr_error_set(err, FAHR_EINVAL, "--input %s: not a Kaggle source; Kaggle "
-                                  "reads kaggle://OWNER/DATASET, kaggle-competition://NAME, "
-                                  "kaggle-kernel://OWNER/KERNEL or kaggle-model://OWNER/MODEL/"
-                                  "FRAMEWORK/VARIATION[/VERSION]", channel->name);
+                                  "reads kaggle:OWNER/DATASET, kaggle-competition:NAME, "
+                                  "kaggle-kernel:OWNER/KERNEL or kaggle-model:OWNER/MODEL/"
+                                  "FRAMEWORK/VARIATION[/VERSION] (or kaggle://... and so on)",
+                                  channel->name);
     }
     return FAHR_OK;
 }

@@ -3,6 +3,7 @@
 #include "kaggle.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -111,17 +112,35 @@ int kaggle_post(struct kaggle *kaggle, const struct fahr_config *config, const c
     return rc;
 }
 
+/* SaveKernel is not idempotent: a 5xx may come after Kaggle saved the
+ * version, and trying again would push a second one. Only a throttled push
+ * (429: refused before anything was done) is tried again. */
+static int save_retry(void *data, long status, const char *body, size_t length)
+{
+    (void)data, (void)body, (void)length;
+    return status == 429;
+}
+
 int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
                 json_t *body, json_t **answer, struct fahr_error *err)
 {
     struct fahr_http_request request = {.timeout_ms = 120000};
+    int saving = strcmp(method, "SaveKernel") == 0;
     /* The session's output carries its whole log on every page. */
     if (strcmp(method, "ListKernelSessionOutput") == 0)
         request.answer_max = KAGGLE_LOG_MAX * 2;
+    if (saving)
+        request.retry = save_retry;
     struct fahr_http_response response = {.size = sizeof response};
     int rc = kaggle_post(kaggle, config, method, body, &request, &response, err);
     if (rc == FAHR_OK)
         rc = kaggle_read_answer(kaggle, method, &response, answer, err);
+    if (rc != FAHR_OK && saving && response.status >= 500) {
+        char said[FAHR_ERROR_MAX];
+        snprintf(said, sizeof said, "%s", err->message);
+        fahr_error_set(err, rc, "%s; not pushed again, as Kaggle may have saved the version: "
+                       "see fahr jobs", said);
+    }
     kaggle_host->http_release(&response);
     return rc;
 }
@@ -137,28 +156,47 @@ int kaggle_is_slug(const char *text, size_t length)
     return 1;
 }
 
+/* A positive decimal number of at most 18 digits; -1 otherwise. */
+static long long number_of(const char *text, size_t length)
+{
+    long long value = 0;
+    if (length == 0 || length > 18)
+        return -1;
+    for (size_t i = 0; i < length; i++) {
+        if (!isdigit((unsigned char)text[i]))
+            return -1;
+        value = value * 10 + (text[i] - '0');
+    }
+    return value > 0 ? value : -1;
+}
+
 int kaggle_job_parse(const char *job_id, struct kaggle_job *job, struct fahr_error *err)
 {
-    const char *slash = strchr(job_id, '/');
-    const char *last = strrchr(job_id, '/');
-    char *end = NULL;
-    long version = last ? strtol(last + 1, &end, 10) : 0;
-    size_t owner_length = slash ? (size_t)(slash - job_id) : 0;
-    size_t slug_length = slash && last > slash ? (size_t)(last - slash - 1) : 0;
-    if (slash == NULL || last == slash || !kaggle_is_slug(job_id, owner_length) ||
-        !kaggle_is_slug(slash + 1, slug_length) || owner_length >= KAGGLE_NAME_MAX ||
-        slug_length >= KAGGLE_NAME_MAX || !isdigit((unsigned char)last[1]) || *end != '\0' ||
-        version <= 0) {
+    const char *part[5];
+    size_t length[5], parts = 0;
+    for (const char *p = job_id; parts < 5; p++) {
+        part[parts] = p;
+        length[parts] = strcspn(p, "/");
+        p += length[parts++];
+        if (*p == '\0')
+            break;
+    }
+    long long version = parts >= 3 ? number_of(part[2], length[2]) : -1;
+    long long session = parts == 4 ? number_of(part[3], length[3]) : 0;
+    if ((parts != 3 && parts != 4) || !kaggle_is_slug(part[0], length[0]) ||
+        !kaggle_is_slug(part[1], length[1]) || length[0] >= KAGGLE_NAME_MAX ||
+        length[1] >= KAGGLE_NAME_MAX || version <= 0 || version > LONG_MAX || session < 0) {
         char shown[128];
         kaggle_text(job_id, shown, sizeof shown);
-        return fahr_error_set(err, FAHR_EINVAL,
-                              "'%s' is not a Kaggle job id (OWNER/KERNEL-SLUG/VERSION)", shown);
+        return fahr_error_set(err, FAHR_EINVAL, "'%s' is not a Kaggle job id "
+                              "(OWNER/KERNEL-SLUG/VERSION[/SESSION])", shown);
     }
-    memcpy(job->owner, job_id, owner_length);
-    job->owner[owner_length] = '\0';
-    memcpy(job->slug, slash + 1, slug_length);
-    job->slug[slug_length] = '\0';
-    job->version = version;
+    memcpy(job->owner, part[0], length[0]);
+    job->owner[length[0]] = '\0';
+    memcpy(job->slug, part[1], length[1]);
+    job->slug[length[1]] = '\0';
+    job->version = (long)version;
+    job->session = session;
     return FAHR_OK;
 }
 

@@ -57,12 +57,16 @@ int kaggle_cancel(struct kaggle *kaggle, const struct fahr_config *config, long 
 }
 
 /* The host has polled the job first: it says itself that an ended job has
- * nothing to stop. */
+ * nothing to stop. The session is in the id fit gave; an id without it (as
+ * `fahr jobs` lists them) finds it where fit kept it, on this machine. */
 int kaggle_stop(void *state, const struct fahr_config *config, const char *job_id,
                 struct fahr_error *err)
 {
-    long long session = 0;
-    int rc = kaggle_session_find(config, job_id, &session, err);
+    struct kaggle_job job = {.session = 0};
+    int rc = kaggle_job_parse(job_id, &job, err);
+    long long session = job.session;
+    if (rc == FAHR_OK && session == 0)
+        rc = kaggle_session_find(config, job_id, &session, err);
     return rc == FAHR_OK ? kaggle_cancel(state, config, session, job_id, err) : rc;
 }
 
@@ -82,8 +86,13 @@ static int list_version(struct kaggle *kaggle, const struct fahr_config *config,
                         const struct kaggle_job *job, int64_t created, int *asked,
                         fahr_job_fn on_job, void *on_job_data)
 {
-    char id[2 * KAGGLE_NAME_MAX + 32], detail[256] = "";
+    char id[2 * KAGGLE_NAME_MAX + 64], detail[256] = "";
+    long long session = 0;
+    struct fahr_error ignored;
     snprintf(id, sizeof id, "%s/%s/%ld", job->owner, job->slug, job->version);
+    /* The id fit gave, where fit ran here and kept the session. */
+    if (kaggle_session_find(config, id, &session, &ignored) == FAHR_OK)
+        snprintf(id + strlen(id), sizeof id - strlen(id), "/%lld", session);
     struct fahr_job_summary summary = {
         .size = sizeof summary,
         .job_id = id,
@@ -91,7 +100,6 @@ static int list_version(struct kaggle *kaggle, const struct fahr_config *config,
         .detail = detail,
     };
     json_t *status = NULL;
-    struct fahr_error ignored;
     if ((*asked)++ == LIST_STATUS_MAX) {
         kaggle_host->log(FAHR_LOG_INFO, "the newest %d jobs only", LIST_STATUS_MAX);
         return 1; /* a job without its state would mislead */

@@ -1,8 +1,11 @@
 /* kaggle.h: the Kaggle Kernels train driver's parts, shared between its
  * files. The driver speaks Kaggle's RPC API,
  *   POST {endpoint}/v1/kernels.KernelsApiService/<Method>   (JSON, camelCase)
- * through the host's HTTP service (ABI 1.1), which retries 429 and 5xx.
- * A job is one version of one kernel: its id is "OWNER/SLUG/VERSION". */
+ * through the host's HTTP service (ABI 1.1), which retries 429 and 5xx
+ * (SaveKernel, which is not idempotent, 429 only: client.c).
+ * A job is one version of one kernel: its id is "OWNER/SLUG/VERSION/SESSION"
+ * as fit gives it (the session is what stop cancels), or "OWNER/SLUG/VERSION"
+ * as `fahr jobs` lists a version whose session this machine does not know. */
 #ifndef KAGGLE_H
 #define KAGGLE_H
 
@@ -31,6 +34,7 @@ struct kaggle_job {
     char owner[KAGGLE_NAME_MAX];
     char slug[KAGGLE_NAME_MAX];
     long version;
+    long long session; /* Kaggle's session of that version; 0: not known */
 };
 
 /* ---- client.c ---- */
@@ -53,7 +57,7 @@ int kaggle_read_answer(struct kaggle *kaggle, const char *method,
 /* `in` into `out` without control characters: what a server says is
  * untrusted and ends up on the user's terminal. */
 void kaggle_text(const char *in, char *out, size_t size);
-/* "OWNER/SLUG/VERSION" into `job`. */
+/* "OWNER/SLUG/VERSION[/SESSION]" into `job` (session 0 where absent). */
 int kaggle_job_parse(const char *job_id, struct kaggle_job *job, struct fahr_error *err);
 /* Kaggle's KernelWorkerStatus in any of its spellings; 0 if unknown. */
 int kaggle_state_of(const char *status, enum fahr_job_state *state);
@@ -78,6 +82,18 @@ int kaggle_kernel_name(struct kaggle *kaggle, const struct fahr_train_request *r
 /* The accelerator key's value: *gpu or *tpu set, or neither for "none". */
 int kaggle_accelerator(const char *value, int *gpu, int *tpu, struct fahr_error *err);
 int kaggle_check(void *state, const struct fahr_train_request *request, struct fahr_error *err);
+
+/* ---- inputs.c ---- */
+enum kaggle_source_kind { KAGGLE_DATASET, KAGGLE_COMPETITION, KAGGLE_KERNEL, KAGGLE_MODEL };
+struct kaggle_source {
+    enum kaggle_source_kind kind;
+    const char *path; /* into the source: "OWNER/DATASET", "NAME", ... */
+};
+/* An input's source as a Kaggle source: kaggle:OWNER/DATASET,
+ * kaggle-competition:NAME, kaggle-kernel:OWNER/KERNEL or
+ * kaggle-model:OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION], each also with
+ * "//" after the ':'. 1 and *out set if it is one, else 0. */
+int kaggle_source_parse(const char *source, struct kaggle_source *out);
 
 /* ---- source.c ---- */
 /* The kernel's text: the artifact with the contract's prelude (a first
@@ -106,8 +122,9 @@ int kaggle_list(void *state, const struct fahr_config *config, const char *image
 
 /* ---- session.c ---- */
 /* Kaggle names a version's session (what CancelKernelSession takes) only
- * in the push's answer (its url's ?scriptVersionId=): kept in the driver's
- * data directory beside the endpoint, for stop. */
+ * in the push's answer (its url's ?scriptVersionId=): it goes into the job
+ * id, and is kept in the driver's data directory beside the endpoint too,
+ * for stop of an id without it (as `fahr jobs` lists them). */
 /* The session a push's url names; 0 if none. */
 long long kaggle_session_of(const char *url);
 int kaggle_session_save(const struct fahr_config *config, const char *job_id,

@@ -1,7 +1,9 @@
 /* session.c: the session id of each version pushed from this machine.
  * Kaggle's API names a session (CancelKernelSession's kernelSessionId) only
  * in the push's answer, as the url's ?scriptVersionId=; no later call gives
- * it. So submit keeps it in the driver's own data directory
+ * it (GetKernel's metadata.id is the kernel's). The job id fit gives carries
+ * it; for ids without it (`fahr jobs` lists OWNER/SLUG/VERSION), submit
+ * keeps it in the driver's own data directory
  * ($XDG_DATA_HOME/fahr/drivers/kaggle/sessions/OWNER+SLUG+VERSION, 0600,
  * "ID ENDPOINT"), and stop reads it back. The endpoint is kept so that a
  * record of one Kaggle (a test server) is never used against another. */

@@ -87,18 +87,20 @@ static char *read_text(const char *path, size_t *length, int *missing, struct fa
 
 /* Where Kaggle mounts each kind of source: /kaggle/input/<slug> as it
  * always did, or the newer /kaggle/input/<kind>/<owner>/<slug>. */
-static json_t *places_of(const char *source)
+static json_t *places_of(const char *given)
 {
-    const char *path = strstr(source, "://") + 3, *slash = strchr(path, '/');
+    struct kaggle_source source = {.path = ""};
+    kaggle_source_parse(given, &source); /* checked: it is one */
+    const char *path = source.path, *slash = strchr(path, '/');
     json_t *places = json_array();
-    if (strncmp(source, "kaggle-competition:", 19) == 0) {
+    if (source.kind == KAGGLE_COMPETITION) {
         json_array_append_new(places, json_sprintf("/kaggle/input/%s", path));
         json_array_append_new(places, json_sprintf("/kaggle/input/competitions/%s", path));
-    } else if (strncmp(source, "kaggle-model:", 13) == 0) {
+    } else if (source.kind == KAGGLE_MODEL) {
         json_array_append_new(places, json_sprintf("/kaggle/input/%s", slash + 1));
         json_array_append_new(places, json_sprintf("/kaggle/input/models/%s", path));
     } else {
-        const char *kind = strncmp(source, "kaggle-kernel:", 14) == 0 ? "notebooks" : "datasets";
+        const char *kind = source.kind == KAGGLE_KERNEL ? "notebooks" : "datasets";
         json_array_append_new(places, json_sprintf("/kaggle/input/%s", slash + 1));
         json_array_append_new(places, json_sprintf("/kaggle/input/%s/%s", kind, path));
     }

@@ -1,31 +1,30 @@
 /* submit.c: pushing the kernel (SaveKernel). Kaggle answers a push it
  * refuses with a 200 whose "error" or "invalid*Sources" say why; both are
- * reported as Kaggle said them. The job's id is OWNER/SLUG/VERSION: the
- * kernel and the version this push made. */
+ * reported as Kaggle said them. The job's id is OWNER/SLUG/VERSION/SESSION:
+ * the kernel, the version this push made and its session. */
 #include "kaggle.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The request's inputs as SaveKernel's *DataSources lists. */
+/* The request's inputs (checked: each a Kaggle source) as SaveKernel's
+ * *DataSources lists. */
 static void add_sources(const struct fahr_train_request *request, json_t *body)
 {
-    static const struct { const char *scheme, *field; } kinds[] = {
-        {"kaggle://", "datasetDataSources"},
-        {"kaggle-competition://", "competitionDataSources"},
-        {"kaggle-kernel://", "kernelDataSources"},
-        {"kaggle-model://", "modelDataSources"},
+    static const char *const fields[] = {
+        [KAGGLE_DATASET] = "datasetDataSources",
+        [KAGGLE_COMPETITION] = "competitionDataSources",
+        [KAGGLE_KERNEL] = "kernelDataSources",
+        [KAGGLE_MODEL] = "modelDataSources",
     };
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        size_t length = strlen(kinds[k].scheme);
-        json_t *list = json_array();
-        for (size_t i = 0; i < request->channel_count; i++)
-            if (strncmp(request->channels[i].source, kinds[k].scheme, length) == 0)
-                json_array_append_new(list, json_string(request->channels[i].source + length));
-        if (json_array_size(list) > 0)
-            json_object_set_new(body, kinds[k].field, list);
-        else
-            json_decref(list); /* defaults are left out, as the SDK does */
+    for (size_t i = 0; i < request->channel_count; i++) {
+        struct kaggle_source source;
+        if (!kaggle_source_parse(request->channels[i].source, &source))
+            continue;
+        json_t *list = json_object_get(body, fields[source.kind]);
+        if (list == NULL) /* defaults are left out, as the SDK does */
+            json_object_set_new(body, fields[source.kind], list = json_array());
+        json_array_append_new(list, json_string(source.path));
     }
 }
 
@@ -119,6 +118,24 @@ static void saved_kernel(const json_t *answer, struct kaggle_job *kernel)
         *kernel = said;
 }
 
+/* "OWNER/SLUG/VERSION/SESSION": stop needs the session, and Kaggle names
+ * it only now, so the id carries it to any machine; without one (Kaggle did
+ * not say, or the id would be too long), "OWNER/SLUG/VERSION", which stop
+ * finds in the session record. */
+static int job_id_of(const struct kaggle_job *kernel, long long session, char *job_id,
+                     size_t job_id_size, struct fahr_error *err)
+{
+    int length = session > 0 ? snprintf(job_id, job_id_size, "%s/%s/%ld/%lld", kernel->owner,
+                                        kernel->slug, kernel->version, session)
+                             : -1;
+    if (length < 0 || (size_t)length >= job_id_size)
+        length = snprintf(job_id, job_id_size, "%s/%s/%ld", kernel->owner, kernel->slug,
+                          kernel->version);
+    if (length < 0 || (size_t)length >= job_id_size)
+        return fahr_error_set(err, FAHR_EFAIL, "the job id is too long");
+    return FAHR_OK;
+}
+
 int kaggle_submit(void *state, const struct fahr_train_request *request, const char *image,
                   char *job_id, size_t job_id_size, struct fahr_error *err)
 {
@@ -145,14 +162,12 @@ int kaggle_submit(void *state, const struct fahr_train_request *request, const c
     else if (version <= 0)
         rc = fahr_error_set(err, FAHR_EFAIL, "Kaggle saved the kernel without a version "
                             "number");
+    const char *url = json_string_value(json_object_get(answer, "url"));
     if (rc == FAHR_OK) {
         kernel.version = (long)version;
         saved_kernel(answer, &kernel);
-        if ((size_t)snprintf(job_id, job_id_size, "%s/%s/%ld", kernel.owner, kernel.slug,
-                             kernel.version) >= job_id_size)
-            rc = fahr_error_set(err, FAHR_EFAIL, "the job id is too long");
+        rc = job_id_of(&kernel, kaggle_session_of(url), job_id, job_id_size, err);
     }
-    const char *url = json_string_value(json_object_get(answer, "url"));
     struct fahr_error why;
     if (rc == FAHR_OK && kaggle_session_save(request->config, job_id, url, &why) != FAHR_OK)
         kaggle_host->log(FAHR_LOG_WARN, "%s; fahr stop cannot cancel job %s", why.message,

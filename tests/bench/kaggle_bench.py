@@ -78,7 +78,8 @@ the API port, a path no Kaggle client calls:
   POST /_bench/fail-next       {"message"}: the next session pushed ends ERROR
                                with that failureMessage without running
   POST /_bench/errors          {"count", "status" (default 429),
-                               "retryAfter"? (seconds, the header)}: the
+                               "retryAfter"? (seconds, the header),
+                               "method"? (only calls of that RPC)}: the
                                next COUNT API calls answer that status
   POST /_bench/quota           {"accelerator": "gpu"|"tpu", "usedSeconds",
                                "allowedSeconds"?}: set the quota

@@ -98,8 +98,8 @@ class ApiHandler(Recording):
         try:
             if path.startswith("/_bench/"):
                 return self.send(200, self.control(path[len("/_bench/"):], raw))
-            self.check_throttle_and_auth()
             rpc = RPC_PATH.match(path)
+            self.check_throttle_and_auth(rpc.group(1) if rpc else None)
             logs = LOGS_PATH.match(path)
             if rpc and self.command == "POST":
                 method = rpc.group(1)
@@ -114,12 +114,14 @@ class ApiHandler(Recording):
         except ApiError as error:
             self.send(error.status, error.body(), headers=error.headers)
 
-    def check_throttle_and_auth(self):
+    def check_throttle_and_auth(self, method):
         bench = self.server.bench
         with bench.lock:
-            injected = bench.errors.pop(0) if bench.errors else None
+            # The first error meant for any call, or for this method.
+            index = next((i for i, e in enumerate(bench.errors) if e[2] in (None, method)), None)
+            injected = bench.errors.pop(index) if index is not None else None
         if injected is not None:
-            status, retry_after = injected
+            status, retry_after, _ = injected
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
             raise ApiError(status, http.HTTPStatus(status).phrase, headers)
         kind = self.auth_kind()
@@ -170,8 +172,8 @@ class ApiHandler(Recording):
             if name == "fail-next" and self.command == "POST":
                 bench.fail_next.append(args.get("message", "Kernel failed (bench fail-next)"))
             elif name == "errors" and self.command == "POST":
-                bench.errors.extend([(int(args.get("status", 429)), args.get("retryAfter"))]
-                                    * int(args.get("count", 1)))
+                bench.errors.extend([(int(args.get("status", 429)), args.get("retryAfter"),
+                                      args.get("method"))] * int(args.get("count", 1)))
             elif name == "quota" and self.command == "POST":
                 quota = bench.quota[args["accelerator"]]
                 quota[0] = float(args.get("usedSeconds", quota[0]))

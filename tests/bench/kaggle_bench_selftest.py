@@ -230,9 +230,15 @@ def test_throttled_call_answered():
     status, answer = call("GetKernelSessionStatus", body)
     assert status == 503 and answer["code"] == 503, answer
     assert status_of("many-files")["status"] == "COMPLETE"
+    # An error meant for one method waits for a call of it.
+    control("errors", {"count": 1, "status": 502, "method": "ListKernels"})
+    assert status_of("many-files")["status"] == "COMPLETE"
+    status, answer = call("ListKernels", {"user": ENV["FAHR_BENCH_KAGGLE_USER"], "pageSize": 1})
+    assert status == 502 and answer["code"] == 502, answer
     recorded = control("requests", method="GET")
-    assert [r["status"] for r in recorded[-5:]] == [429, 429, 200, 503, 200], recorded[-5:]
-    assert recorded[-1]["body"] == body and recorded[-1]["auth"] == "bearer", recorded[-1]
+    assert [r["status"] for r in recorded[-7:]] == [429, 429, 200, 503, 200, 200, 502], \
+        recorded[-7:]
+    assert recorded[-3]["body"] == body and recorded[-3]["auth"] == "bearer", recorded[-3]
 
 
 def test_failing_script_and_fail_next():

@@ -63,7 +63,7 @@ class Bench:
         self.next_id = [1000, 70000]  # kernel ids, session ids
         self.datasets = {}    # "OWNER/NAME" -> local directory
         self.fail_next = []
-        self.errors = []      # (status, retryAfter) for the next API calls
+        self.errors = []      # (status, retryAfter, method or None) for the next API calls
         self.break_downloads = [0]
         self.requests = []
         self.quota = {"gpu": [0.0, 30 * 3600.0], "tpu": [0.0, 20 * 3600.0]}

@@ -261,6 +261,29 @@ a_driver_without_limits_gets_what_sagemaker_refuses() {
     expect_eq "$(cat "$record")" "$expected" "what submit got"
 }
 
+# An opaque URI (RFC 3986: scheme ':' then no '/') is a location too, as
+# `kaggle:OWNER/DATASET`; a path that begins with '.' or '/' stays local, so
+# a local file with a colon in its first segment is written ./name.
+an_opaque_uri_is_a_location_and_dot_slash_a_path() {
+    local record="$TEST_TMP/opaque" expected
+    mkdir -p "$WORK/kaggle:here"
+    expected=$'hyperparameters 0\nchannel opaque 0 kaggle:owner/some-set'
+    expected+=$'\nchannel hier 0 kaggle-model://o/m/f/v'
+    expected+=$'\nchannel colon 1 '"$WORK/kaggle:here"
+    cd "$WORK"
+    scripted fit model.py --config.job=ok-13 --config.record="$record" \
+        --input opaque=kaggle:owner/some-set --input hier=kaggle-model://o/m/f/v \
+        --input colon=./kaggle:here
+    cd - >/dev/null
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$(cat "$record")" "$expected" "what submit got"
+    # A scheme followed by one '/' is no URI: a path, which must exist.
+    scripted fit "$WORK/model.py" --config.job=ok-13 --config.record="$record" \
+        --input bad=nosuch:/x
+    expect_eq "$RC" 2 "exit code for nosuch:/x"
+    expect_contains "$ERR" "--input bad: 'nosuch:/x': No such file or directory" "stderr for nosuch:/x"
+}
+
 bad_input_syntax_is_refused_for_every_driver() {
     local record="$TEST_TMP/refused" arg
     for arg in "a/b=$WORK" "=$WORK" "a=" "nameonly" $'a\tb='"$WORK"; do
@@ -425,6 +448,7 @@ help_shows_no_secret_default() {
 run_test check_refuses_before_anything_runs
 run_test a_driver_without_limits_gets_what_sagemaker_refuses
 run_test bad_input_syntax_is_refused_for_every_driver
+run_test an_opaque_uri_is_a_location_and_dot_slash_a_path
 run_test a_source_driver_takes_no_build_driver
 run_test init_with_a_source_driver_writes_nothing
 run_test list_gets_the_image_name_without_its_tag

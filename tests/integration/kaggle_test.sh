@@ -6,9 +6,9 @@
 # runs against the Kaggle bench (tests/bench/kaggle_bench.py), which runs
 # each pushed kernel in a container of the bench's image: script and
 # notebook kernels, hyperparameters, a dataset input, a failing script,
-# stop, bad credentials, the quota check, fetch (resumed when it breaks
-# off), and every job command with no flags after fit. No credential shows
-# on the terminal or in fahr's files.
+# stop, bad credentials, the quota check, a push not repeated after a 5xx,
+# fetch (resumed when it breaks off), and every job command with no flags
+# after fit. No credential shows on the terminal or in fahr's files.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +21,8 @@ TOKEN="KGAT_$$$RANDOM$RANDOM"
 export HOME="$TEST_TMP/home" XDG_DATA_HOME="$TEST_TMP/data"
 unset KAGGLE_API_TOKEN KAGGLE_USERNAME KAGGLE_KEY KAGGLE_CONFIG_DIR KAGGLE_API_ENDPOINT
 mkdir -p "$HOME"
-JOB_ID_FORM="^$USER_NAME/foo-model/[0-9]+\$"
+# OWNER/SLUG/VERSION/SESSION: the session is what stop cancels.
+JOB_ID_FORM="^$USER_NAME/foo-model/[0-9]+/[0-9]+\$"
 
 # run_fahr, and no credential in what fahr printed.
 run_kaggle() {
@@ -106,7 +107,7 @@ calls_of() { # METHOD
 # The session's model files as the bench serves them, fetched by curl.
 bench_model() { # JOB DEST
     local owner slug version
-    IFS=/ read -r owner slug version <<<"$1"
+    IFS=/ read -r owner slug version _ <<<"$1"
     curl -sSf -u "$USER_NAME:$KEY" -H 'Content-Type: application/json' \
         -d "{\"userName\": \"$owner\", \"kernelSlug\": \"$slug\", \"versionLabel\": \"$version\", \"pageSize\": 100}" \
         "$ENDPOINT/v1/kernels.KernelsApiService/ListKernelSessionOutput" |
@@ -226,7 +227,7 @@ print(blob["kernelType"], len(cells), "prelude" if "fahr" in cells[0]["source"] 
     control datasets "{\"ref\": \"$USER_NAME/numbers\", \"path\": \"$TEST_TMP/numbers\"}"
     dir=$(fixture_copy tests/fixtures/hyper)
     run_kaggle fit "$dir/train.py" --train-driver=kaggle --config.endpoint="$ENDPOINT" \
-        --input "train=kaggle://$USER_NAME/numbers" --hp.scale=2 --fetch "$TEST_TMP/hp-model"
+        --input "train=kaggle:$USER_NAME/numbers" --hp.scale=2 --fetch "$TEST_TMP/hp-model"
     expect_eq "$RC" 0 "exit code of a fit with a dataset; stderr: $ERR"
     expect_eq "$(cat "$TEST_TMP/hp-model/model.json")" \
         '{"channels": ["train"], "hyperparameters": {"scale": "2"}, "total": 12.0}' "the model"
@@ -268,7 +269,9 @@ failures_and_stop() {
     expect_eq "$RC" 0 "exit code of fit --no-wait; stderr: $ERR"
     job=$OUT
     expect_contains "$ERR" "follow it with: fahr logs $job --follow" "the follow-up needs no flags"
-    run_kaggle stop "$job"
+    # The job id carries the session: stop works from another machine (here:
+    # another data directory, without the session records fit keeps).
+    XDG_DATA_HOME="$TEST_TMP/another-machine" run_kaggle stop "$job"
     expect_eq "$RC" 0 "exit code of stop; stderr: $ERR"
     expect_contains "$ERR" "asked job $job to stop" "stop"
     run_kaggle logs "$job" --follow
@@ -278,6 +281,19 @@ failures_and_stop() {
     run_kaggle stop "$job"
     expect_eq "$RC" 0 "exit code of a second stop; stderr: $ERR"
     expect_contains "$ERR" "already stopped; nothing to stop" "a second stop"
+
+    # An id without the session (as `fahr jobs` lists it) finds it where fit
+    # kept it, on this machine only.
+    run_kaggle fit "$dir/train.py" --train-driver=kaggle --config.endpoint="$ENDPOINT" --no-wait
+    expect_eq "$RC" 0 "exit code of fit --no-wait; stderr: $ERR"
+    job=${OUT%/*}
+    XDG_DATA_HOME="$TEST_TMP/another-machine" run_kaggle stop "$job" --train-driver=kaggle \
+        --config.endpoint="$ENDPOINT"
+    expect_eq "$RC" 1 "exit code of stop of an id without its session elsewhere; stderr: $ERR"
+    expect_contains "$ERR" "job $job was not pushed from here" "stop elsewhere without the session"
+    run_kaggle stop "$job" --train-driver=kaggle --config.endpoint="$ENDPOINT"
+    expect_eq "$RC" 0 "exit code of stop of an id without its session; stderr: $ERR"
+    expect_contains "$ERR" "asked job $job to stop" "stop by the session fit kept"
 }
 
 # 45 model files: the output listing comes in pages of 20.
@@ -372,6 +388,27 @@ refused_before_the_push() {
     expect_eq "$(calls_of SaveKernel)" "$saves" "pushes of refused requests"
 }
 
+# SaveKernel is not idempotent: a 5xx may come after Kaggle saved the
+# version, so it is not tried again (a second push would be a second
+# version); a throttled push (429) is.
+a_failed_push_is_not_pushed_again() {
+    install_driver
+    start_bench
+    use_key_file
+    local dir
+    dir=$(fixture_copy examples/foo)
+    control errors '{"count": 1, "status": 503, "method": "SaveKernel"}'
+    run_kaggle fit "$dir/model.py" --train-driver=kaggle --config.endpoint="$ENDPOINT"
+    expect_eq "$RC" 1 "exit code of a fit whose push got a 503; stderr: $ERR"
+    expect_contains "$ERR" "SaveKernel: HTTP 503: Service Unavailable; not pushed again, as Kaggle may have saved the version" \
+        "a 503 on the push"
+    expect_eq "$(calls_of SaveKernel)" 1 "pushes after a 503"
+    control errors '{"count": 1, "status": 429, "method": "SaveKernel"}'
+    run_kaggle fit "$dir/model.py" --train-driver=kaggle --config.endpoint="$ENDPOINT" --no-wait
+    expect_eq "$RC" 0 "exit code of a fit whose push was throttled once; stderr: $ERR"
+    expect_eq "$(calls_of SaveKernel)" 3 "pushes after a 429"
+}
+
 run_test installed_driver_is_listed
 run_test script_fit_and_job_commands
 run_test notebook_dataset_and_hyperparameters
@@ -379,4 +416,5 @@ run_test failures_and_stop
 run_test follow_a_growing_log
 run_test fetch_walks_the_pages
 run_test refused_before_the_push
+run_test a_failed_push_is_not_pushed_again
 finish

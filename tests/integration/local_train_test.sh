@@ -111,6 +111,9 @@ bad_training_inputs_are_refused_before_building() {
     fit_local "$dir/train.py" --input "train=gs://bucket/data"
     expect_eq "$RC" 2 "exit code with a gs source for the local driver"
     expect_eq "$ERR" "fahr: local: --input train: the local driver takes local files and directories, not gs://bucket/data" "stderr"
+    fit_local "$dir/train.py" --input "train=kaggle:owner/some-set"
+    expect_eq "$RC" 2 "exit code with an opaque kaggle: source for the local driver"
+    expect_eq "$ERR" "fahr: local: --input train: the local driver takes local files and directories, not kaggle:owner/some-set" "stderr"
     [ ! -e "$dir/Dockerfile" ] || fail "a fit the driver refused wrote build files"
 }
 

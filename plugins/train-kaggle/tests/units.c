@@ -45,14 +45,52 @@ static void job_ids(void)
     struct fahr_error err = {{0}};
     expect(kaggle_job_parse("alice/foo-model/12", &job, &err) == FAHR_OK &&
                strcmp(job.owner, "alice") == 0 && strcmp(job.slug, "foo-model") == 0 &&
-               job.version == 12, "OWNER/SLUG/VERSION");
+               job.version == 12 && job.session == 0, "OWNER/SLUG/VERSION");
+    expect(kaggle_job_parse("alice/foo-model/12/4021", &job, &err) == FAHR_OK &&
+               strcmp(job.owner, "alice") == 0 && strcmp(job.slug, "foo-model") == 0 &&
+               job.version == 12 && job.session == 4021, "OWNER/SLUG/VERSION/SESSION");
     const char *bad[] = {"alice/foo-model", "alice/foo-model/0", "alice/foo-model/1x",
                          "alice//1", "/foo-model/1", "Alice/foo-model/1", "a/b/c/1",
-                         "alice/foo model/1", "alice/foo-model/-1", ""};
+                         "alice/foo model/1", "alice/foo-model/-1", "",
+                         "alice/foo-model/12/", "alice/foo-model/12/0", "alice/foo-model/12/x",
+                         "alice/foo-model/12/1/2", "alice/foo-model/12/1234567890123456789"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char what[96];
         snprintf(what, sizeof what, "job id '%s' refused", bad[i]);
         expect(kaggle_job_parse(bad[i], &job, &err) == FAHR_EINVAL, what);
+    }
+}
+
+static void sources(void)
+{
+    static const struct {
+        const char *given, *path;
+        enum kaggle_source_kind kind;
+    } good[] = {
+        {"kaggle:alice/numbers", "alice/numbers", KAGGLE_DATASET},
+        {"kaggle://alice/numbers", "alice/numbers", KAGGLE_DATASET},
+        {"kaggle-competition:titanic", "titanic", KAGGLE_COMPETITION},
+        {"kaggle-competition://titanic", "titanic", KAGGLE_COMPETITION},
+        {"kaggle-kernel:alice/prep-data", "alice/prep-data", KAGGLE_KERNEL},
+        {"kaggle-model:google/gemma/PyTorch/2b", "google/gemma/PyTorch/2b", KAGGLE_MODEL},
+        {"kaggle-model://google/gemma/PyTorch/2b/3", "google/gemma/PyTorch/2b/3", KAGGLE_MODEL},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct kaggle_source source = {.path = NULL};
+        char what[96];
+        snprintf(what, sizeof what, "source %s", good[i].given);
+        expect(kaggle_source_parse(good[i].given, &source) && source.kind == good[i].kind &&
+                   strcmp(source.path, good[i].path) == 0, what);
+    }
+    const char *bad[] = {"kaggle:alice", "kaggle:/alice/numbers", "kaggle:alice/numbers/",
+                         "kaggle:Alice/numbers", "kaggle:alice//numbers", "kaggle-x:alice/n",
+                         "kaggles:alice/numbers", "s3://alice/numbers", "kaggle-competition:a/b",
+                         "kaggle-model:google/gemma/PyTorch", "kaggle:", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct kaggle_source source;
+        char what[96];
+        snprintf(what, sizeof what, "source '%s' refused", bad[i]);
+        expect(!kaggle_source_parse(bad[i], &source), what);
     }
 }
 
@@ -73,6 +111,7 @@ int main(void)
 {
     statuses();
     job_ids();
+    sources();
     accelerators();
     printf("1..%d\n", count);
     return failed;
