@@ -258,6 +258,10 @@ static bool attempt_retried(const struct fahr_http_request *request,
         return false; /* what on_body took cannot be taken back */
     if (a->result == CURLE_OK)
         return answer_retried(request, response);
+    bool has_flags = request->size >= offsetof(struct fahr_http_request, flags) +
+                                           sizeof request->flags;
+    if (has_flags && (request->flags & FAHR_HTTP_NOT_IDEMPOTENT) && a->request_sent)
+        return false; /* the service may have acted on what it got */
     return !a->too_large && !a->refused && http_transport_retryable(a->result);
 }
 

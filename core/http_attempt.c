@@ -336,6 +336,9 @@ int http_attempt_run(struct fahr_http *http, const struct fahr_http_request *req
         clock_gettime(CLOCK_MONOTONIC, &started);
         a->result = curl_easy_perform(a->curl);
         curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &response->status);
+        long request_bytes = 0; /* of the request written to the connection */
+        curl_easy_getinfo(a->curl, CURLINFO_REQUEST_SIZE, &request_bytes);
+        a->request_sent = request_bytes > 0;
         host_services()->log(FAHR_LOG_DEBUG, "%s %s: %ld (%.0f ms)", request->method,
                              a->shown_url, response->status, seconds_since(&started) * 1000);
     }

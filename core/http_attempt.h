@@ -36,6 +36,7 @@ struct http_attempt {
     bool delivered;         /* on_body got bytes of this attempt */
     bool body_read_started; /* body_read gave bytes: it cannot be sent again */
     bool body_unreadable;   /* body_path could not be read, or body_read failed */
+    bool request_sent;      /* bytes of the request went out on the wire */
     FILE *range;            /* body_path, opened for this attempt */
     uint64_t range_left;
     char shown_url[512];    /* for messages: the URL without its query */

@@ -289,8 +289,17 @@ struct fahr_http_request {
      * FAHR_STALL_SECONDS, FAHR_HTTP_NO_STALL: never (an answer that may be
      * silent for long, such as a container build's output). */
     uint32_t stall_seconds;
+    /* FAHR_HTTP_* flags. */
+    uint32_t flags;
 };
 #define FAHR_HTTP_NO_STALL UINT32_MAX
+/* The request must not take effect twice (a POST that creates something
+ * and has no idempotency token): a transport failure once the request has
+ * gone out, even in part, is not tried again, since the service may have
+ * acted on it; failures before anything was sent (a refused connection, a
+ * name that does not resolve, a failed TLS handshake) still are. Answers go
+ * through the retry rules as always (a `retry` hook may refuse a 5xx). */
+#define FAHR_HTTP_NOT_IDEMPOTENT 0x1u
 
 /* The answer. Filled by the host; release it with host->http_release(). */
 struct fahr_http_response {

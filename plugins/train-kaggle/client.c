@@ -112,9 +112,10 @@ int kaggle_post(struct kaggle *kaggle, const struct fahr_config *config, const c
     return rc;
 }
 
-/* SaveKernel is not idempotent: a 5xx may come after Kaggle saved the
- * version, and trying again would push a second one. Only a throttled push
- * (429: refused before anything was done) is tried again. */
+/* SaveKernel is not idempotent: a 5xx, or a connection cut once the push
+ * went out, may come after Kaggle saved the version, and trying again would
+ * push a second one. Only a throttled push (429: refused before anything
+ * was done) and one that never left are tried again. */
 static int save_retry(void *data, long status, const char *body, size_t length)
 {
     (void)data, (void)body, (void)length;
@@ -129,8 +130,10 @@ int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const c
     /* The session's output carries its whole log on every page. */
     if (strcmp(method, "ListKernelSessionOutput") == 0)
         request.answer_max = KAGGLE_LOG_MAX * 2;
-    if (saving)
+    if (saving) { /* neither a 5xx nor a connection cut after sending */
         request.retry = save_retry;
+        request.flags = FAHR_HTTP_NOT_IDEMPOTENT;
+    }
     struct fahr_http_response response = {.size = sizeof response};
     int rc = kaggle_post(kaggle, config, method, body, &request, &response, err);
     if (rc == FAHR_OK)

@@ -15,6 +15,7 @@ ID, so every test has answers of its own:
   /echo/ID             reads the body; 503 the first time, then 200 with the
                        body sent back
   /teapot              418 "short and stout"
+  /hangup/ID           reads the request, then closes without an answer
   /huge                404 with 2 MiB of body
   /engine/ok           200 '{"ok":true}' (a Docker engine's plain answer)
   /engine/enormous     200 with 65 MiB of body, made as it is sent
@@ -106,6 +107,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.answer(503, b"again")
             else:
                 self.answer(200, body)
+        elif name == "hangup":
+            seen(ident)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
         elif name == "teapot":
             self.answer(418, b"short and stout")
         elif name == "huge":

@@ -131,6 +131,34 @@ START_TEST(a_400_is_retried_only_if_the_hook_says_so)
 }
 END_TEST
 
+/* A POST that must not happen twice: a connection cut once the request
+ * went out is not tried again, one that never reached the server is. */
+START_TEST(a_request_sent_once_is_not_sent_again)
+{
+    struct fahr_http_request request = {.method = "POST", .url = url_of("/hangup/"),
+                                        .body = "{}", .body_length = 2, .max_attempts = 3};
+    struct fahr_http_response response;
+    struct fahr_error err = {{0}};
+    ck_assert_int_eq(send_one(&request, &response, &err), FAHR_EFAIL);
+    ck_assert_uint_eq(response.attempts, 3); /* by default it is */
+    http_release(&response);
+
+    request.url = url_of("/hangup/");
+    request.flags = FAHR_HTTP_NOT_IDEMPOTENT;
+    ck_assert_int_eq(send_one(&request, &response, &err), FAHR_EFAIL);
+    ck_assert_uint_eq(response.attempts, 1);
+    http_release(&response);
+
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/nobody-listens.sock", scratch);
+    request.url = "http://localhost/anything";
+    request.unix_socket = missing;
+    ck_assert_int_eq(send_one(&request, &response, &err), FAHR_EFAIL);
+    ck_assert_uint_eq(response.attempts, 3); /* nothing went out */
+    http_release(&response);
+}
+END_TEST
+
 START_TEST(a_stall_is_given_up)
 {
     setenv("FAHR_STALL_SECONDS", "1", 1);
@@ -406,6 +434,7 @@ int main(void)
     tcase_add_test(transport, a_limit_is_named_in_its_unit);
     tcase_add_test(transport, header_lines_are_wiped_before_they_are_freed);
     tcase_add_test(transport, transport_failures_are_retried);
+    tcase_add_test(transport, a_request_sent_once_is_not_sent_again);
     tcase_add_test(transport, engine_answers_are_capped);
     suite_add_tcase(suite, transport);
     SRunner *runner = srunner_create(suite);
