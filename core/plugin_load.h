@@ -25,6 +25,10 @@ const char *trust_check(const struct stat *st, enum trust_what what, char *why, 
 /* The same for every directory above `resolved` (an absolute path without
  * symlinks, as realpath() gives), up to /. */
 const char *trust_check_ancestors(const char *resolved, char *why, size_t why_size);
+/* Both, for `st`, the object `path` resolves to (`resolved`); the reason
+ * names `resolved` where it differs from `path`. */
+const char *trust_check_path(const char *path, const char *resolved, const struct stat *st,
+                             enum trust_what what, char *why, size_t why_size);
 
 /* ---- plugin_record.c: records and their text form ------------------------- */
 

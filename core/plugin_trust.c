@@ -141,6 +141,20 @@ const char *trust_check_ancestors(const char *resolved, char *why, size_t why_si
     }
 }
 
+const char *trust_check_path(const char *path, const char *resolved, const struct stat *st,
+                             enum trust_what what, char *why, size_t why_size)
+{
+    char reason[768];
+    if (trust_check(st, what, reason, sizeof reason) == NULL &&
+        trust_check_ancestors(resolved, reason, sizeof reason) == NULL)
+        return NULL;
+    if (strcmp(path, resolved) == 0)
+        snprintf(why, why_size, "%s", reason);
+    else
+        snprintf(why, why_size, "resolves to %s: %s", resolved, reason);
+    return why;
+}
+
 const char *trust_own_file(int fd, struct stat *st)
 {
     if (fstat(fd, st) != 0)

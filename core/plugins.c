@@ -108,22 +108,6 @@ static bool ends_with_so(const char *name)
     return len > 3 && strcmp(name + len - 3, ".so") == 0;
 }
 
-/* The trust checks of `st`, the object `path` resolves to, and of every
- * directory above it. Returns the reason it is refused, or NULL. */
-static const char *check_trust(const char *path, const char *resolved, const struct stat *st,
-                               enum trust_what what, char *why, size_t why_size)
-{
-    char reason[768];
-    if (trust_check(st, what, reason, sizeof reason) == NULL &&
-        trust_check_ancestors(resolved, reason, sizeof reason) == NULL)
-        return NULL;
-    if (strcmp(path, resolved) == 0)
-        snprintf(why, why_size, "%s", reason);
-    else
-        snprintf(why, why_size, "resolves to %s: %s", resolved, reason);
-    return why;
-}
-
 /* Resolve and check the file `path`; fills plugin->resolved and ->id.
  * Returns the reason it is refused, or NULL. */
 static const char *check_file(const char *path, struct plugin *plugin, char *why, size_t why_size)
@@ -139,7 +123,7 @@ static const char *check_file(const char *path, struct plugin *plugin, char *why
         return why;
     }
     file_id_of(&st, &plugin->id);
-    return check_trust(path, plugin->resolved, &st, TRUST_FILE, why, why_size);
+    return trust_check_path(path, plugin->resolved, &st, TRUST_FILE, why, why_size);
 }
 
 struct load_run {              /* one plugins_load() */
@@ -270,7 +254,7 @@ static char *check_dir(struct plugin_set *set, size_t dir_index)
         return NULL;
     }
     char why[1024];
-    if (check_trust(dir, resolved, &st, TRUST_DIR, why, sizeof why) != NULL) {
+    if (trust_check_path(dir, resolved, &st, TRUST_DIR, why, sizeof why) != NULL) {
         SKIP(set, dir, "%s", why);
         free(resolved);
         return NULL;
@@ -351,7 +335,7 @@ static int rescan_changed(struct plugin *plugin, const struct stat *st, struct f
     if (!S_ISREG(st->st_mode))
         return fahr_error_set(err, FAHR_EFAIL, "%s: %s is no longer a regular file", name,
                               plugin->resolved);
-    if (check_trust(plugin->resolved, plugin->resolved, st, TRUST_FILE, why, sizeof why) != NULL)
+    if (trust_check_path(plugin->resolved, plugin->resolved, st, TRUST_FILE, why, sizeof why) != NULL)
         return fahr_error_set(err, FAHR_EFAIL, "%s: %s: %s", name, plugin->resolved, why);
     struct plugin_record fresh;
     bool cacheable;

@@ -51,18 +51,14 @@ static char *trusted(const char *path, char *why, size_t why_size)
         free(resolved);
         return NULL;
     }
-    char reason[768];
-    const char *bad = !S_ISREG(st.st_mode) ? "not a regular file"
-                      : trust_check(&st, TRUST_FILE, reason, sizeof reason) != NULL ||
-                              trust_check_ancestors(resolved, reason, sizeof reason) != NULL
-                          ? reason
-                          : NULL;
-    if (bad == NULL)
+    if (!S_ISREG(st.st_mode)) {
+        if (strcmp(path, resolved) != 0)
+            snprintf(why, why_size, "resolves to %s: not a regular file", resolved);
+        else
+            snprintf(why, why_size, "not a regular file");
+    } else if (trust_check_path(path, resolved, &st, TRUST_FILE, why, why_size) == NULL) {
         return resolved;
-    if (strcmp(path, resolved) != 0)
-        snprintf(why, why_size, "resolves to %s: %s", resolved, bad);
-    else
-        snprintf(why, why_size, "%s", bad);
+    }
     free(resolved);
     return NULL;
 }
