@@ -70,7 +70,7 @@ int kaggle_kernel_name(struct kaggle *kaggle, const struct fahr_train_request *r
         snprintf(kernel->owner, sizeof kernel->owner, "%.*s", (int)(slash - slug), slug);
         slug = slash + 1;
     } else {
-        int rc = kaggle_credential(kaggle, err);
+        int rc = kaggle_user(kaggle, request->config, err);
         if (rc != FAHR_OK)
             return rc;
         snprintf(kernel->owner, sizeof kernel->owner, "%s", kaggle->username);
@@ -83,9 +83,6 @@ int kaggle_kernel_name(struct kaggle *kaggle, const struct fahr_train_request *r
     /* Kaggle ties the slug to the title (lower case, spaces to dashes). */
     snprintf(title, title_size, "%s", given_title ? given_title : kernel->slug);
     size_t length = strlen(kernel->slug);
-    if (kernel->owner[0] == '\0')
-        return fahr_error_set(err, FAHR_EINVAL, "a Kaggle token does not name its user: set "
-                              "KAGGLE_USERNAME or --config.slug=OWNER/SLUG");
     if (!kaggle_is_slug(kernel->owner, strlen(kernel->owner)))
         return fahr_error_set(err, FAHR_EINVAL, "the Kaggle user name is not one Kaggle has");
     if (length < SLUG_MIN || length > SLUG_MAX || strchr(kernel->slug, '_') ||

@@ -90,9 +90,12 @@ int kaggle_post(struct kaggle *kaggle, const struct fahr_config *config, const c
     size_t base = strlen(endpoint ? endpoint : "");
     while (base > 0 && endpoint[base - 1] == '/')
         base--;
+    /* "Method" is one of KernelsApiService's; "service.Name/Method" names
+     * another service (KAGGLE_INTROSPECT). */
+    const char *service = strchr(method, '/') ? "" : "kernels.KernelsApiService/";
     char url[FAHR_URI_MAX];
-    if ((size_t)snprintf(url, sizeof url, "%.*s/v1/kernels.KernelsApiService/%s", (int)base,
-                         endpoint ? endpoint : "", method) >= sizeof url) {
+    if ((size_t)snprintf(url, sizeof url, "%.*s/v1/%s%s", (int)base, endpoint ? endpoint : "",
+                         service, method) >= sizeof url) {
         free(text);
         return fahr_error_set(err, FAHR_EINVAL, "--config.endpoint is too long");
     }
@@ -108,6 +111,7 @@ int kaggle_post(struct kaggle *kaggle, const struct fahr_config *config, const c
     request->body = text;
     request->body_length = strlen(text);
     rc = kaggle_host->http_send(kaggle->http, request, response, err);
+    explicit_bzero(text, strlen(text)); /* IntrospectToken's body holds the token */
     free(text);
     return rc;
 }

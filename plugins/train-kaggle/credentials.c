@@ -71,7 +71,8 @@ static int use_token(struct kaggle *kaggle, const char *token, const char *sourc
                          token) >= sizeof kaggle->authorization)
         return fahr_error_set(err, FAHR_EINVAL, "the Kaggle token from %s is too long", source);
     kaggle->credential_source = source;
-    /* The token does not name its user; KAGGLE_USERNAME may (kernel_name). */
+    /* The token does not name its user; KAGGLE_USERNAME may, else Kaggle
+     * says whose it is (kaggle_user). */
     const char *user = getenv("KAGGLE_USERNAME");
     snprintf(kaggle->username, sizeof kaggle->username, "%s", user ? user : "");
     return 1;
@@ -201,4 +202,36 @@ int kaggle_credential(struct kaggle *kaggle, struct fahr_error *err)
         return rc;
     kaggle->have_credential = 1;
     return FAHR_OK;
+}
+
+/* Whose the token is, as the Kaggle CLI asks it: an inactive (revoked or
+ * expired) token is refused here, before anything is pushed. */
+static int introspect(struct kaggle *kaggle, const struct fahr_config *config,
+                      struct fahr_error *err)
+{
+    const char *token = kaggle->authorization + strlen("Bearer ");
+    json_t *answer = NULL;
+    int rc = kaggle_call(kaggle, config, KAGGLE_INTROSPECT, json_pack("{s:s}", "token", token),
+                         &answer, err);
+    const char *user = json_string_value(json_object_get(answer, "username"));
+    if (rc == FAHR_OK && !json_is_true(json_object_get(answer, "active")))
+        rc = fahr_error_set(err, FAHR_EFAIL, "Kaggle says the token from %s is not active "
+                            "(revoked or expired)", kaggle->credential_source);
+    else if (rc == FAHR_OK && (user == NULL || strlen(user) >= sizeof kaggle->username ||
+                               !kaggle_is_slug(user, strlen(user))))
+        rc = fahr_error_set(err, FAHR_EFAIL, "Kaggle did not say whose the token from %s is",
+                            kaggle->credential_source);
+    else if (rc == FAHR_OK)
+        snprintf(kaggle->username, sizeof kaggle->username, "%s", user);
+    json_decref(answer);
+    return rc;
+}
+
+int kaggle_user(struct kaggle *kaggle, const struct fahr_config *config,
+                struct fahr_error *err)
+{
+    int rc = kaggle_credential(kaggle, err);
+    if (rc == FAHR_OK && kaggle->username[0] == '\0')
+        rc = introspect(kaggle, config, err);
+    return rc;
 }

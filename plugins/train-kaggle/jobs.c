@@ -141,13 +141,10 @@ int kaggle_list(void *state, const struct fahr_config *config, const char *image
                 fahr_job_fn on_job, void *on_job_data, struct fahr_error *err)
 {
     struct kaggle *kaggle = state;
-    int rc = kaggle_credential(kaggle, err), asked = 0, stop = 0;
+    int rc = kaggle_user(kaggle, config, err), asked = 0, stop = 0;
     char prefix[KAGGLE_NAME_MAX] = "";
     if (rc != FAHR_OK)
         return rc;
-    if (kaggle->username[0] == '\0')
-        return fahr_error_set(err, FAHR_EINVAL, "a Kaggle token does not name its user: set "
-                              "KAGGLE_USERNAME");
     for (size_t n = 0; image_name && image_name[n] && n + 1 < sizeof prefix; n++)
         prefix[n] = (image_name[n] >= 'A' && image_name[n] <= 'Z') ? (char)(image_name[n] + 32)
                     : strchr("abcdefghijklmnopqrstuvwxyz0123456789", image_name[n]) ? image_name[n]

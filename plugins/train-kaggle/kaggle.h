@@ -38,9 +38,10 @@ struct kaggle_job {
 };
 
 /* ---- client.c ---- */
-/* Call Kaggle's `method` with `body` (taken: freed here) and put its JSON
- * answer into *answer (NULL: not wanted). A refusal, in an HTTP status or in
- * the JSON ("code" >= 400), is one line with Kaggle's own words. */
+/* Call Kaggle's `method` (a KernelsApiService method, or "service/Method")
+ * with `body` (taken: freed here) and put its JSON answer into *answer
+ * (NULL: not wanted). A refusal, in an HTTP status or in the JSON ("code"
+ * >= 400), is one line with Kaggle's own words. */
 int kaggle_call(struct kaggle *kaggle, const struct fahr_config *config, const char *method,
                 json_t *body, json_t **answer, struct fahr_error *err);
 /* POST `body` (taken) to Kaggle's `method` as `request` (its other
@@ -72,6 +73,13 @@ int kaggle_is_slug(const char *text, size_t length);
 /* ---- credentials.c ---- */
 /* Find the credential in the Kaggle CLI's order (once). */
 int kaggle_credential(struct kaggle *kaggle, struct fahr_error *err);
+/* The credential and its user's name in kaggle->username: a key names its
+ * user; a token alone is asked about once (KAGGLE_INTROSPECT). */
+int kaggle_user(struct kaggle *kaggle, const struct fahr_config *config,
+                struct fahr_error *err);
+/* The RPC the Kaggle CLI asks a token's user of: {token} -> {active,
+ * username, ...} (kagglesdk security/types/oauth_service.py). */
+#define KAGGLE_INTROSPECT "security.OAuthService/IntrospectToken"
 
 /* ---- check.c ---- */
 /* The kernel's owner, slug and title as the config and image name give

@@ -64,6 +64,11 @@ missing required field is 400 {"code": 400, "message"}; an unknown method
   GetAcceleratorQuotaStatistics {} -> {quotaRefreshTime, gpuQuota, tpuQuota}
                           durations as "Ns"; a GPU session's run time is
                           charged to gpuQuota.timeUsed when it ends
+And, as POST {base}/v1/security.OAuthService/IntrospectToken (what the
+Kaggle CLI asks a bearer token's user of; credentials checked as above):
+  IntrospectToken         {token} -> {active: true, username: USER, userId,
+                          clientId, scope, exp} for TOKEN; {} (not active)
+                          for any other token
 
 Output files (the pre-signed URLs ListKernelSessionOutput gives):
   GET|HEAD http://127.0.0.1:STORAGE_PORT/kf/SESSION/PATH?Expires=T&Signature=S
@@ -71,7 +76,9 @@ Output files (the pre-signed URLs ListKernelSessionOutput gives):
   answers a signed URL sent with credentials), a bad signature or an expired
   URL 403. Answers carry Content-Length, x-goog-hash: md5=<base64>,
   Last-Modified and Accept-Ranges; "Range: bytes=A-B" (or A-) is 206 with
-  Content-Range, an unsatisfiable range 416.
+  Content-Range, an unsatisfiable range 416. With redirect-downloads on, the
+  listing's URLs are GET http://127.0.0.1:API_PORT/kaggleusercontent/kf/...
+  (as www.kaggleusercontent.com's), each a 302 to the storage's URL.
 
 Control, for the tests (no credentials; JSON in and out), under /_bench on
 the API port, a path no Kaggle client calls:
@@ -87,6 +94,11 @@ the API port, a path no Kaggle client calls:
   POST /_bench/break-download  {"count"? (default 1)}: the next downloads
                                send their headers and half the body, then
                                close the connection
+  POST /_bench/corrupt-file    {"file": "model/NAME"}: that output file is
+                               served with a byte changed and the hash
+                               (x-goog-hash, ETag) of the stored bytes
+  POST /_bench/redirect-downloads {"on"? (default true)}: file URLs as
+                               kaggleusercontent's (a 302 to the storage)
   POST /_bench/datasets        {"ref": "OWNER/NAME", "path": DIR}: serve DIR
                                as that dataset (/kaggle/input/NAME)
   GET  /_bench/requests        [{port: "api"|"storage", method, path, status,
@@ -125,6 +137,7 @@ def main():
     storage = ThreadingHTTPServer(("127.0.0.1", 0), StorageHandler)
     api.daemon_threads = storage.daemon_threads = True
     bench = Bench(Spec(), args, workdir, storage.server_address[1])
+    bench.api_port = api.server_address[1]
     api.bench = storage.bench = bench
     print(api.server_address[1], storage.server_address[1], flush=True)
     threading.Thread(target=storage.serve_forever, daemon=True).start()

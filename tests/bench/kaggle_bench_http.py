@@ -14,9 +14,10 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
 from kaggle_bench_jobs import TERMINAL
+from kaggle_bench_service import USERCONTENT
 from kaggle_bench_spec import ApiError
 
-RPC_PATH = re.compile(r"^(?:/api)?/v1/kernels\.KernelsApiService/([A-Za-z]+)$")
+RPC_PATH = re.compile(r"^(?:/api)?/v1/([a-z]+\.[A-Za-z]+)/([A-Za-z]+)$")  # SERVICE/METHOD
 LOGS_PATH = re.compile(r"^(?:/api)?/v1/kernels/logs/stream/([^/]+)/([^/]+)$")
 
 
@@ -98,12 +99,14 @@ class ApiHandler(Recording):
         try:
             if path.startswith("/_bench/"):
                 return self.send(200, self.control(path[len("/_bench/"):], raw))
+            if path.startswith(USERCONTENT):
+                return self.redirect_to_storage(path[len(USERCONTENT):])
             rpc = RPC_PATH.match(path)
-            self.check_throttle_and_auth(rpc.group(1) if rpc else None)
+            self.check_throttle_and_auth(rpc.group(2) if rpc else None)
             logs = LOGS_PATH.match(path)
             if rpc and self.command == "POST":
-                method = rpc.group(1)
-                body = self.server.bench.spec.parse(method, raw)
+                service, method = rpc.group(1), rpc.group(2)
+                body = self.server.bench.spec.parse(method, raw, service)
                 if method == "GetKernelSessionLogsStream":
                     return self.stream_logs(self.server.bench.session_for_logs(body))
                 return self.send(200, self.server.bench.call(method, body))
@@ -113,6 +116,16 @@ class ApiHandler(Recording):
             raise ApiError(404, f"No route for {self.command} {path}")
         except ApiError as error:
             self.send(error.status, error.body(), headers=error.headers)
+
+    def redirect_to_storage(self, rest):
+        """A file URL on the API port (redirect-downloads): a 302 to the
+        storage's pre-signed URL, with a body as servers send one."""
+        if self.command != "GET":
+            raise ApiError(405, "Method not allowed")
+        query = urllib.parse.urlsplit(self.path).query
+        location = self.server.bench.storage_url(rest + ("?" + query if query else ""))
+        self.send(302, f"<a href=\"{location}\">moved</a>".encode(), "text/html",
+                  {"Location": location})
 
     def check_throttle_and_auth(self, method):
         bench = self.server.bench
@@ -178,6 +191,10 @@ class ApiHandler(Recording):
                 quota = bench.quota[args["accelerator"]]
                 quota[0] = float(args.get("usedSeconds", quota[0]))
                 quota[1] = float(args.get("allowedSeconds", quota[1]))
+            elif name == "corrupt-file" and self.command == "POST":
+                bench.corrupt_files.add(args["file"])
+            elif name == "redirect-downloads" and self.command == "POST":
+                bench.redirect_downloads = bool(args.get("on", True))
             elif name == "break-download" and self.command == "POST":
                 bench.break_downloads[0] += int(args.get("count", 1))
             elif name == "datasets" and self.command == "POST":
@@ -234,13 +251,16 @@ class StorageHandler(Recording):
             return self.fail(404, "NoSuchKey", "No such object")
         with open(full, "rb") as f:
             data = f.read()
-        self.send_ranged(data, os.path.getmtime(full))
+        stored_md5 = hashlib.md5(data).digest()
+        if name in bench.corrupt_files:  # the bytes changed, the stored hash kept
+            data = data[:-1] + bytes([data[-1] ^ 0x01]) if data else data
+        self.send_ranged(data, os.path.getmtime(full), stored_md5)
 
-    def send_ranged(self, data, mtime):
+    def send_ranged(self, data, mtime, stored_md5):
         bench = self.server.bench
-        headers = {"x-goog-hash": "md5=" + base64.b64encode(hashlib.md5(data).digest()).decode(),
+        headers = {"x-goog-hash": "md5=" + base64.b64encode(stored_md5).decode(),
                    "Last-Modified": email.utils.formatdate(mtime, usegmt=True),
-                   "Accept-Ranges": "bytes", "ETag": f"\"{hashlib.md5(data).hexdigest()}\""}
+                   "Accept-Ranges": "bytes", "ETag": f"\"{stored_md5.hex()}\""}
         status, start, end = 200, 0, len(data)
         wanted = self.headers.get("Range")
         if wanted:

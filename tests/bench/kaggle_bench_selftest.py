@@ -199,6 +199,51 @@ def test_bad_credentials_refused():
         assert status == 200 and answer["kernels"], answer
 
 
+def test_introspect_token():
+    url = ENV["KAGGLE_API_ENDPOINT"] + "/v1/security.OAuthService/IntrospectToken"
+    token = ENV["FAHR_BENCH_KAGGLE_TOKEN"]
+    status, _h, data = fetch("POST", url, {"token": token}, {"Authorization": bearer()})
+    answer = json.loads(data)
+    assert status == 200 and answer["active"] is True, answer
+    assert answer["username"] == ENV["FAHR_BENCH_KAGGLE_USER"] and answer["userId"], answer
+    status, _h, data = fetch("POST", url, {"token": "KGAT_other"}, {"Authorization": bearer()})
+    assert status == 200 and json.loads(data) == {}, data  # not active
+    status, _h, data = fetch("POST", url, {"token": "KGAT_wrong"},
+                             {"Authorization": bearer("KGAT_wrong")})
+    assert status == 401 and json.loads(data)["code"] == 401, data
+    for body, field in (({"token": token, "user": "x"}, "user"), ({"token": 7}, "token"),
+                        ({}, "token")):
+        status, _h, data = fetch("POST", url, body, {"Authorization": bearer()})
+        assert status == 400 and field in json.loads(data)["message"], (body, data)
+    status, answer = call("IntrospectToken", {"token": token})  # not a kernels method
+    assert status == 404, answer
+
+
+def test_corrupt_file_and_redirect():
+    files = output_pages("many-files")[0]["files"]
+    good, bad = files[0], files[1]
+    status, _h, original = fetch("GET", bad["url"])
+    control("corrupt-file", {"file": bad["fileName"]})
+    status, headers, data = fetch("GET", bad["url"])
+    assert status == 200 and len(data) == len(original) and data != original
+    assert headers["x-goog-hash"] == "md5=" + md5_b64(original), headers["x-goog-hash"]
+    status, headers, data = fetch("GET", good["url"])
+    assert headers["x-goog-hash"] == "md5=" + md5_b64(data)
+    control("redirect-downloads", {"on": True})
+    moved = output_pages("many-files")[0]["files"][0]["url"]
+    assert moved.startswith(ENV["KAGGLE_API_ENDPOINT"] + "/kaggleusercontent/kf/"), moved
+    host, _, rest = moved[len("http://"):].partition("/")
+    connection = http.client.HTTPConnection(host, timeout=30)
+    connection.request("GET", "/" + rest)
+    answer = connection.getresponse()
+    assert answer.status == 302 and answer.read(), answer.status
+    location = answer.headers["Location"]
+    assert location.split("/kf/")[1] == moved.split("/kf/")[1], (location, moved)
+    status, headers, data = fetch("GET", moved)  # urllib follows it
+    assert status == 200 and headers["x-goog-hash"] == "md5=" + md5_b64(data), status
+    control("redirect-downloads", {"on": False})
+
+
 def test_requests_checked_against_spec():
     user = ENV["FAHR_BENCH_KAGGLE_USER"]
     cases = [("ListKernels", {"pageSize": 5, "colour": "red"}, "colour"),
@@ -350,7 +395,8 @@ def test_quota():
 def main():
     tmp = tempfile.mkdtemp(prefix="kaggle-selftest.")
     tests = [test_script_runs_and_output_pages, test_storage_refuses_credentials_and_resumes,
-             test_bad_credentials_refused, test_requests_checked_against_spec,
+             test_bad_credentials_refused, test_introspect_token,
+             test_corrupt_file_and_redirect, test_requests_checked_against_spec,
              test_throttled_call_answered, test_failing_script_and_fail_next,
              test_notebook_runs, lambda: test_dataset_input(tmp), test_cancel_and_log_stream,
              test_quota]

@@ -21,6 +21,7 @@ TPU_SHAPES = ("TpuV38", "Tpu1VmV38", "TpuV5E8", "TpuV6E8")
 MAX_TIMEOUT = {"cpu": 43200, "gpu": 43200, "tpu": 32400}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{4,}$")
 URL_LIFETIME = 3600
+USERCONTENT = "/kaggleusercontent/"  # the API port's path of redirected file URLs
 
 
 def slugify(title):
@@ -65,6 +66,9 @@ class Bench:
         self.fail_next = []
         self.errors = []      # (status, retryAfter, method or None) for the next API calls
         self.break_downloads = [0]
+        self.corrupt_files = set()  # output names served with their bytes changed
+        self.redirect_downloads = False  # file URLs on the API port, 302 to the storage
+        self.api_port = None  # set once the API listens
         self.requests = []
         self.quota = {"gpu": [0.0, 30 * 3600.0], "tpu": [0.0, 20 * 3600.0]}
 
@@ -200,8 +204,13 @@ class Bench:
         path = f"/kf/{session_id}/" + "/".join(urllib.parse.quote(p, safe="")
                                                for p in name.split("/"))
         expires = int(time.time()) + URL_LIFETIME
-        return (f"http://127.0.0.1:{self.storage_port}{path}?Expires={expires}"
-                f"&Signature={self.signature(path, expires)}")
+        query = f"?Expires={expires}&Signature={self.signature(path, expires)}"
+        if self.redirect_downloads:  # as www.kaggleusercontent.com hands on to the storage
+            return f"http://127.0.0.1:{self.api_port}{USERCONTENT}{path[1:]}{query}"
+        return f"http://127.0.0.1:{self.storage_port}{path}{query}"
+
+    def storage_url(self, path_and_query):
+        return f"http://127.0.0.1:{self.storage_port}/{path_and_query}"
 
     def signature(self, path, expires):
         return hmac.new(self.secret, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
@@ -276,7 +285,16 @@ class Bench:
             raise ApiError(400, "Missing required field userName")
         return self.session_for(body)
 
-    METHODS = {"SaveKernel": save_kernel, "GetKernelSessionStatus": status,
+    def introspect_token(self, body):
+        """Whose a token is. Kaggle answers active for its own tokens only;
+        another is not active, and proto3 JSON leaves the defaults out."""
+        if not hmac.compare_digest(body["token"].encode(), self.token.encode()):
+            return {}
+        return {"active": True, "clientId": "kaggle-cli", "username": self.user,
+                "userId": "4242", "scope": "resources.admin:*",
+                "exp": str(int(time.time()) + 3600)}
+
+    METHODS = {"IntrospectToken": introspect_token, "SaveKernel": save_kernel, "GetKernelSessionStatus": status,
                "ListKernelSessionOutput": list_output, "CancelKernelSession": cancel,
                "ListKernels": list_kernels, "GetKernel": get_kernel,
                "GetAcceleratorQuotaStatistics": quota_statistics}
@@ -284,8 +302,7 @@ class Bench:
     def call(self, method, body):
         handler = self.METHODS.get(method)
         if handler is None:
-            raise ApiError(501, f"kernels.KernelsApiService/{method} is not implemented "
-                                "by the bench")
+            raise ApiError(501, f"{method} is not implemented by the bench")
         return handler(self, body)
 
     def dataset_dir(self, ref, path):

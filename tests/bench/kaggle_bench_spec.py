@@ -27,7 +27,9 @@ REQUIRED = {
     "CancelKernelSession": ["kernelSessionId"],
     "GetKernelSessionLogsStream": [("kernelSessionId", "kernelSlug")],
     "DeleteKernel": ["userName", "kernelSlug"],
+    "IntrospectToken": ["token"],
 }
+KERNELS = "kernels.KernelsApiService"
 
 DURATION = re.compile(r"^-?[0-9]+(\.[0-9]{1,9})?s$")
 TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")
@@ -50,18 +52,20 @@ class Spec:
     def __init__(self, path=SPEC_PATH):
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
-        self.rpcs = {r["rpc"]: r for r in doc["rpcs"]}
+        # (service, rpc): the rpcs of kernels.KernelsApiService, and those of
+        # other services (IntrospectToken) that name their service.
+        self.rpcs = {(r.get("service", KERNELS), r["rpc"]): r for r in doc["rpcs"]}
         self.messages = doc["messages"]
         self.enums = doc["enums"]
 
-    def request_message(self, rpc):
-        if rpc not in self.rpcs:
-            raise ApiError(404, f"method kernels.KernelsApiService/{rpc} not found")
-        return self.rpcs[rpc]["request"]
+    def request_message(self, rpc, service=KERNELS):
+        if (service, rpc) not in self.rpcs:
+            raise ApiError(404, f"method {service}/{rpc} not found")
+        return self.rpcs[(service, rpc)]["request"]
 
-    def parse(self, rpc, raw):
-        """The request body of RPC as a dict, or an ApiError."""
-        message = self.request_message(rpc)
+    def parse(self, rpc, raw, service=KERNELS):
+        """The request body of SERVICE/RPC as a dict, or an ApiError."""
+        message = self.request_message(rpc, service)
         try:
             body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except (UnicodeDecodeError, ValueError) as error:

@@ -409,6 +409,80 @@ a_failed_push_is_not_pushed_again() {
     expect_eq "$(calls_of SaveKernel)" 3 "pushes after a 429"
 }
 
+# A bearer token alone: Kaggle says whose it is (IntrospectToken, asked
+# once), and the kernel is that user's; a token Kaggle refuses is one line
+# before anything is pushed.
+a_token_names_its_user() {
+    install_driver
+    start_bench
+    local dir job
+    dir=$(fixture_copy examples/foo)
+    KAGGLE_API_TOKEN="$TOKEN" run_kaggle fit "$dir/model.py" --train-driver=kaggle \
+        --config.endpoint="$ENDPOINT" --fetch "$TEST_TMP/token-model"
+    expect_eq "$RC" 0 "exit code of a fit with a token alone; stderr: $ERR"
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    [[ "$job" =~ $JOB_ID_FORM ]] || fail "the kernel is not $USER_NAME/foo-model: $OUT"
+    expect_eq "$(cat "$TEST_TMP/token-model/model.json")" '{"a": 3.0, "b": 2.0}' "the model"
+    expect_eq "$(calls_of IntrospectToken)" 1 "IntrospectToken calls of one fit"
+    KAGGLE_API_TOKEN="$TOKEN" KAGGLE_API_ENDPOINT="$ENDPOINT" run_kaggle jobs foo/model \
+        --train-driver=kaggle
+    expect_eq "$RC" 0 "exit code of jobs with a token alone; stderr: $ERR"
+    printf '%s\n' "$OUT" | grep -qE "^$job +completed " || fail "jobs: $job not listed: $OUT"
+
+    KAGGLE_API_TOKEN=KGAT_wrong run_kaggle fit "$dir/model.py" --train-driver=kaggle \
+        --config.endpoint="$ENDPOINT"
+    expect_eq "$RC" 1 "exit code with a wrong token alone; stderr: $ERR"
+    expect_eq "$(printf '%s\n' "$ERR" | grep -c 'Kaggle refused the credential from KAGGLE_API_TOKEN (HTTP 401)')" \
+        1 "a wrong token alone, said once"
+    expect_eq "$(calls_of SaveKernel)" 1 "pushes (the first fit's only)"
+}
+
+# fetch where the storage does not cooperate: file URLs that redirect (as
+# www.kaggleusercontent.com's do) are followed with no credential to either
+# host; a file whose bytes do not match the hash the storage holds fails
+# the fetch naming it, and LOCAL_DIR is left as it was.
+fetch_redirects_and_damage() {
+    install_driver
+    start_bench
+    use_key_file
+    local dir seen kept="$TEST_TMP/kept" before
+    dir=$(fixture_copy examples/foo)
+    run_kaggle fit "$dir/model.py" --train-driver=kaggle --config.endpoint="$ENDPOINT" \
+        --fetch "$TEST_TMP/direct"
+    expect_eq "$RC" 0 "exit code of fit; stderr: $ERR"
+
+    control redirect-downloads '{"on": true}'
+    curl -sSf -X DELETE "$ENDPOINT/_bench/requests" >/dev/null
+    run_kaggle fetch "$TEST_TMP/moved" foo/model
+    expect_eq "$RC" 0 "exit code of a fetch through redirects; stderr: $ERR"
+    diff -r "$TEST_TMP/direct" "$TEST_TMP/moved" || fail "the redirected fetch differs"
+    seen=$(curl -sSf "$ENDPOINT/_bench/requests" | python3 -c 'import json, sys
+files = [r for r in json.load(sys.stdin) if r["port"] == "storage" or "/kf/" in r["path"]]
+print(sorted({(r["port"], r["status"], r["authorization"]) for r in files}))')
+    expect_eq "$seen" "[('api', 302, False), ('storage', 200, False)]" "the file requests"
+
+    # A user's directory, with a file the model also has (--overwrite).
+    mkdir -p "$kept"
+    echo "mine" >"$kept/notes.txt"
+    echo "old" >"$kept/model.pkl"
+    before=$(snapshot "$kept")
+    control corrupt-file '{"file": "model/model.pkl"}'
+    run_kaggle fetch "$kept" foo/model --overwrite
+    expect_eq "$RC" 1 "exit code of a fetch of a damaged file; stderr: $ERR"
+    expect_contains "$ERR" "model.pkl: its MD5 is not the one the storage holds" "a damaged file"
+    expect_eq "$(snapshot "$kept")" "$before" "LOCAL_DIR after a damaged fetch"
+    run_kaggle fetch "$TEST_TMP/new-dir" foo/model
+    expect_eq "$RC" 1 "exit code of a fetch of a damaged file into a new directory; stderr: $ERR"
+    [ ! -e "$TEST_TMP/new-dir" ] || fail "a damaged fetch left $(find "$TEST_TMP/new-dir")"
+}
+
+# Every entry in DIR: its name, type, size, mode, mtime and bytes (not
+# DIR's own mtime: the placement stages inside DIR and removes that).
+snapshot() { # DIR
+    (cd "$1" && find . -mindepth 1 -printf '%p %y %s %m %T@\n' | sort &&
+        find . -type f -exec md5sum {} + | sort)
+}
+
 run_test installed_driver_is_listed
 run_test script_fit_and_job_commands
 run_test notebook_dataset_and_hyperparameters
@@ -417,4 +491,6 @@ run_test follow_a_growing_log
 run_test fetch_walks_the_pages
 run_test refused_before_the_push
 run_test a_failed_push_is_not_pushed_again
+run_test a_token_names_its_user
+run_test fetch_redirects_and_damage
 finish
