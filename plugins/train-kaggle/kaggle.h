@@ -110,6 +110,12 @@ int kaggle_source_parse(const char *source, struct kaggle_source *out);
 char *kaggle_kernel_text(const struct fahr_train_request *request, const char *job,
                          int internet, int *notebook, struct fahr_error *err);
 
+/* ---- future.c ---- */
+/* Where the prelude goes in a script of `length` bytes: after its module
+ * docstring and `from __future__` imports (the end of their last logical
+ * line), else 0. */
+size_t kaggle_prelude_offset(const char *text, size_t length);
+
 /* ---- submit.c ---- */
 int kaggle_submit(void *state, const struct fahr_train_request *request, const char *image,
                   char *job_id, size_t job_id_size, struct fahr_error *err);

@@ -218,6 +218,21 @@ static char *notebook_text(const char *path, const char *code, struct fahr_error
     return text;
 }
 
+/* The script with the prelude after its docstring and future imports
+ * (future.c), on lines of its own. */
+static char *script_with_prelude(const char *script, size_t size, const char *code,
+                                 struct fahr_error *err)
+{
+    size_t head = kaggle_prelude_offset(script, size);
+    const char *newline = head > 0 && script[head - 1] != '\n' ? "\n" : "";
+    char *text = NULL;
+    if (asprintf(&text, "%.*s%s%s\n%s", (int)head, script, newline, code, script + head) < 0) {
+        fahr_error_set(err, FAHR_EFAIL, "out of memory");
+        return NULL;
+    }
+    return text;
+}
+
 char *kaggle_kernel_text(const struct fahr_train_request *request, const char *job,
                          int internet, int *notebook, struct fahr_error *err)
 {
@@ -228,8 +243,7 @@ char *kaggle_kernel_text(const struct fahr_train_request *request, const char *j
     if (code != NULL && *notebook)
         text = notebook_text(request->artifact_path, code, err);
     else if (code != NULL && (script = read_text(request->artifact_path, &size, &missing, err)))
-        if (asprintf(&text, "%s\n%s", code, script) < 0)
-            text = NULL;
+        text = script_with_prelude(script, size, code, err);
     free(code);
     free(script);
     return text;

@@ -483,6 +483,63 @@ snapshot() { # DIR
         find . -type f -exec md5sum {} + | sort)
 }
 
+# A script that begins with its docstring, comments and `from __future__`
+# imports (which Python wants before any other statement) runs: the prelude
+# goes after them. A notebook needs nothing (each cell compiles alone).
+future_imports_stay_first() {
+    install_driver
+    start_bench
+    use_key_file
+    mkdir -p "$TEST_TMP/future"
+    cat >"$TEST_TMP/future/train.py" <<'PY'
+#!/usr/bin/env python3
+"""A model with annotations that are not evaluated.
+
+from __future__ import braces  (only text)
+"""
+# Comments and blank lines may come first too.
+
+from __future__ import (
+    annotations,  # PEP 563
+    division,
+)
+from __future__ import \
+    generator_stop
+import json
+import os
+
+
+def fit(xs: list[Undefined]) -> dict[str, float]:
+    return {"mean": sum(xs) / len(xs), "doc": __doc__.split("\n")[0]}
+
+
+os.makedirs("/opt/ml/model", exist_ok=True)
+with open("/opt/ml/model/model.json", "w") as f:
+    json.dump(fit([1, 2]), f, sort_keys=True)
+PY
+    run_kaggle fit "$TEST_TMP/future/train.py" --train-driver=kaggle \
+        --config.endpoint="$ENDPOINT" --hp.n=1 --fetch "$TEST_TMP/future-model"
+    expect_eq "$RC" 0 "exit code of a script with future imports; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/future-model/model.json")" \
+        '{"doc": "A model with annotations that are not evaluated.", "mean": 1.5}' "the model"
+
+    mkdir -p "$TEST_TMP/future-nb"
+    python3 - "$TEST_TMP/future-nb/train.ipynb" <<'PY'
+import json, sys
+cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+        "source": ["from __future__ import annotations\n", "import json, os\n",
+                   "def half(x: Undefined) -> float:\n", "    return x / 2\n",
+                   "os.makedirs('/opt/ml/model', exist_ok=True)\n",
+                   "json.dump({'half': half(3)}, open('/opt/ml/model/model.json', 'w'))\n"]}
+json.dump({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 4},
+          open(sys.argv[1], "w"))
+PY
+    run_kaggle fit "$TEST_TMP/future-nb/train.ipynb" --train-driver=kaggle \
+        --config.endpoint="$ENDPOINT" --fetch "$TEST_TMP/future-nb-model"
+    expect_eq "$RC" 0 "exit code of a notebook with future imports; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/future-nb-model/model.json")" '{"half": 1.5}' "the notebook's model"
+}
+
 run_test installed_driver_is_listed
 run_test script_fit_and_job_commands
 run_test notebook_dataset_and_hyperparameters
@@ -493,4 +550,5 @@ run_test refused_before_the_push
 run_test a_failed_push_is_not_pushed_again
 run_test a_token_names_its_user
 run_test fetch_redirects_and_damage
+run_test future_imports_stay_first
 finish

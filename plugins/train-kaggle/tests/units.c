@@ -1,5 +1,6 @@
 /* units.c: the driver's own checks of what the bench cannot vary: every
- * spelling of Kaggle's status enum, job ids, and the accelerator shapes.
+ * spelling of Kaggle's status enum, job ids, the accelerator shapes, and
+ * where the prelude goes in a script.
  * Run by `meson test -C BUILD` of this project (TAP). */
 #include "../kaggle.h"
 
@@ -107,12 +108,52 @@ static void accelerators(void)
            "shapes are Kaggle's spelling");
 }
 
+/* Where the prelude goes: each script has a '@' where it must (removed
+ * before the scan). */
+static void prelude_offsets(void)
+{
+    static const char *const cases[] = {
+        "@print(1)\n",
+        "@# a comment\n\nimport os\n",
+        "\"\"\"The model.\n\nfrom __future__ import x (in the text)\n\"\"\"\n@import os\n",
+        "#!/usr/bin/env python3\n\"\"\"Doc.\"\"\"\n# c\n\nfrom __future__ import annotations\n"
+        "@import os\n",
+        "'''doc'''  # c\nfrom __future__ import annotations\nfrom __future__ import division\n"
+        "@x = 1\nfrom __future__ import late\n",
+        "from __future__ import (\n    annotations,  # why)\n    division,\n)\n@x = ('(')\n",
+        "from __future__ import annotations, \\\n    division\n@x = 1\n",
+        "from \\\n  __future__ import annotations\r\n@x = 1\r\n",
+        "r'do\\'c'\nfrom __future__ import annotations@",
+        "u\"doc\" \"more\"\nfrom __future__ import annotations; import os\n@x = 1\n",
+        "\"\"\"doc\"\"\"\n@\"\"\"not a docstring\"\"\"\nfrom __future__ import x\n",
+        "@f'doc'\nfrom __future__ import annotations\n",
+        "@b'doc'\nfrom __future__ import annotations\n",
+        "@'doc'.strip()\nfrom __future__ import annotations\n",
+        "@from __futures__ import annotations\n",
+        "@from __future__ import (annotations\n",
+        "@'''unterminated\nfrom __future__ import annotations\n",
+        "\xef\xbb\xbf@print(1)\n",
+        "\xef\xbb\xbf'doc'\n@print(1)\n",
+        "@",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512], what[96];
+        const char *marker = strchr(cases[i], '@');
+        size_t at = (size_t)(marker - cases[i]);
+        snprintf(text, sizeof text, "%.*s%s", (int)at, cases[i], marker + 1);
+        size_t found = kaggle_prelude_offset(text, strlen(text));
+        snprintf(what, sizeof what, "prelude offset %zu (want %zu) in case %zu", found, at, i);
+        expect(found == at, what);
+    }
+}
+
 int main(void)
 {
     statuses();
     job_ids();
     sources();
     accelerators();
+    prelude_offsets();
     printf("1..%d\n", count);
     return failed;
 }
