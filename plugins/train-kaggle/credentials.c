@@ -231,7 +231,9 @@ int kaggle_user(struct kaggle *kaggle, const struct fahr_config *config,
                 struct fahr_error *err)
 {
     int rc = kaggle_credential(kaggle, err);
-    if (rc == FAHR_OK && kaggle->username[0] == '\0')
+    /* Only a token comes without its user (a key always names it). */
+    if (rc == FAHR_OK && kaggle->username[0] == '\0' &&
+        strncmp(kaggle->authorization, "Bearer ", strlen("Bearer ")) == 0)
         rc = introspect(kaggle, config, err);
     return rc;
 }

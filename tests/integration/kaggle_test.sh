@@ -6,9 +6,11 @@
 # runs against the Kaggle bench (tests/bench/kaggle_bench.py), which runs
 # each pushed kernel in a container of the bench's image: script and
 # notebook kernels, hyperparameters, a dataset input, a failing script,
-# stop, bad credentials, the quota check, a push not repeated after a 5xx,
-# fetch (resumed when it breaks off), and every job command with no flags
-# after fit. No credential shows on the terminal or in fahr's files.
+# stop, bad credentials, a token alone (Kaggle says whose it is), the quota
+# check, a push not repeated after a 5xx, fetch (resumed when it breaks off,
+# through redirects, refused for a damaged file), scripts with future
+# imports, and every job command with no flags after fit. No credential
+# shows on the terminal or in fahr's files.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -417,8 +419,9 @@ a_token_names_its_user() {
     start_bench
     local dir job
     dir=$(fixture_copy examples/foo)
+    # --verbose: the token went into IntrospectToken's body; no line shows it.
     KAGGLE_API_TOKEN="$TOKEN" run_kaggle fit "$dir/model.py" --train-driver=kaggle \
-        --config.endpoint="$ENDPOINT" --fetch "$TEST_TMP/token-model"
+        --config.endpoint="$ENDPOINT" --fetch "$TEST_TMP/token-model" --verbose
     expect_eq "$RC" 0 "exit code of a fit with a token alone; stderr: $ERR"
     job=$(printf '%s\n' "$OUT" | head -n 1)
     [[ "$job" =~ $JOB_ID_FORM ]] || fail "the kernel is not $USER_NAME/foo-model: $OUT"
