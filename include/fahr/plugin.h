@@ -514,8 +514,8 @@ struct fahr_build_ops {
  *   - ABI 1.1 (run.sh of fahr's own build drivers; a kept, older run.sh
  *     lacks it: --overwrite renews it): where the service wants the model's
  *     files rather than an archive (Vertex AI's AIP_MODEL_DIR), the train
- *     driver sets FAHR_MODEL_DIR_URI, a directory in FAHR_MODEL_URI's forms,
- *     and on success the image copies the files of /opt/ml/model into it as
+ *     driver sets FAHR_MODEL_DIR_URI, a directory in FAHR_MODEL_URI's forms
+ *     outside /opt/ml/model, and on success the image copies the files of /opt/ml/model into it as
  *     they are (nested directories too), each written to a temporary name
  *     then renamed. Anything in /opt/ml/model that is neither a file nor a
  *     directory (a link to a directory, say), or a copy that fails, fails

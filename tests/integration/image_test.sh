@@ -234,6 +234,14 @@ the_image_copies_the_model_files_to_fahr_model_dir_uri() {
     expect_contains "$(cat "$TEST_TMP/modeldir-output/failure")" "cannot copy the model's " \
         "failure file"
     expect_eq "$(find "$TEST_TMP/ro" | wc -l)" 1 "files in the read-only directory"
+    # Not into the model itself, which would copy without end.
+    rc=0
+    docker run --rm -e FAHR_MODEL_DIR_URI=/opt/ml/model/copy \
+        -v "$TEST_TMP/modeldir-output:/opt/ml/output" modeldir/model:latest train \
+        >/dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 1 "exit code with FAHR_MODEL_DIR_URI inside the model"
+    expect_eq "$(cat "$TEST_TMP/modeldir-output/failure")" \
+        "FAHR_MODEL_DIR_URI must be outside /opt/ml/model: /opt/ml/model/copy" "failure file"
 }
 
 the_image_takes_fahr_hyperparameters_and_fahr_channels() {

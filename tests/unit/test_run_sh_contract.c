@@ -327,11 +327,14 @@ END_TEST
 
 TCase *run_sh_contract_tcase(void)
 {
+    const int shell_count = (int)(sizeof shells / sizeof shells[0]);
     TCase *contract = tcase_create("contract");
-    tcase_add_loop_test(contract, run_sh_writes_the_model_to_fahr_model_uri, 0, sizeof shells / sizeof shells[0]);
-    tcase_add_loop_test(contract, run_sh_copies_the_model_files_to_fahr_model_dir_uri, 0, sizeof shells / sizeof shells[0]);
-    tcase_add_loop_test(contract, run_sh_writes_fahr_hyperparameters_before_the_script, 0, sizeof shells / sizeof shells[0]);
-    tcase_add_loop_test(contract, run_sh_links_fahr_channels, 0, sizeof shells / sizeof shells[0]);
+    tcase_add_loop_test(contract, run_sh_writes_the_model_to_fahr_model_uri, 0, shell_count);
+    tcase_add_loop_test(contract, run_sh_copies_the_model_files_to_fahr_model_dir_uri, 0,
+                        shell_count);
+    tcase_add_loop_test(contract, run_sh_writes_fahr_hyperparameters_before_the_script, 0,
+                        shell_count);
+    tcase_add_loop_test(contract, run_sh_links_fahr_channels, 0, shell_count);
     tcase_add_test(contract, run_sh_runs_any_other_command_as_given);
     return contract;
 }
