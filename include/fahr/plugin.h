@@ -527,7 +527,10 @@ struct fahr_build_ops {
  *     (unset or empty, the file is not written, so a service's own is never
  *     replaced); FAHR_CHANNELS, lines NAME=LOCATION (blank lines skipped),
  *     makes each /opt/ml/input/data/NAME a symbolic link to LOCATION, in
- *     FAHR_MODEL_URI's forms (gs://BUCKET/PATH as /gcs/BUCKET/PATH). A value
+ *     FAHR_MODEL_URI's forms (gs://BUCKET/PATH as /gcs/BUCKET/PATH); where
+ *     LOCATION is a file (an object, not a prefix), NAME is a directory that
+ *     holds a link to it under its own name, as SageMaker and the local
+ *     driver give a file. A value
  *     that is not an object, a line without "=", a NAME that is empty, "."
  *     or ".." or holds "/", a LOCATION of another form or with "." or ".."
  *     segments, or something other than a link already at NAME's place,

@@ -178,7 +178,7 @@ the_image_writes_the_model_to_fahr_model_uri() {
 }
 
 # A model.py that records what it finds (the hyperparameters, each channel's
-# link and its files) into the model, a tree of nested directories with a
+# link, none for a directory, and its files) into the model, a tree of nested directories with a
 # file name with spaces and a dot file.
 contract_model() { # NAME
     local artifact
@@ -192,7 +192,8 @@ if os.path.exists(config):
 data = "/opt/ml/input/data"
 for name in sorted(os.listdir(data)) if os.path.isdir(data) else []:
     path = os.path.join(data, name)
-    seen[name] = [os.readlink(path), sorted(os.listdir(path))]
+    link = os.readlink(path) if os.path.islink(path) else None
+    seen[name] = [link, sorted(os.listdir(path))]
 os.makedirs("/opt/ml/model/sub dir/deeper", exist_ok=True)
 open("/opt/ml/model/weights", "w").write("42")
 open("/opt/ml/model/sub dir/my file.txt", "w").write("spaces")
@@ -252,13 +253,14 @@ the_image_takes_fahr_hyperparameters_and_fahr_channels() {
     mkdir -p "$TEST_TMP/gcs/data/train" "$TEST_TMP/local in" "$TEST_TMP/out"
     : >"$TEST_TMP/gcs/data/train/part-0.csv"
     : >"$TEST_TMP/local in/rows.txt"
-    channels=$(printf 'train=gs://b/data/train\nlocal=/mnt/local in')
+    : >"$TEST_TMP/gcs/data/one.csv"
+    channels=$(printf 'train=gs://b/data/train\nlocal=/mnt/local in\none=gs://b/data/one.csv')
     docker run --rm -e 'FAHR_HYPERPARAMETERS={"lr": "0.1", "note": "a b"}' \
         -e "FAHR_CHANNELS=$channels" -e FAHR_MODEL_DIR_URI=/mnt/out \
         -v "$TEST_TMP/gcs:/gcs/b" -v "$TEST_TMP/local in:/mnt/local in" \
         -v "$TEST_TMP/out:/mnt/out" channels/model:latest train >/dev/null
     expect_eq "$(cat "$TEST_TMP/out/seen.json")" \
-        '{"hp": {"lr": "0.1", "note": "a b"}, "local": ["/mnt/local in", ["rows.txt"]], "train": ["/gcs/b/data/train", ["part-0.csv"]]}' \
+        '{"hp": {"lr": "0.1", "note": "a b"}, "local": ["/mnt/local in", ["rows.txt"]], "one": [null, ["one.csv"]], "train": ["/gcs/b/data/train", ["part-0.csv"]]}' \
         "what the script found"
     # A bad channel name or hyperparameters that are not an object fail the
     # job before the script starts, saying so.

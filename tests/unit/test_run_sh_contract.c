@@ -198,7 +198,8 @@ START_TEST(run_sh_copies_the_model_files_to_fahr_model_dir_uri)
 END_TEST
 
 /* A model.py that records what it finds: the hyperparameters file, and
- * each channel's link and the file `data` read through it. */
+ * each channel's link and the file `data` read through it (or, for a
+ * channel that is a directory, the links in it). */
 static const char recording_model[] =
     "import json, os\n"
     "seen = {}\n"
@@ -208,6 +209,9 @@ static const char recording_model[] =
     "data = 'ml/input/data'\n"
     "for name in sorted(os.listdir(data)) if os.path.isdir(data) else []:\n"
     "    path = os.path.join(data, name)\n"
+    "    if not os.path.islink(path):\n"
+    "        seen[name] = {f: os.readlink(os.path.join(path, f)) for f in os.listdir(path)}\n"
+    "        continue\n"
     "    seen[name] = [os.readlink(path), open(os.path.join(path, 'data')).read()\n"
     "                  if os.path.exists(os.path.join(path, 'data')) else None]\n"
     "json.dump(seen, open('seen.json', 'w'), sort_keys=True)\n";
@@ -273,6 +277,13 @@ START_TEST(run_sh_links_fahr_channels)
     snprintf(expected, sizeof expected,
              "{\"train\": [\"%s/in/train set\", \"rows\\n\"], "
              "\"val ue\": [\"./gcs/bucket/data/v\", null]}",
+             scratch);
+    expect_seen(expected);
+    /* A file: a directory holding a link to it under its name, as SageMaker
+     * and the local driver give one. */
+    snprintf(env, sizeof env, "FAHR_CHANNELS='one=%s/in/train set/data'", scratch);
+    ck_assert_int_eq(train_with("", env), 0);
+    snprintf(expected, sizeof expected, "{\"one\": {\"data\": \"%s/in/train set/data\"}}",
              scratch);
     expect_seen(expected);
     /* A name that is not one, a location of another form or with . or ..
