@@ -511,6 +511,30 @@ struct fahr_build_ops {
  *     /gcs/BUCKET[/PATH], an absolute path as it is; any other form, or one
  *     with "." or ".." segments, fails the job with a line saying so. The
  *     job then fails if the copy fails.
+ *   - ABI 1.1 (run.sh of fahr's own build drivers; a kept, older run.sh
+ *     lacks it: --overwrite renews it): where the service wants the model's
+ *     files rather than an archive (Vertex AI's AIP_MODEL_DIR), the train
+ *     driver sets FAHR_MODEL_DIR_URI, a directory in FAHR_MODEL_URI's forms
+ *     outside /opt/ml/model, and on success the image copies the files of /opt/ml/model into it as
+ *     they are (nested directories too), each written to a temporary name
+ *     then renamed. Anything in /opt/ml/model that is neither a file nor a
+ *     directory (a link to a directory, say), or a copy that fails, fails
+ *     the job with a line saying so; files copied before stay. With both
+ *     FAHR_MODEL_URI and FAHR_MODEL_DIR_URI set, both are done.
+ *   - ABI 1.1, likewise, where the service does not give SageMaker's layout:
+ *     FAHR_HYPERPARAMETERS, a JSON object, is written as it is to
+ *     /opt/ml/input/config/hyperparameters.json before the artifact starts
+ *     (unset or empty, the file is not written, so a service's own is never
+ *     replaced); FAHR_CHANNELS, lines NAME=LOCATION (blank lines skipped),
+ *     makes each /opt/ml/input/data/NAME a symbolic link to LOCATION, in
+ *     FAHR_MODEL_URI's forms (gs://BUCKET/PATH as /gcs/BUCKET/PATH); where
+ *     LOCATION is a file (an object, not a prefix), NAME is a directory that
+ *     holds a link to it under its own name, as SageMaker and the local
+ *     driver give a file. A value
+ *     that is not an object, a line without "=", a NAME that is empty, "."
+ *     or ".." or holds "/", a LOCATION of another form or with "." or ".."
+ *     segments, or something other than a link already at NAME's place,
+ *     fails the job with a line saying so before the artifact starts.
  *   - A failure's reason is written to /opt/ml/output/failure (the first
  *     1024 bytes become the job's failure_reason where the service reads
  *     it). */

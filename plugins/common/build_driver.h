@@ -34,10 +34,22 @@ extern const struct fahr_config_key build_driver_config_keys[];
 void build_inputs_detect(const struct build_variant *variant, const char *artifact_path,
                          const char *base_image_override, struct build_inputs *inputs);
 
+/* Appends to a fixed buffer; remembers overflow instead of failing each
+ * call (the templates' writer). */
+struct build_text {
+    char *out;
+    size_t size, used;
+    bool overflow;
+};
+void build_text_emit(struct build_text *text, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Render the two files into `out` (NUL-terminated). Return FAHR_EFAIL if
  * `size` is too small. */
 int build_render_dockerfile(const struct build_variant *variant, const struct build_inputs *inputs,
                             char *out, size_t size);
+/* run_sh.c; BUILD_RUN_SH_MAX is room enough for any artifact name. */
+#define BUILD_RUN_SH_MAX 32768
 int build_render_run_sh(const struct build_inputs *inputs, char *out, size_t size);
 
 /* The fahr_build_ops of the family: `state` is the struct build_driver

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The image a build driver makes, as train drivers get it (ABI 1.1): the
 # descriptor fit hands them, host->push_image through the build driver,
-# and the container contract of the image (FAHR_MODEL_URI), against the
+# and the container contract of the image (FAHR_MODEL_URI, FAHR_MODEL_DIR_URI,
+# FAHR_HYPERPARAMETERS, FAHR_CHANNELS), against the
 # bench's Docker engine.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -176,10 +177,123 @@ the_image_writes_the_model_to_fahr_model_uri() {
     expect_eq "$rc" 1 "exit code with a read-only FAHR_MODEL_URI"
 }
 
+# A model.py that records what it finds (the hyperparameters, each channel's
+# link, none for a directory, and its files) into the model, a tree of nested directories with a
+# file name with spaces and a dot file.
+contract_model() { # NAME
+    local artifact
+    artifact=$(fresh_model "$1")
+    cat >"$artifact" <<'EOF'
+import json, os
+seen = {}
+config = "/opt/ml/input/config/hyperparameters.json"
+if os.path.exists(config):
+    seen["hp"] = json.load(open(config))
+data = "/opt/ml/input/data"
+for name in sorted(os.listdir(data)) if os.path.isdir(data) else []:
+    path = os.path.join(data, name)
+    link = os.readlink(path) if os.path.islink(path) else None
+    seen[name] = [link, sorted(os.listdir(path))]
+os.makedirs("/opt/ml/model/sub dir/deeper", exist_ok=True)
+open("/opt/ml/model/weights", "w").write("42")
+open("/opt/ml/model/sub dir/my file.txt", "w").write("spaces")
+open("/opt/ml/model/sub dir/deeper/.hidden", "w").write("dot")
+json.dump(seen, open("/opt/ml/model/seen.json", "w"), sort_keys=True)
+EOF
+    echo "$artifact"
+}
+
+# Every file under DIR with its content, one "PATH: CONTENT" line each.
+files_of() { # DIR
+    (cd "$1" && find . -type f | LC_ALL=C sort | while IFS= read -r f; do
+        printf '%s: %s\n' "$f" "$(cat "$f")"
+    done)
+}
+
+the_image_copies_the_model_files_to_fahr_model_dir_uri() {
+    local artifact rc=0
+    artifact=$(contract_model modeldir)
+    run_fahr build "$artifact" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    # gs://BUCKET/PATH through the Cloud Storage FUSE mount, as Vertex AI's
+    # AIP_MODEL_DIR; FAHR_MODEL_URI beside it is done too.
+    mkdir -p "$TEST_TMP/bucket"
+    docker run --rm -e "FAHR_MODEL_DIR_URI=gs://b/jobs/job 1/model" -e FAHR_MODEL_URI=gs://b/tar \
+        -v "$TEST_TMP/bucket:/gcs/b" modeldir/model:latest train >/dev/null
+    expect_eq "$(files_of "$TEST_TMP/bucket/jobs/job 1/model")" "./seen.json: {}
+./sub dir/deeper/.hidden: dot
+./sub dir/my file.txt: spaces
+./weights: 42" "the files in gs://b/jobs/job 1/model"
+    expect_eq "$(tar -xzOf "$TEST_TMP/bucket/tar/model.tar.gz" './sub dir/my file.txt')" spaces \
+        "a file of gs://b/tar/model.tar.gz"
+    # A copy that fails (a read-only mount) fails the job, saying so.
+    mkdir -p "$TEST_TMP/ro" "$TEST_TMP/modeldir-output"
+    docker run --rm -e FAHR_MODEL_DIR_URI=/mnt/ro -v "$TEST_TMP/ro:/mnt/ro:ro" \
+        -v "$TEST_TMP/modeldir-output:/opt/ml/output" modeldir/model:latest train \
+        >/dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 1 "exit code with a read-only FAHR_MODEL_DIR_URI"
+    expect_contains "$(cat "$TEST_TMP/modeldir-output/failure")" "cannot copy the model's " \
+        "failure file"
+    expect_eq "$(find "$TEST_TMP/ro" | wc -l)" 1 "files in the read-only directory"
+    # Not into the model itself, which would copy without end.
+    rc=0
+    docker run --rm -e FAHR_MODEL_DIR_URI=/opt/ml/model/copy \
+        -v "$TEST_TMP/modeldir-output:/opt/ml/output" modeldir/model:latest train \
+        >/dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 1 "exit code with FAHR_MODEL_DIR_URI inside the model"
+    expect_eq "$(cat "$TEST_TMP/modeldir-output/failure")" \
+        "FAHR_MODEL_DIR_URI must be outside /opt/ml/model: /opt/ml/model/copy" "failure file"
+}
+
+the_image_takes_fahr_hyperparameters_and_fahr_channels() {
+    local artifact rc=0 channels
+    artifact=$(contract_model channels)
+    run_fahr build "$artifact" --build-driver=local --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    mkdir -p "$TEST_TMP/gcs/data/train" "$TEST_TMP/local in" "$TEST_TMP/out"
+    : >"$TEST_TMP/gcs/data/train/part-0.csv"
+    : >"$TEST_TMP/local in/rows.txt"
+    : >"$TEST_TMP/gcs/data/one.csv"
+    channels=$(printf 'train=gs://b/data/train\nlocal=/mnt/local in\none=gs://b/data/one.csv')
+    docker run --rm -e 'FAHR_HYPERPARAMETERS={"lr": "0.1", "note": "a b"}' \
+        -e "FAHR_CHANNELS=$channels" -e FAHR_MODEL_DIR_URI=/mnt/out \
+        -v "$TEST_TMP/gcs:/gcs/b" -v "$TEST_TMP/local in:/mnt/local in" \
+        -v "$TEST_TMP/out:/mnt/out" channels/model:latest train >/dev/null
+    expect_eq "$(cat "$TEST_TMP/out/seen.json")" \
+        '{"hp": {"lr": "0.1", "note": "a b"}, "local": ["/mnt/local in", ["rows.txt"]], "one": [null, ["one.csv"]], "train": ["/gcs/b/data/train", ["part-0.csv"]]}' \
+        "what the script found"
+    # A bad channel name or hyperparameters that are not an object fail the
+    # job before the script starts, saying so.
+    mkdir -p "$TEST_TMP/bad-channel"
+    docker run --rm -e "FAHR_CHANNELS=../etc=/mnt" -v "$TEST_TMP/bad-channel:/opt/ml/output" \
+        channels/model:latest train >/dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 1 "exit code with a bad channel name"
+    expect_eq "$(cat "$TEST_TMP/bad-channel/failure")" \
+        "FAHR_CHANNELS: the channel name '../etc' is empty, . or .. or holds /" "failure file"
+    rc=0
+    mkdir -p "$TEST_TMP/bad-location"
+    docker run --rm -e "FAHR_CHANNELS=train=gs://b/../../etc" \
+        -v "$TEST_TMP/bad-location:/opt/ml/output" channels/model:latest train >/dev/null 2>&1 ||
+        rc=$?
+    expect_eq "$rc" 1 "exit code with a location with .. segments"
+    expect_eq "$(cat "$TEST_TMP/bad-location/failure")" \
+        "the location of channel train in FAHR_CHANNELS must not hold . or .. segments: gs://b/../../etc" \
+        "failure file"
+    rc=0
+    mkdir -p "$TEST_TMP/bad-hp"
+    docker run --rm -e "FAHR_HYPERPARAMETERS=lr=0.1" -v "$TEST_TMP/bad-hp:/opt/ml/output" \
+        channels/model:latest train >/dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 1 "exit code with hyperparameters that are not an object"
+    expect_eq "$(cat "$TEST_TMP/bad-hp/failure")" "FAHR_HYPERPARAMETERS must be a JSON object" \
+        "failure file"
+}
+
 run_test fit_hands_the_train_driver_the_image
 run_test gpu_build_driver_marks_the_image_for_gpus
 run_test a_build_driver_of_abi_1_0_still_builds
 run_test push_goes_through_the_build_driver
 run_test sagemaker_driver_carries_no_engine_client
 run_test the_image_writes_the_model_to_fahr_model_uri
+run_test the_image_copies_the_model_files_to_fahr_model_dir_uri
+run_test the_image_takes_fahr_hyperparameters_and_fahr_channels
 finish

@@ -1,4 +1,4 @@
-/* What the two files of the build-files unit test share: a scratch
+/* What the files of the build-files unit test share: a scratch
  * directory under /tmp (one at a time), and the context test case. */
 #ifndef FAHR_BUILD_FILES_TESTS_H
 #define FAHR_BUILD_FILES_TESTS_H
@@ -34,5 +34,7 @@ static inline void remove_scratch(void)
 
 /* The context test case (test_build_context.c). */
 TCase *build_context_tcase(void);
+/* run.sh's container contract for train drivers (test_run_sh_contract.c). */
+TCase *run_sh_contract_tcase(void);
 
 #endif

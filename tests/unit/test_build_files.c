@@ -97,7 +97,7 @@ END_TEST
 START_TEST(run_sh_runs_scripts_and_notebooks_under_the_train_contract)
 {
     struct build_inputs inputs = {.artifact_name = "model.py", .base_image = "x"};
-    char out[8192];
+    char out[BUILD_RUN_SH_MAX];
     ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
     ck_assert_ptr_nonnull(strstr(out, "#!/bin/sh\n"));
     ck_assert_ptr_nonnull(strstr(out, "    \"$PYTHON\" 'model.py'\n"));
@@ -125,7 +125,7 @@ START_TEST(run_sh_quoting_survives_a_real_shell)
 {
     /* Render for a hostile name and let sh parse the train() line. */
     struct build_inputs inputs = {.artifact_name = "a'b\"c$(touch /tmp/fahr-pwned)`x`.py"};
-    char out[8192];
+    char out[BUILD_RUN_SH_MAX];
     ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
     make_scratch();
     char script[512];
@@ -159,7 +159,7 @@ END_TEST
 static pid_t start_run_sh(const char *shell)
 {
     struct build_inputs inputs = {.artifact_name = "train.py"};
-    char out[8192];
+    char out[BUILD_RUN_SH_MAX];
     ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
     write_file("run.sh", out);
     char command[1024];
@@ -216,101 +216,6 @@ START_TEST(run_sh_passes_sigterm_on_to_the_script)
 }
 END_TEST
 
-/* Render run.sh for model.py into the scratch directory as run2.sh, its
- * /opt/ml and /gcs paths made local (./ml, ./gcs). */
-static void render_local_run_sh(void)
-{
-    struct build_inputs inputs = {.artifact_name = "model.py"};
-    char out[8192], command[1024];
-    ck_assert_int_eq(build_render_run_sh(&inputs, out, sizeof out), FAHR_OK);
-    write_file("run.sh", out);
-    snprintf(command, sizeof command,
-             "cd '%s' && sed -e 's#^cd /opt/program#cd .#' -e 's#/opt/ml/#./ml/#g' "
-             "-e 's#/gcs/#./gcs/#g' run.sh > run2.sh",
-             scratch);
-    ck_assert_int_eq(system(command), 0);
-}
-
-/* Run run2.sh train in the scratch directory with FAHR_MODEL_URI=uri (NULL:
- * unset) and a model.py that writes ml/model/weights; its exit status. */
-static int train_with_model_uri(const char *uri)
-{
-    char command[2048];
-    snprintf(command, sizeof command,
-             "cd '%s' && rm -rf ml && %s%s%s PYTHON=python3 sh run2.sh train >/dev/null 2>&1",
-             scratch, uri ? "FAHR_MODEL_URI='" : "", uri ? uri : "", uri ? "'" : "");
-    int status = system(command);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void expect_failure_file(const char *expected)
-{
-    char path[512], line[1024] = "";
-    snprintf(path, sizeof path, "%s/ml/output/failure", scratch);
-    FILE *file = fopen(path, "r");
-    ck_assert_ptr_nonnull(file);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, file));
-    fclose(file);
-    ck_assert_str_eq(line, expected);
-}
-
-START_TEST(run_sh_writes_the_model_to_fahr_model_uri)
-{
-    make_scratch();
-    write_file("model.py", "open('ml/model/weights', 'w').write('42')\n");
-    render_local_run_sh();
-    char uri[1024], command[2048];
-    /* Unset: nothing more than the model directory. */
-    ck_assert_int_eq(train_with_model_uri(NULL), 0);
-    /* An absolute path: model.tar.gz of the model directory, in it. */
-    snprintf(uri, sizeof uri, "%s/out/job-1", scratch);
-    ck_assert_int_eq(train_with_model_uri(uri), 0);
-    snprintf(command, sizeof command,
-             "cd '%s' && test \"$(tar -xzOf out/job-1/model.tar.gz ./weights)\" = 42 && "
-             "test \"$(ls -A out/job-1)\" = model.tar.gz",
-             scratch);
-    ck_assert_int_eq(system(command), 0);
-    /* gs://BUCKET/PATH: through the Cloud Storage FUSE mount /gcs/BUCKET/PATH. */
-    ck_assert_int_eq(train_with_model_uri("gs://bucket/models/job-2"), 0);
-    snprintf(command, sizeof command,
-             "cd '%s' && test \"$(tar -xzOf gcs/bucket/models/job-2/model.tar.gz ./weights)\" = 42",
-             scratch);
-    ck_assert_int_eq(system(command), 0);
-    /* Any other form fails the job, saying so. */
-    ck_assert_int_eq(train_with_model_uri("s3://bucket/models"), 1);
-    expect_failure_file("FAHR_MODEL_URI must be gs://BUCKET/PATH or an absolute path, not "
-                        "s3://bucket/models\n");
-    ck_assert_int_eq(train_with_model_uri("gs:///models"), 1);
-    ck_assert_int_eq(train_with_model_uri("gs://bucket/../../etc"), 1);
-    expect_failure_file("FAHR_MODEL_URI must not hold . or .. segments: gs://bucket/../../etc\n");
-    /* A copy that fails fails the job, and leaves no part behind. */
-    write_file("blocked", "a file where the directory should be\n");
-    snprintf(uri, sizeof uri, "%s/blocked/job-3", scratch);
-    ck_assert_int_eq(train_with_model_uri(uri), 1);
-    snprintf(command, sizeof command, "cannot write the model to %s/model.tar.gz\n", uri);
-    expect_failure_file(command);
-    remove_scratch();
-}
-END_TEST
-
-START_TEST(run_sh_runs_any_other_command_as_given)
-{
-    /* A service may wrap the image's command: it runs as given, without
-     * /opt/ml made first and in an image without Python. */
-    make_scratch();
-    render_local_run_sh();
-    char command[1024];
-    snprintf(command, sizeof command,
-             "cd '%s' && PATH=/nonexistent /bin/sh run2.sh /bin/sh -c 'exit 7'", scratch);
-    int status = system(command);
-    ck_assert(WIFEXITED(status));
-    ck_assert_int_eq(WEXITSTATUS(status), 7);
-    snprintf(command, sizeof command, "%s/ml", scratch);
-    ck_assert_int_ne(access(command, F_OK), 0);
-    remove_scratch();
-}
-END_TEST
-
 int main(void)
 {
     Suite *suite = suite_create("build-files");
@@ -321,10 +226,9 @@ int main(void)
     tcase_add_test(templates, run_sh_runs_scripts_and_notebooks_under_the_train_contract);
     tcase_add_test(templates, run_sh_quoting_survives_a_real_shell);
     tcase_add_test(templates, run_sh_passes_sigterm_on_to_the_script);
-    tcase_add_test(templates, run_sh_writes_the_model_to_fahr_model_uri);
-    tcase_add_test(templates, run_sh_runs_any_other_command_as_given);
     suite_add_tcase(suite, templates);
     suite_add_tcase(suite, build_context_tcase());
+    suite_add_tcase(suite, run_sh_contract_tcase());
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
