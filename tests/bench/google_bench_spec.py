@@ -57,8 +57,8 @@ class Spec:
             raise KeyError(f"no discovery method {method_id}")
         method, doc = self.methods[method_id]
         int_enums = "enum-encoding=int" in ";".join(query.get("$alt", []))
-        params = dict(doc.get("parameters", {}), **method.get("parameters", {}),
-                      **NEWER_PARAMETERS.get(method_id, {}))
+        params = {**doc.get("parameters", {}), **method.get("parameters", {}),
+                  **NEWER_PARAMETERS.get(method_id, {})}
         for name, values in query.items():
             if name == "$alt":
                 continue
@@ -86,7 +86,7 @@ class Spec:
             if not INT_PATTERN.match(value):
                 raise SpecError(f"Invalid value at '{name}' ({param.get('format', kind)}), "
                                 f"\"{value}\"")
-        elif kind == "boolean" and value not in ("true", "false"):
+        elif kind == "boolean" and value.lower() not in ("true", "false"):  # apitools: "True"
             raise SpecError(f"Invalid value at '{name}' (TYPE_BOOL), \"{value}\"")
         if "enum" in param and value not in param["enum"]:
             raise SpecError(f"Invalid value at '{name}', \"{value}\": not one of "

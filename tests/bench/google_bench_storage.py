@@ -29,6 +29,7 @@ from google_bench_http import GoogleError, Response, Route
 QUANTUM = 256 * 1024
 BUCKET = r"/storage/v1/b/(?P<bucket>[^/]+)"
 UPLOAD = r"/(?:resumable/)?upload/storage/v1/b/(?P<bucket>[^/]+)/o$"
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 CONTENT_RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$")
 CRC_TABLE = []
 for _i in range(256):
@@ -64,8 +65,10 @@ class Storage:
 
     # ---- names and files ----
     def bucket_dir(self, bucket):
+        if not BUCKET_NAME.match(bucket) or ".." in bucket:
+            raise GoogleError(400, "INVALID_ARGUMENT", f"Invalid bucket name: '{bucket}'")
         path = self.root / bucket
-        if bucket in (".", "..") or "\0" in bucket or not path.is_dir():
+        if not path.is_dir():
             raise GoogleError(404, "NOT_FOUND", "The specified bucket does not exist.")
         return path
 
@@ -81,8 +84,13 @@ class Storage:
         return path
 
     def existing(self, bucket, name):
-        path = self.object_path(bucket, name)
-        if not path.is_file() or path.is_symlink():
+        try:
+            path = self.object_path(bucket, name)
+        except GoogleError as error:
+            if error.code != 400:
+                raise
+            path = None  # no file can have the name: no such object
+        if path is None or not path.is_file() or path.is_symlink():
             raise GoogleError(404, "NOT_FOUND", f"No such object: {bucket}/{name}")
         return path
 
@@ -278,6 +286,7 @@ class Storage:
             name = request.query.get("name") or metadata.get("name")
             if not name:
                 raise GoogleError(400, "INVALID_ARGUMENT", "Required parameter: name")
+            request.note["object"] = name
             path = self.commit(temporary, bucket, name,
                                metadata.get("contentType") or content_type)
         finally:
@@ -287,18 +296,22 @@ class Storage:
 
     def split_multipart(self, request, temporary):
         """multipart/related: JSON metadata, then the data (rewritten in place)."""
-        found = re.search(r'boundary="?([^";]+)"?', request.headers.get("Content-Type", ""))
+        # apitools (gcloud) quotes the boundary with single quotes
+        found = re.search(r"""boundary=(?:"([^"]+)"|'([^']+)'|([^;\s]+))""",
+                          request.headers.get("Content-Type", ""))
         if not found:
             raise GoogleError(400, "INVALID_ARGUMENT", "multipart upload without a boundary")
-        marker = b"--" + found.group(1).encode()
-        parts = [p for p in temporary.read_bytes().split(marker)[1:-1]]
+        marker = b"--" + next(g for g in found.groups() if g).encode()
+        parts = temporary.read_bytes().split(marker)[1:-1]
         if len(parts) != 2:
             raise GoogleError(400, "INVALID_ARGUMENT", "a multipart upload has two parts")
         sections = []
-        for part in parts:
-            head, _, body = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
-            sections.append((head.decode("latin-1").lower(), body[:-2]
-                             if body.endswith(b"\r\n") else body))
+        for part in parts:  # headers end at an empty line, CRLF or LF as senders write
+            part = part[2:] if part.startswith(b"\r\n") else part[1:]
+            head, _, body = re.split(rb"(\r?\n\r?\n)", part, maxsplit=1)
+            body = body[:-2] if body.endswith(b"\r\n") else body[:-1] \
+                if body.endswith(b"\n") else body
+            sections.append((head.decode("latin-1").lower(), body))
         try:
             metadata = json.loads(sections[0][1] or b"{}")
         except ValueError:
@@ -320,6 +333,7 @@ class Storage:
         name = request.query.get("name") or metadata.get("name")
         if not name:
             raise GoogleError(400, "INVALID_ARGUMENT", "Required parameter: name")
+        request.note["object"] = name  # the request log shows which upload this is
         self.object_path(bucket, name)
         upload_id = "bench-" + secrets.token_urlsafe(18)
         temporary = self.new_temporary()
