@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The test bench's Google Cloud: OAuth, the metadata server, Cloud Storage,
 Vertex AI CustomJobs, Cloud Logging and Artifact Registry, each on its own
-free port of 127.0.0.1 (see /work design §2 and tests/bench/google.sh).
+free port of 127.0.0.1 (tests/bench/google.sh starts it for the tests).
 
     google_bench.py --dir DIR --image IMAGE --project P [--registry-port N]
                     [--bucket B ...]
