@@ -23,7 +23,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
 
-class LoggingError(Exception):
+class GoogleError(Exception):
     def __init__(self, code, status, message):
         super().__init__(message)
         self.code, self.status, self.message = code, status, message
@@ -79,7 +79,7 @@ def decode_token(token, query):
     except (ValueError, KeyError, TypeError):
         valid = False
     if not valid:
-        raise LoggingError(400, "INVALID_ARGUMENT", "page_token doesn't match arguments "
+        raise GoogleError(400, "INVALID_ARGUMENT", "page_token doesn't match arguments "
                            "from the request")
     return tuple(after)
 
@@ -88,25 +88,25 @@ def list_entries(store, body):
     """The answer to entries:list for a request body (already schema-checked)."""
     names = body.get("resourceNames") or []
     if not names:
-        raise LoggingError(400, "INVALID_ARGUMENT", "resourceNames: at least one "
+        raise GoogleError(400, "INVALID_ARGUMENT", "resourceNames: at least one "
                            "resource name is required")
     wanted = {f"projects/{store.project}"}
     for name in names:
         if name not in wanted:
-            raise LoggingError(403, "PERMISSION_DENIED", f"The caller does not have "
+            raise GoogleError(403, "PERMISSION_DENIED", f"The caller does not have "
                                f"permission for resource {name}")
     order = (body.get("orderBy") or "").strip()
     if order not in ORDERS:
-        raise LoggingError(400, "INVALID_ARGUMENT", f"invalid orderBy {order!r}: only "
+        raise GoogleError(400, "INVALID_ARGUMENT", f"invalid orderBy {order!r}: only "
                            "\"timestamp asc\" and \"timestamp desc\" are supported")
     descending = ORDERS[order]
     try:
         tree = bench_filter.parse(body.get("filter"))
         size = int(body.get("pageSize") or DEFAULT_PAGE_SIZE)
     except (bench_filter.FilterError, ValueError) as error:
-        raise LoggingError(400, "INVALID_ARGUMENT", f"Invalid query: {error}") from None
+        raise GoogleError(400, "INVALID_ARGUMENT", f"Invalid query: {error}") from None
     if size <= 0:
-        raise LoggingError(400, "INVALID_ARGUMENT", "pageSize must be positive")
+        raise GoogleError(400, "INVALID_ARGUMENT", "pageSize must be positive")
     size = min(size, MAX_PAGE_SIZE)
     query = [sorted(names), body.get("filter") or "", order]
     after = decode_token(body["pageToken"], query) if body.get("pageToken") else None
@@ -121,7 +121,7 @@ def list_entries(store, body):
             if not bench_filter.matches(tree, bench_filter.dotted_lookup(entry)):
                 continue
         except bench_filter.FilterError as error:
-            raise LoggingError(400, "INVALID_ARGUMENT", f"Invalid query: {error}") from None
+            raise GoogleError(400, "INVALID_ARGUMENT", f"Invalid query: {error}") from None
         page.append((key, entry))
         if len(page) == size + 1:
             break
