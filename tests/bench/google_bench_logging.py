@@ -30,8 +30,9 @@ class GoogleError(Exception):
 
 
 class LogStore:
-    def __init__(self, project):
+    def __init__(self, project, number=None):
         self.project = project
+        self.number = number
         self.lock = threading.Lock()
         self.entries = []  # (timestamp_ns, insertId, entry)
         self.counter = 0
@@ -90,7 +91,7 @@ def list_entries(store, body):
     if not names:
         raise GoogleError(400, "INVALID_ARGUMENT", "resourceNames: at least one "
                            "resource name is required")
-    wanted = {f"projects/{store.project}"}
+    wanted = {f"projects/{store.project}", f"projects/{store.number}"}
     for name in names:
         if name not in wanted:
             raise GoogleError(403, "PERMISSION_DENIED", f"The caller does not have "
@@ -131,3 +132,14 @@ def list_entries(store, body):
     if not answer["entries"]:
         del answer["entries"]  # proto3 JSON leaves an empty list out
     return answer
+
+
+# ---- the service (google_bench_http's framework) ----
+def start(bench):
+    bench.log_store = LogStore(bench.project, getattr(bench, "project_number", None))
+
+
+def routes(bench):
+    from google_bench_http import Route
+    return [Route("POST", r"/v2/entries:list", "logging.entries.list",
+                  lambda request: list_entries(bench.log_store, request.body or {}))]

@@ -191,3 +191,41 @@ auth:
         if found is None:
             raise GoogleError(404, "NOT_FOUND", "Requested entity was not found.")
         return found
+
+
+# ---- the service (google_bench_http's framework) ----
+AR_PARENT = r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+AR_METHOD = "artifactregistry.projects.locations."
+
+
+def start(bench):
+    bench.registry = Registry(bench, getattr(bench, "registry_port", None))
+    bench.registry.start(bench.auth.current_token())
+    bench.ports["registry"] = bench.registry.port
+
+
+def stop(bench):
+    bench.registry.stop()
+
+
+def routes(bench):
+    from google_bench_http import Route
+    registry = bench.registry
+
+    def where(request):
+        return request.groups["project"], request.groups["location"]
+
+    return [
+        Route("GET", AR_PARENT + r"/repositories/(?P<repo>[^/]+)$",
+              AR_METHOD + "repositories.get",
+              lambda request: registry.get_repository(*where(request), request.groups["repo"])),
+        Route("POST", AR_PARENT + r"/repositories$", AR_METHOD + "repositories.create",
+              lambda request: registry.create_repository(*where(request), request.query,
+                                                         request.body or {})),
+        Route("GET", AR_PARENT + r"/repositories$", AR_METHOD + "repositories.list",
+              lambda request: registry.list_repositories(*where(request), request.query)),
+        Route("GET", AR_PARENT + r"/operations/(?P<operation>[^/]+)$",
+              AR_METHOD + "operations.get",
+              lambda request: registry.get_operation(*where(request),
+                                                     request.groups["operation"])),
+    ]

@@ -174,3 +174,31 @@ class Vertex:
             runs = list(self.jobs.values())
         for run in runs:
             run.remove_container()
+
+
+# ---- the service (google_bench_http's framework) ----
+def start(bench):
+    bench.vertex = Vertex(bench)
+
+
+def stop(bench):
+    bench.vertex.stop_all()
+
+
+def routes(bench):
+    from google_bench_http import Route
+    vertex = bench.vertex
+
+    def where(request):
+        return request.groups["project"], request.groups["location"]
+
+    return [
+        Route("POST", PARENT + "$", METHOD + "create",
+              lambda request: vertex.create(*where(request), request.body or {})),
+        Route("GET", PARENT + "$", METHOD + "list",
+              lambda request: vertex.list(*where(request), request.query)),
+        Route("GET", JOB + "$", METHOD + "get",
+              lambda request: vertex.find(*where(request), request.groups["job"]).snapshot()),
+        Route("POST", JOB + ":cancel$", METHOD + "cancel",
+              lambda request: vertex.cancel(*where(request), request.groups["job"])),
+    ]
