@@ -374,6 +374,18 @@ def test_gcloud_custom_jobs():
     assert listed.returncode == 0, listed.stderr
     assert {j["displayName"] for j in json.loads(listed.stdout)} >= {"succeeds", "fails"}, \
         listed.stdout
+    config = os.path.join(STATE["tmp"], "gcloud-job.json")  # YAML is a superset of JSON
+    with open(config, "w", encoding="utf-8") as f:
+        json.dump({"workerPoolSpecs": [{
+            "machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": 1,
+            "containerSpec": {"imageUri": STATE["image"], "args": ["train"]}}],
+            "baseOutputDirectory": {"outputUriPrefix": f"gs://{BUCKET}/out/gcloud"}}, f)
+    created = gcloud("ai", "custom-jobs", "create", f"--region={REGION}",
+                     "--display-name=gcloud-made", f"--config={config}", "--format=json")
+    assert created.returncode == 0, created.stderr
+    made = json.loads(created.stdout)
+    done, _ = wait_job(made)
+    assert done["state"] == "JOB_STATE_SUCCEEDED", done
     sleeper = create_job("gcloud-cancel", {"JOB_SLEEP": "300"})
     wait_job(sleeper, ("JOB_STATE_RUNNING",))
     cancelled = gcloud("ai", "custom-jobs", "cancel", job_id(sleeper), f"--region={REGION}")
