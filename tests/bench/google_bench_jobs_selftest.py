@@ -210,6 +210,7 @@ def test_job_succeeds_with_model_and_paged_logs():
     assert "JOB_STATE_RUNNING" in seen and "error" not in done, seen
     assert done["startTime"] <= done["endTime"], done
     STATE["succeeded_at"] = time.time()
+    STATE["succeeded"] = job  # the later tests use it whatever fails below
     prefix = "out/succeeds/model/"
     status, listing = fetch("GET", api("STORAGE", f"b/{BUCKET}/o?prefix=" +
                                        urllib.parse.quote(prefix, safe="")))
@@ -237,7 +238,6 @@ def test_job_succeeds_with_model_and_paged_logs():
     assert first["resource"] == {"type": "ml_job", "labels": {
         "job_id": job_id(job), "task_name": "workerpool0-0",
         "project_id": ENV["FAHR_BENCH_GOOGLE_PROJECT"]}}, first
-    STATE["succeeded"] = job
 
 
 def test_log_continuation_and_order():
@@ -324,6 +324,15 @@ def test_create_checked_and_list_filtered():
                                "replicaCount": "2",
                                "containerSpec": {"imageUri": STATE["image"]}}]}})
     assert status == 400 and "replica_count" in answer["error"]["message"], answer
+    # Each route names its discovery method: bodies are checked against it.
+    for service, path, body in (
+            ("AIPLATFORM", parent() + "/customJobs", {"displayName": "x", "jobSpek": {}}),
+            ("LOGGING", "v2/entries:list", {"resourceNames": ["projects/x"], "pageSise": 1}),
+            ("ARTIFACTREGISTRY", parent() + "/repositories?repositoryId=r",
+             {"format": "DOCKR"})):
+        status, answer = fetch("POST", api(service, path), body)
+        assert status == 400 and answer["error"]["status"] == "INVALID_ARGUMENT", \
+            (service, status, answer)
     unpushed = create_job("unpushed", {}, image=STATE["image"].replace("/fahr/", "/other/"))
     done, _ = wait_job(unpushed)
     assert done["state"] == "JOB_STATE_FAILED" and "Unable to pull" in \
