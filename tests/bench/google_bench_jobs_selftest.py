@@ -413,12 +413,30 @@ def test_gcloud_custom_jobs():
     return None
 
 
+def test_expired_tokens_rotate_the_registry_password():
+    old = STATE["token"]
+    control("expire_tokens", {})
+    with open(os.path.join(ENV["FAHR_BENCH_GOOGLE_CREDS"], "access_token"),
+              encoding="utf-8") as f:
+        STATE["token"] = f.read().strip()
+    assert STATE["token"] != old, "expire_tokens kept the token"
+    assert login(old).returncode != 0, "the registry still takes an expired token"
+    assert login(STATE["token"]).returncode == 0, "the registry refuses the new token"
+    status, answer = fetch("GET", api("AIPLATFORM", parent() + "/customJobs"), token=old)
+    assert status == 401, (status, answer)
+    # docker pull asks the registry for the manifest even with the image
+    # cached: the runner must log in with the new token.
+    done, _ = wait_job(create_job("after-rotation", {}))
+    assert done["state"] == "JOB_STATE_SUCCEEDED", done
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="google-jobs-selftest.")
     tests = [test_repository_and_token_protected_push,
              test_job_succeeds_with_model_and_paged_logs, test_log_continuation_and_order,
              test_failing_job, test_cancel_stops_the_container, test_control_faults,
-             test_create_checked_and_list_filtered, test_gcloud_custom_jobs]
+             test_create_checked_and_list_filtered, test_gcloud_custom_jobs,
+             test_expired_tokens_rotate_the_registry_password]
     print(f"1..{len(tests)}", flush=True)
     failed = 0
     try:
