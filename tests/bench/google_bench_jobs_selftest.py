@@ -365,7 +365,8 @@ def gcloud(*args, timeout=120):
                 if name.startswith("CLOUDSDK_API_ENDPOINT_OVERRIDES_")})
     env.update(CLOUDSDK_CONFIG=config, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=token_file,
                CLOUDSDK_CORE_PROJECT=ENV["FAHR_BENCH_GOOGLE_PROJECT"],
-               CLOUDSDK_CORE_DISABLE_PROMPTS="1", CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK="1")
+               CLOUDSDK_CORE_DISABLE_PROMPTS="1",
+               CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK="1")
     return subprocess.run(["gcloud", *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
 

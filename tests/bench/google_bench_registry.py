@@ -115,7 +115,8 @@ auth:
         host, _, path = image.partition("/")
         parts = path.split("/")
         if host not in (self.host, f"localhost:{self.port}") or len(parts) < 3:
-            return f"the image is not in this project's Artifact Registry ({self.host}/PROJECT/REPO/IMAGE)"
+            return (f"the image is not in this project's Artifact Registry "
+                    f"({self.host}/PROJECT/REPO/IMAGE)")
         project, repo = parts[0], parts[1]
         with self.lock:
             known = any(name == repo for (_, name) in self.repositories)
@@ -126,7 +127,8 @@ auth:
         login = subprocess.run(["docker", "login", "-u", USERS[0], "--password-stdin", self.host],
                                input=token, capture_output=True, text=True, env=env)
         if login.returncode != 0:
-            return login.stderr.strip().splitlines()[-1] if login.stderr.strip() else "login failed"
+            lines = login.stderr.strip().splitlines()
+            return lines[-1] if lines else "login failed"
         pulled = subprocess.run(["docker", "pull", "-q", image], capture_output=True, text=True,
                                 env=env)
         if pulled.returncode != 0:
