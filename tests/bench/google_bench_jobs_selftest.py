@@ -6,6 +6,7 @@ HTTP (urllib) and the docker CLI; then gcloud ai custom-jobs against the
 bench, the real client (skipped with the reason where gcloud is missing).
 Starts the Docker bench (tests/bench/docker.sh) and the Google bench
 (tests/bench/google.sh), prints TAP."""
+import datetime
 import json
 import os
 import re
@@ -253,6 +254,11 @@ def test_log_continuation_and_order():
         ident, 5, f' AND (timestamp="{cut["timestamp"]}" AND insertId>"{cut["insertId"]}")'
         f' OR timestamp>"{cut["timestamp"]}"') for e in page]
     assert rest == every[tied + 1:], ([e["insertId"] for e in rest], cut)
+    # The same instant written with another offset selects the same entries.
+    instant = datetime.datetime.fromisoformat(cut["timestamp"][:23] + "+00:00")
+    shifted = instant.astimezone(datetime.timezone(datetime.timedelta(hours=1))).isoformat()
+    since = [e for page in log_pages(ident, 50, f' AND timestamp>="{shifted}"') for e in page]
+    assert since == every[tied:], (shifted, [e["insertId"] for e in since])
     newest = log_pages(ident, 3)[0]
     body = {"resourceNames": [f"projects/{ENV['FAHR_BENCH_GOOGLE_PROJECT']}"],
             "filter": f'resource.labels.job_id="{ident}"', "orderBy": "timestamp desc",
