@@ -32,8 +32,18 @@ static void vertex_close(void *state)
     struct vertex *vertex = state;
     if (vertex == NULL)
         return;
+    if (vertex->auth != NULL)
+        vertex_auth_close(vertex->auth);
     vertex_host->http_close(vertex->http);
     free(vertex);
+}
+
+int vertex_credential(struct vertex *vertex, struct fahr_error *err)
+{
+    if (vertex->auth != NULL)
+        return FAHR_OK;
+    return vertex_auth_open(&vertex->auth, vertex->credential_project,
+                            sizeof vertex->credential_project, err);
 }
 
 /* project and region address the job (they are in its name too): the host
