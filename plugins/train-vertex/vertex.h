@@ -32,7 +32,6 @@ struct vertex {
 
 /* ---- credentials, endpoints, calls, storage (vd1's) ---- */
 #include "google.h"
-#include "google_pending.h" /* until vd1's google.h is merged */
 
 /* ---- plugin.c ---- */
 /* The credential found and opened (once); a token not yet fetched. */
