@@ -13,6 +13,7 @@ const struct fahr_host *vertex_host = &fake_host;
 void (*fake_server)(const struct fake_request *request, struct fake_answer *answer);
 char fake_log[1 << 14];
 int fake_placed_files;
+char fake_placed_names[1 << 14];
 char fake_scratch[256];
 static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
 static int failed, count;
@@ -43,6 +44,7 @@ void fake_reset(void)
 {
     fake_log[0] = '\0';
     fake_placed_files = 0;
+    fake_placed_names[0] = '\0';
 }
 
 const char *fake_header(const struct fake_request *request, const char *name)
@@ -156,8 +158,10 @@ struct fahr_place { int unused; };
 static int fake_place_file(struct fahr_place *place, const char *path, uint32_t mode,
                            struct fahr_error *err)
 {
-    (void)place, (void)path, (void)mode, (void)err;
+    (void)place, (void)mode, (void)err;
     fake_placed_files++;
+    strncat(fake_placed_names, path, sizeof fake_placed_names - strlen(fake_placed_names) - 2);
+    strcat(fake_placed_names, "\n");
     return FAHR_OK;
 }
 

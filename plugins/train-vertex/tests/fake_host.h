@@ -32,6 +32,7 @@ extern void (*fake_server)(const struct fake_request *request, struct fake_answe
 extern const struct fahr_host fake_host;
 extern char fake_log[1 << 14];       /* every log line, one per line */
 extern int fake_placed_files;        /* place_file calls */
+extern char fake_placed_names[1 << 14]; /* their names, one a line */
 extern char fake_scratch[256];
 
 const char *fake_header(const struct fake_request *request, const char *name);
