@@ -91,9 +91,11 @@ static int content_hash(struct local_files *local, char hex[65], struct fahr_err
     int rc = names && sha && EVP_DigestInit_ex(sha, EVP_sha256(), NULL)
                  ? FAHR_OK
                  : fahr_error_set(err, FAHR_EFAIL, "out of memory");
-    json_object_foreach(local->files, name, entry)
-        names[i++] = name;
-    qsort(names, count, sizeof *names, by_name); /* the same data, the same hash */
+    if (rc == FAHR_OK) {
+        json_object_foreach(local->files, name, entry)
+            names[i++] = name;
+        qsort(names, count, sizeof *names, by_name); /* the same data, the same hash */
+    }
     for (i = 0; rc == FAHR_OK && i < count; i++) {
         char path[4096];
         if (local->is_file)

@@ -34,41 +34,6 @@ int vertex_job_get(struct vertex *vertex, const char *job_id, json_t **answer,
     return vertex_call(vertex, VERTEX_AIPLATFORM, job.region, "GET", path, NULL, answer, err);
 }
 
-enum fahr_job_state vertex_state_of(const char *state)
-{
-    static const struct {
-        const char *name;
-        enum fahr_job_state state;
-    } states[] = {
-        {"QUEUED", FAHR_JOB_PENDING},    {"PENDING", FAHR_JOB_PENDING},
-        {"RUNNING", FAHR_JOB_RUNNING},   {"CANCELLING", FAHR_JOB_RUNNING},
-        {"UPDATING", FAHR_JOB_RUNNING},  {"PAUSED", FAHR_JOB_RUNNING},
-        {"SUCCEEDED", FAHR_JOB_COMPLETED}, {"FAILED", FAHR_JOB_FAILED},
-        {"EXPIRED", FAHR_JOB_FAILED},    {"PARTIALLY_SUCCEEDED", FAHR_JOB_FAILED},
-        {"CANCELLED", FAHR_JOB_STOPPED},
-    };
-    if (state == NULL || strncmp(state, "JOB_STATE_", 10) != 0)
-        return 0;
-    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
-        if (strcmp(state + 10, states[i].name) == 0)
-            return states[i].state;
-    return 0;
-}
-
-int vertex_model_uri(json_t *job, char *out, size_t size)
-{
-    const char *base = json_string_value(json_object_get(
-        json_object_get(json_object_get(job, "jobSpec"), "baseOutputDirectory"),
-        "outputUriPrefix"));
-    if (base == NULL || strncmp(base, "gs://", 5) != 0)
-        return -1;
-    size_t length = strlen(base);
-    while (length > 5 && base[length - 1] == '/')
-        length--;
-    int n = snprintf(out, size, "%.*s/model", (int)length, base);
-    return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
 int vertex_poll(void *state, const struct fahr_config *config, const char *job_id,
                 struct fahr_job_status *status, struct fahr_error *err)
 {

@@ -91,13 +91,14 @@ static int deliver_entry(json_t *entry, fahr_log_line_fn on_line, void *on_line_
 }
 
 /* One page: its entries delivered, *at advanced past each. */
-static int log_page(struct vertex *vertex, const struct vertex_job *job, const char *filter,
+static int log_page(struct vertex *vertex, const struct vertex_job *job, const char *project,
+                    const char *filter,
                     char *token, size_t token_size, struct log_position *at,
                     fahr_log_line_fn on_line, void *on_line_data, int *stopped,
                     struct fahr_error *err)
 {
     char resource[VERTEX_NAME_MAX + 16];
-    snprintf(resource, sizeof resource, "projects/%s", job->project);
+    snprintf(resource, sizeof resource, "projects/%s", project);
     json_t *body = json_pack("{s:[s], s:s, s:s, s:i}", "resourceNames", resource, "filter",
                              filter, "orderBy", "timestamp asc", "pageSize", LOG_PAGE_SIZE);
     if (token[0] != '\0')
@@ -129,7 +130,6 @@ int vertex_read_logs2(void *state, const struct fahr_config *config, const char 
                       struct fahr_log_cursor *cursor, int job_over, fahr_log_line_fn on_line,
                       void *on_line_data, struct fahr_error *err)
 {
-    (void)config;
     (void)job_over; /* an entry is a whole line: every call delivers all there is */
     struct vertex *vertex = state;
     struct vertex_job job;
@@ -143,9 +143,14 @@ int vertex_read_logs2(void *state, const struct fahr_config *config, const char 
     char *filter = log_filter(&job, &at), token[2048] = "";
     if (filter == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    /* The project id the job was made in (the job index keeps it): the
+     * job's name may hold the project's number instead. */
+    const char *project = vertex_host->config_get(config, "project");
+    if (project == NULL || project[0] == '\0' || strchr(project, '/') != NULL)
+        project = job.project;
     int stopped = 0;
     do
-        rc = log_page(vertex, &job, filter, token, sizeof token, &at, on_line, on_line_data,
+        rc = log_page(vertex, &job, project, filter, token, sizeof token, &at, on_line, on_line_data,
                       &stopped, err);
     while (rc == FAHR_OK && token[0] != '\0');
     cursor_write(cursor, &at);

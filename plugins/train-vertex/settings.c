@@ -1,5 +1,6 @@
 /* settings.c: the driver's config keys, read and checked against Vertex's
- * own rules before anything is built, and the shapes of its names. */
+ * own rules before anything is built, and the shapes of its names: job
+ * ids, states, labels (what tests/units.c checks without a service). */
 #include "vertex.h"
 
 #include <ctype.h>
@@ -153,6 +154,41 @@ int vertex_settings_read(struct vertex *vertex, const struct fahr_config *config
         return fahr_error_set(err, FAHR_EINVAL, "service_account must be an email address");
     int rc = read_machine(config, settings, err);
     return rc == FAHR_OK ? read_project(vertex, config, settings, err) : rc;
+}
+
+enum fahr_job_state vertex_state_of(const char *state)
+{
+    static const struct {
+        const char *name;
+        enum fahr_job_state state;
+    } states[] = {
+        {"QUEUED", FAHR_JOB_PENDING},    {"PENDING", FAHR_JOB_PENDING},
+        {"RUNNING", FAHR_JOB_RUNNING},   {"CANCELLING", FAHR_JOB_RUNNING},
+        {"UPDATING", FAHR_JOB_RUNNING},  {"PAUSED", FAHR_JOB_RUNNING},
+        {"SUCCEEDED", FAHR_JOB_COMPLETED}, {"FAILED", FAHR_JOB_FAILED},
+        {"EXPIRED", FAHR_JOB_FAILED},    {"PARTIALLY_SUCCEEDED", FAHR_JOB_FAILED},
+        {"CANCELLED", FAHR_JOB_STOPPED},
+    };
+    if (state == NULL || strncmp(state, "JOB_STATE_", 10) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+        if (strcmp(state + 10, states[i].name) == 0)
+            return states[i].state;
+    return 0;
+}
+
+int vertex_model_uri(json_t *job, char *out, size_t size)
+{
+    const char *base = json_string_value(json_object_get(
+        json_object_get(json_object_get(job, "jobSpec"), "baseOutputDirectory"),
+        "outputUriPrefix"));
+    if (base == NULL || strncmp(base, "gs://", 5) != 0)
+        return -1;
+    size_t length = strlen(base);
+    while (length > 5 && base[length - 1] == '/')
+        length--;
+    int n = snprintf(out, size, "%.*s/model", (int)length, base);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 /* One segment of a job name: [A-Za-z0-9_-]+ (nothing that reshapes a URL). */
