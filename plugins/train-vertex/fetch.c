@@ -5,8 +5,6 @@
  * FAHR_MODEL_URI form), that archive unpacked by the host. */
 #include "vertex.h"
 
-#include <isa-l/crc.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,18 +38,11 @@ struct archive_download {
 static int on_archive_bytes(void *data, const void *chunk, size_t length)
 {
     struct archive_download *download = data;
-    download->crc = ~crc32_iscsi((unsigned char *)chunk, (int)length, ~download->crc);
+    download->crc = vertex_crc32c(download->crc, chunk, length);
     download->length += length;
     if (vertex_host->place_archive(download->place, chunk, length, &download->err) != FAHR_OK)
         download->failed = 1;
     return download->failed;
-}
-
-/* CRC32C as Cloud Storage writes it: base64 of its 4 big-endian bytes. */
-static void crc32c_base64(uint32_t crc, char out[16])
-{
-    unsigned char bytes[4] = {crc >> 24, crc >> 16, crc >> 8, crc};
-    EVP_EncodeBlock((unsigned char *)out, bytes, 4);
 }
 
 /* gs://B/PREFIX/model.tar.gz, unpacked into `place` as it comes. */
@@ -82,7 +73,7 @@ static int fetch_archive(struct vertex *vertex, const char *prefix,
     struct fahr_http_response response = {.size = sizeof response};
     rc = vertex_host->http_send(vertex->http, &request, &response, err);
     char crc[16];
-    crc32c_base64(download.crc, crc);
+    vertex_crc32c_base64(download.crc, crc);
     if (download.failed)
         rc = (*err = download.err, FAHR_EFAIL);
     else if (rc == FAHR_OK && response.status != 200)

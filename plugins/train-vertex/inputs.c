@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <ftw.h>
-#include <isa-l/crc.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +55,11 @@ static int hash_file(const char *path, const char *relative, EVP_MD_CTX *sha, js
     ssize_t got;
     while ((got = read(fd, buffer, sizeof buffer)) > 0) {
         EVP_DigestUpdate(sha, buffer, (size_t)got);
-        crc = ~crc32_iscsi(buffer, (int)got, ~crc);
+        crc = vertex_crc32c(crc, buffer, (size_t)got);
     }
     close(fd);
-    unsigned char bytes[4] = {crc >> 24, crc >> 16, crc >> 8, crc};
     char crc_text[16];
-    EVP_EncodeBlock((unsigned char *)crc_text, bytes, 4);
+    vertex_crc32c_base64(crc, crc_text);
     json_object_set_new(entry, "size", json_integer(st.st_size));
     json_object_set_new(entry, "crc32c", json_string(crc_text));
     return got < 0 ? -1 : 0;

@@ -10,16 +10,6 @@
 #define LIST_PAGE_SIZE 100
 #define LIST_MAX 1000 /* jobs listed at most: the newest of them */
 
-/* `in` into `out` without control characters: what a server says ends up on
- * the user's terminal. */
-static void clean_text(const char *in, char *out, size_t size)
-{
-    size_t n = 0;
-    for (; in != NULL && *in && n + 1 < size; in++)
-        out[n++] = (unsigned char)*in < 0x20 || *in == 0x7f ? ' ' : *in;
-    out[n] = '\0';
-}
-
 int vertex_job_get(struct vertex *vertex, const char *job_id, json_t **answer,
                    struct fahr_error *err)
 {
@@ -49,11 +39,11 @@ int vertex_poll(void *state, const struct fahr_config *config, const char *job_i
         return fahr_error_set(err, FAHR_EFAIL, "Vertex AI gave job %s an unknown state",
                               job_id);
     }
-    clean_text(said + 10, status->detail, sizeof status->detail);
+    vertex_text(said + 10, status->detail, sizeof status->detail);
     const char *message = json_string_value(
         json_object_get(json_object_get(job, "error"), "message"));
     if (message != NULL)
-        clean_text(message, status->failure_reason, sizeof status->failure_reason);
+        vertex_text(message, status->failure_reason, sizeof status->failure_reason);
     vertex_model_uri(job, status->artifact_uri, sizeof status->artifact_uri);
     if (status->size >= offsetof(struct fahr_job_status, next_poll_ms) + sizeof(uint32_t))
         /* A job is queued and provisioned for minutes; it runs (and logs)
@@ -158,7 +148,7 @@ int vertex_list(void *state, const struct fahr_config *config, const char *image
         const char *name = json_string_value(json_object_get(sorted[i], "name"));
         const char *said = json_string_value(json_object_get(sorted[i], "state"));
         char detail[64];
-        clean_text(said && strlen(said) > 10 ? said + 10 : "", detail, sizeof detail);
+        vertex_text(said && strlen(said) > 10 ? said + 10 : "", detail, sizeof detail);
         struct vertex_job parsed;
         struct fahr_error ignored;
         if (name == NULL || vertex_job_parse(name, &parsed, &ignored) != FAHR_OK)
