@@ -8,6 +8,7 @@ packages=(
     docker.io docker-registry debootstrap debian-archive-keyring ca-certificates shellcheck python3
     clang libclang-rt-14-dev libisal-dev tmux bsdutils
     openssl time # the hardening test: a certificate, and peak memory (/usr/bin/time -v)
+    apache2-utils # htpasswd -B: the Google bench's token-protected docker-registry
 )
 
 missing=()
