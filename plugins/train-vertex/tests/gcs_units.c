@@ -213,7 +213,8 @@ static void upload(struct vertex *vertex, const char *dir)
            "resumed from the status query's Range, chunks of 8 MiB");
     printf("# %s\n", ranges);
     expect(bad_chunks == 0 && chunk_retries == 0,
-           "chunks are multiples of 256 KiB and not retried blindly by the host");
+           "chunks are multiples of 256 KiB, not retried blindly by the host; a body for "
+           "each Content-Length");
     memset(stored, 0, FILE_SIZE);
     persisted_bytes = 0, ranges[0] = '\0', expire_once = 1, token_requests = 0;
     rc = vertex_gcs_upload(vertex, path, "gs://bkt/in/data.bin", &err);
