@@ -26,10 +26,12 @@ struct fetch {
     char bucket[256], prefix[1100], root[1024], scratch[FAHR_URI_MAX];
     struct object *objects;
     size_t count, capacity;
-    pthread_mutex_t lock;    /* guards next, failed, err */
+    pthread_mutex_t lock;    /* guards next, failed, err and the progress */
     size_t next;
     int failed;
     struct fahr_error err;
+    uint64_t total, done;    /* bytes, for the progress line */
+    uint32_t files_done;
 };
 
 static int on_listed(void *data, const char *name, uint64_t size, const char *crc32c)
@@ -52,10 +54,24 @@ static int on_listed(void *data, const char *name, uint64_t size, const char *cr
     if (object->name == NULL)
         return -1;
     fetch->count++;
+    fetch->total += size;
     return 0;
 }
 
+/* The progress line over every file (the host draws it on a terminal). */
+static void show_progress(struct fetch *fetch, uint64_t bytes, int file_done)
+{
+    pthread_mutex_lock(&fetch->lock);
+    fetch->done += bytes;
+    fetch->files_done += file_done;
+    if (FAHR_HAS(vertex_host, progress_files) && vertex_host->progress_files != NULL)
+        vertex_host->progress_files("model", fetch->done, fetch->total, fetch->files_done,
+                                    (uint32_t)fetch->count);
+    pthread_mutex_unlock(&fetch->lock);
+}
+
 struct download {
+    struct fetch *fetch;
     int fd;
     uint32_t crc;
     uint64_t length;
@@ -66,6 +82,7 @@ static int on_bytes(void *data, const void *chunk, size_t length)
     struct download *download = data;
     download->crc = vertex_crc32c(download->crc, chunk, length);
     download->length += length;
+    show_progress(download->fetch, length, 0);
     for (size_t done = 0; done < length;) {
         ssize_t put = write(download->fd, (const char *)chunk + done, length - done);
         if (put < 0 && errno == EINTR)
@@ -80,6 +97,9 @@ static int on_bytes(void *data, const void *chunk, size_t length)
 static void on_restart(void *data)
 {
     struct download *download = data;
+    pthread_mutex_lock(&download->fetch->lock); /* what was shown is taken back */
+    download->fetch->done -= download->length;
+    pthread_mutex_unlock(&download->fetch->lock);
     download->crc = 0, download->length = 0;
     if (ftruncate(download->fd, 0) != 0 || lseek(download->fd, 0, SEEK_SET) != 0)
         download->length = UINT64_MAX; /* fails the size check */
@@ -119,7 +139,7 @@ static int download_one(struct fetch *fetch, struct fahr_http *http, size_t i,
     snprintf(url, sizeof url, "%sdownload/storage/v1/b/%s/o/%s?alt=media", fetch->root, bucket,
              name);
     snprintf(file, sizeof file, "%s/%zu", fetch->scratch, i);
-    struct download download = {.fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+    struct download download = {.fetch = fetch, .fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
     if (download.fd < 0)
         return fahr_error_set(err, FAHR_EFAIL, "cannot write %s: %s", file, strerror(errno));
     struct fahr_http_response response;
@@ -142,6 +162,8 @@ static int download_one(struct fetch *fetch, struct fahr_http *http, size_t i,
     vertex_host->http_release(&response);
     if (close(download.fd) != 0 && rc == FAHR_OK)
         rc = fahr_error_set(err, FAHR_EFAIL, "cannot write %s", file);
+    if (rc == FAHR_OK)
+        show_progress(fetch, 0, 1);
     return rc;
 }
 

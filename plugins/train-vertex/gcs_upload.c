@@ -48,13 +48,22 @@ static int open_session(struct upload *upload, struct fahr_error *err)
     snprintf(url, sizeof url, "%supload/storage/v1/b/%s/o?uploadType=resumable&name=%s",
              upload->root, bucket, name);
     snprintf(length, sizeof length, "%" PRIu64, upload->size);
-    const struct fahr_http_header headers[] = {{"X-Upload-Content-Length", length}};
+    const struct fahr_http_header headers[] = {{"X-Upload-Content-Length", length},
+                                               {"Content-Type", "application/json"}};
+    /* a body, so that a Content-Length goes too (Google answers 411 without) */
+    json_t *metadata = json_pack("{s:s}", "name", upload->name);
+    char *text = json_dumps(metadata, JSON_COMPACT);
+    json_decref(metadata);
+    if (text == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     struct fahr_http_request request = {
         .size = sizeof request, .method = "POST", .url = url, .headers = headers,
-        .header_count = 1, .sign = vertex_auth_sign, .sign_data = upload->vertex->auth,
+        .header_count = 2, .body = text, .body_length = strlen(text),
+        .sign = vertex_auth_sign, .sign_data = upload->vertex->auth,
     };
     struct fahr_http_response response = {.size = sizeof response};
     int rc = vertex_host->http_send(upload->vertex->http, &request, &response, err);
+    free(text);
     const char *location = rc == FAHR_OK ? header_of(&response, "Location") : NULL;
     char what[1400];
     snprintf(what, sizeof what, "Cloud Storage upload of gs://%s/%.1024s", upload->bucket,
@@ -97,6 +106,8 @@ static int put_chunk(struct upload *upload, int query, uint64_t *offset, int *do
     struct fahr_http_request request = {
         .size = sizeof request, .method = "PUT", .url = upload->session, .headers = headers,
         .header_count = 1, .sign = vertex_auth_sign, .sign_data = upload->vertex->auth,
+        /* no bytes: an empty body still, for its Content-Length: 0 */
+        .body = query || length == 0 ? "" : NULL,
         .body_path = query || length == 0 ? NULL : upload->path, .body_offset = *offset,
         .body_path_length = length, .progress = query ? NULL : upload->name,
         /* a broken chunk is resumed from the status query, not sent again */
@@ -109,6 +120,11 @@ static int put_chunk(struct upload *upload, int query, uint64_t *offset, int *do
     } else if (rc == FAHR_OK && (response.status == 200 || response.status == 201)) {
         *done = 1;
         *object = json_loadb(response.body ? response.body : "", response.body_length, 0, NULL);
+    } else if (rc == FAHR_OK && response.status == 401) { /* the token ran out meanwhile */
+        const char *token;
+        rc = vertex_auth_token(upload->vertex->auth, 1, &token, err);
+        if (rc == FAHR_OK)
+            rc = (fahr_error_set(err, FAHR_EFAIL, "the token expired"), CHUNK_BROKEN);
     } else if (rc == FAHR_OK) {
         char what[1400];
         snprintf(what, sizeof what, "Cloud Storage upload of gs://%s/%.1024s", upload->bucket,

@@ -66,6 +66,17 @@ static int read_authorized_user(struct vertex_auth *auth, json_t *file, struct f
     return FAHR_OK;
 }
 
+/* The parsed file's copies of the secrets, wiped before jansson frees them. */
+static void wipe_secrets(json_t *file)
+{
+    const char *keys[] = {"private_key", "client_secret", "refresh_token"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *value = json_object_get(file, keys[i]);
+        if (json_is_string(value))
+            OPENSSL_cleanse((char *)json_string_value(value), json_string_length(value));
+    }
+}
+
 /* The file's JSON; NULL with err set. */
 static json_t *load_file(const char *path, const char *label, struct fahr_error *err)
 {
@@ -114,6 +125,7 @@ static int read_file(struct vertex_auth *auth, const char *path, char *project,
                             "yet (use a service account key or gcloud auth application-default "
                             "login)", auth->source, shown);
     }
+    wipe_secrets(file);
     json_decref(file);
     return rc;
 }

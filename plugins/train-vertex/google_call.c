@@ -84,8 +84,9 @@ static int send_json(struct vertex *vertex, const char *method, const char *url,
         .body = text, .body_length = text ? strlen(text) : 0,
         .sign = vertex_auth_sign, .sign_data = vertex->auth,
         .answer_max = 16u << 20, .timeout_ms = 120000,
-        /* creating a job twice would run it twice */
-        .flags = strcmp(method, "POST") == 0 ? FAHR_HTTP_NOT_IDEMPOTENT : 0,
+        /* creating a job twice would run it twice; a list (entries:list) only reads */
+        .flags = strcmp(method, "POST") == 0 && strstr(url, ":list") == NULL
+                     ? FAHR_HTTP_NOT_IDEMPOTENT : 0,
     };
     return vertex_host->http_send(vertex->http, &request, response, err);
 }

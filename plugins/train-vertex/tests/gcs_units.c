@@ -40,10 +40,13 @@ static char contents[OBJECTS][64];
 static int corrupt = -1, media_requests, foreign_requests, unsigned_requests;
 
 /* The metadata server's token, for every test here. */
+static int token_requests;
+
 static int token_answer(const struct fake_request *request, struct fake_answer *answer)
 {
     if (strstr(request->url, "/computeMetadata/") == NULL)
         return 0;
+    token_requests++;
     answer->status = 200;
     strcpy(answer->body, "{\"access_token\":\"tok\",\"expires_in\":3599}");
     return 1;
@@ -127,7 +130,7 @@ static void fetch(struct vertex *vertex)
 #define FILE_SIZE ((9u << 20) + 100)
 static unsigned char *stored, *local;
 static uint64_t persisted_bytes;
-static int breaks_left, bad_chunks, chunk_retries, sessions;
+static int breaks_left, bad_chunks, chunk_retries, sessions, expire_once;
 static char ranges[1024], session_location[256];
 
 static void upload_server(const struct fake_request *request, struct fake_answer *answer)
@@ -136,6 +139,8 @@ static void upload_server(const struct fake_request *request, struct fake_answer
         return;
     if (!strcmp(request->method, "POST")) {
         sessions++;
+        if (request->body == NULL || !strstr(request->body, "\"name\""))
+            bad_chunks++; /* no Content-Length: Google answers 411 */
         answer->status = 200;
         answer->header[0][0] = "Location", answer->header[0][1] = session_location;
         return;
@@ -144,7 +149,15 @@ static void upload_server(const struct fake_request *request, struct fake_answer
     unsigned long long first, last, total;
     strncat(ranges, range ? range : "-", sizeof ranges - strlen(ranges) - 2);
     strcat(ranges, ";");
+    if (range && !strncmp(range, "bytes */", 8) && request->body == NULL)
+        bad_chunks++; /* the status query needs its Content-Length: 0 */
     if (range && sscanf(range, "bytes %llu-%llu/%llu", &first, &last, &total) == 3) {
+        if (expire_once && first > 0) {
+            expire_once = 0;
+            answer->status = 401;
+            strcpy(answer->body, "{\"error\":{\"code\":401,\"message\":\"expired\"}}");
+            return;
+        }
         if (request->max_attempts != 1)
             chunk_retries++;
         if (last + 1 < total && (last + 1 - first) % (256 * 1024) != 0)
@@ -200,7 +213,16 @@ static void upload(struct vertex *vertex, const char *dir)
            "resumed from the status query's Range, chunks of 8 MiB");
     printf("# %s\n", ranges);
     expect(bad_chunks == 0 && chunk_retries == 0,
-           "chunks are multiples of 256 KiB and not retried blindly by the host");
+           "chunks are multiples of 256 KiB, not retried blindly by the host; a body for "
+           "each Content-Length");
+    memset(stored, 0, FILE_SIZE);
+    persisted_bytes = 0, ranges[0] = '\0', expire_once = 1, token_requests = 0;
+    rc = vertex_gcs_upload(vertex, path, "gs://bkt/in/data.bin", &err);
+    expect(rc == FAHR_OK && memcmp(stored, local, FILE_SIZE) == 0 && token_requests == 1 &&
+               !strcmp(ranges, "bytes 0-8388607/9437284;bytes 8388608-9437283/9437284;"
+                               "bytes */9437284;bytes 8388608-9437283/9437284;"),
+           "a token that expires mid-upload: a fresh one, the status query, then on");
+    printf("# %s\n", ranges);
     strcpy(session_location, "http://elsewhere.example:4/upload?upload_id=u2");
     persisted_bytes = 0, ranges[0] = '\0';
     rc = vertex_gcs_upload(vertex, path, "gs://bkt/in/data.bin", &err);
