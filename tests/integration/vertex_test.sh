@@ -85,11 +85,11 @@ script_fit_and_job_commands() {
     expect_eq "$RC" 0 "exit code of logs; stderr: $ERR"
     expect_contains "$OUT" "fitted a=3.000 b=2.000" "logs"
     expect_eq "$(printf '%s\n' "$OUT" | grep -c 'fitted a=')" 1 "the log line once"
-    CLOUDSDK_CORE_PROJECT="$PROJECT" run_vertex fetch "$TEST_TMP/again" foo/model
+    run_vertex fetch "$TEST_TMP/again" foo/model
     expect_eq "$RC" 0 "exit code of fetch; stderr: $ERR"
     expect_contains "$ERR" "newest completed job for foo/model: $job" "the job fetched"
     diff -r "$model" "$TEST_TMP/again" || fail "fetch differs from fit --fetch"
-    CLOUDSDK_CORE_PROJECT="$PROJECT" run_vertex fetch "$TEST_TMP/again" foo/model
+    run_vertex fetch "$TEST_TMP/again" foo/model
     [ "$RC" -ne 0 ] || fail "a fetch over the model fetched did not fail"
     diff -r "$model" "$TEST_TMP/again" || fail "a refused fetch changed the model"
 
@@ -171,7 +171,7 @@ failures_and_stop() {
     expect_eq "$RC" 3 "exit code of a failed job; stderr: $ERR"
     expect_contains "$ERR" "The machine ran out of memory" "Vertex's failure message"
     # Failed jobs have no model: fetch finds no completed one.
-    CLOUDSDK_CORE_PROJECT="$PROJECT" run_vertex fetch "$TEST_TMP/failed-model" foo/model
+    run_vertex fetch "$TEST_TMP/failed-model" foo/model
     expect_eq "$RC" 1 "exit code of a fetch with failed jobs only; stderr: $ERR"
     expect_contains "$ERR" "no completed job for 'foo/model'" "fetch of failed jobs"
     [ ! -e "$TEST_TMP/failed-model" ] || fail "a refused fetch left its directory"
