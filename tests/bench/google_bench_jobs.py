@@ -18,6 +18,7 @@ workerpool0-0 exited with a non-zero status of N." plus the container's
 the job FAILED (code 4). A cancel makes it CANCELLING, stops the container,
 then CANCELLED with error code 1."""
 import copy
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -29,6 +30,16 @@ import google_bench_filter as bench_filter
 TERMINAL = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED",
             "JOB_STATE_EXPIRED", "JOB_STATE_PARTIALLY_SUCCEEDED")
 STEP_SECONDS = 0.3  # time in QUEUED and before RUNNING: long enough to be seen
+
+
+def project_number(bench):
+    """The project's number, which Vertex puts in the names it answers: the
+    framework's if it has one, else one derived from the project id (stable
+    across runs, 12 digits as Google's are)."""
+    if getattr(bench, "project_number", None) is None:
+        digest = hashlib.sha256(bench.project.encode()).digest()
+        bench.project_number = 10**11 + int.from_bytes(digest[:8], "big") % (9 * 10**11)
+    return bench.project_number
 
 
 def docker(*args, **kwargs):

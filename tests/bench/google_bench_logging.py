@@ -17,6 +17,7 @@ import threading
 import time
 
 import google_bench_filter as bench_filter
+import google_bench_jobs
 
 ORDERS = {"": False, "timestamp": False, "timestamp asc": False, "timestamp desc": True}
 DEFAULT_PAGE_SIZE = 50
@@ -136,7 +137,7 @@ def list_entries(store, body):
 
 # ---- the service (google_bench_http's framework) ----
 def start(bench):
-    bench.log_store = LogStore(bench.project, getattr(bench, "project_number", None))
+    bench.log_store = LogStore(bench.project, google_bench_jobs.project_number(bench))
 
 
 def routes(bench):

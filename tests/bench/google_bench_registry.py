@@ -24,6 +24,7 @@ import time
 import uuid
 
 import google_bench_filter as bench_filter
+import google_bench_jobs
 from google_bench_logging import GoogleError
 
 REPO_ID = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -199,6 +200,7 @@ AR_METHOD = "artifactregistry.projects.locations."
 
 
 def start(bench):
+    google_bench_jobs.project_number(bench)
     bench.registry = Registry(bench, getattr(bench, "registry_port", None))
     bench.registry.start(bench.auth.current_token())
     bench.ports["registry"] = bench.registry.port

@@ -173,11 +173,14 @@ class Vertex:
         with self.lock:
             runs = list(self.jobs.values())
         for run in runs:
-            run.remove_container()
+            if run.snapshot()["state"] not in jobs.TERMINAL:
+                run.cancel_wanted = True  # its thread ends it CANCELLED, not FAILED
+                run.remove_container()
 
 
 # ---- the service (google_bench_http's framework) ----
 def start(bench):
+    jobs.project_number(bench)
     bench.vertex = Vertex(bench)
 
 
