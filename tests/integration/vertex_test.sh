@@ -114,6 +114,11 @@ notebook_hyperparameters_and_inputs() {
     install_driver
     start_bench
     export GOOGLE_APPLICATION_CREDENTIALS="$CREDS/authorized_user.json"
+    # An authorized_user file names no token URI: gcloud's variable points
+    # the refresh grant at the bench's.
+    CLOUDSDK_AUTH_TOKEN_HOST=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token_uri"])' \
+        "$CREDS/service_account.json")
+    export CLOUDSDK_AUTH_TOKEN_HOST
     local dir uploads
     dir=$(fixture_copy tests/fixtures/notebook)
     vertex_fit "$dir/train.ipynb" --fetch "$TEST_TMP/nb-model"
