@@ -127,7 +127,7 @@ class ServiceHandler(BaseHTTPRequestHandler):
         if route.stream:
             request.rfile = self.rfile
             request.length = int(self.headers.get("Content-Length") or 0)
-            self.request_body_read = True  # the handler reads it
+            # The handler reads it; an error before that closes the connection.
         else:
             request.raw = read_body(self)
             self.request_body_read = True
