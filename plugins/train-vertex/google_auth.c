@@ -1,0 +1,221 @@
+/* google_auth.c: Application Default Credentials, found in Google's order
+ * ($GOOGLE_APPLICATION_CREDENTIALS, gcloud's application default file, the
+ * metadata server) and read without touching the network. The secrets in
+ * them stay in memory, wiped when done, and never reach a message. */
+#include "google_auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
+
+static void warn_if_readable(const char *path, const struct stat *st)
+{
+    if (st->st_mode & (S_IRGRP | S_IROTH))
+        vertex_host->log(FAHR_LOG_WARN,
+                         "%s is readable by other users of this machine; run chmod 600 %s",
+                         path, path);
+}
+
+static char *take_string(json_t *file, const char *key)
+{
+    const char *value = json_string_value(json_object_get(file, key));
+    return value && value[0] ? strdup(value) : NULL;
+}
+
+static void copy_text(char *out, size_t size, const char *value)
+{
+    snprintf(out, size, "%s", value ? value : "");
+}
+
+static int read_service_account(struct vertex_auth *auth, json_t *file, struct fahr_error *err)
+{
+    auth->kind = CREDENTIAL_SERVICE_ACCOUNT;
+    auth->client_email = take_string(file, "client_email");
+    auth->private_key = take_string(file, "private_key");
+    auth->private_key_id = take_string(file, "private_key_id");
+    const char *uri = json_string_value(json_object_get(file, "token_uri"));
+    copy_text(auth->token_uri, sizeof auth->token_uri, uri && uri[0] ? uri : DEFAULT_TOKEN_URI);
+    if (auth->client_email == NULL || auth->private_key == NULL)
+        return fahr_error_set(err, FAHR_EINVAL,
+                              "the service account key %s lacks client_email or private_key",
+                              auth->source);
+    return FAHR_OK;
+}
+
+static int read_authorized_user(struct vertex_auth *auth, json_t *file, struct fahr_error *err)
+{
+    auth->kind = CREDENTIAL_AUTHORIZED_USER;
+    auth->client_id = take_string(file, "client_id");
+    auth->client_secret = take_string(file, "client_secret");
+    auth->refresh_token = take_string(file, "refresh_token");
+    /* gcloud's override of the token host, else the file's, else Google's */
+    const char *uri = getenv("CLOUDSDK_AUTH_TOKEN_HOST");
+    if (uri == NULL || uri[0] == '\0')
+        uri = json_string_value(json_object_get(file, "token_uri"));
+    copy_text(auth->token_uri, sizeof auth->token_uri, uri && uri[0] ? uri : DEFAULT_TOKEN_URI);
+    if (auth->client_id == NULL || auth->client_secret == NULL || auth->refresh_token == NULL)
+        return fahr_error_set(err, FAHR_EINVAL, "the credential %s lacks client_id, "
+                              "client_secret or refresh_token", auth->source);
+    return FAHR_OK;
+}
+
+/* The parsed file's copies of the secrets, wiped before jansson frees them. */
+static void wipe_secrets(json_t *file)
+{
+    const char *keys[] = {"private_key", "client_secret", "refresh_token"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *value = json_object_get(file, keys[i]);
+        if (json_is_string(value))
+            OPENSSL_cleanse((char *)json_string_value(value), json_string_length(value));
+    }
+}
+
+/* The file's JSON; NULL with err set. */
+static json_t *load_file(const char *path, const char *label, struct fahr_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int saved = fd < 0 ? errno : EISDIR;
+        if (fd >= 0)
+            close(fd);
+        fahr_error_set(err, FAHR_EINVAL, "cannot read the Google credential %s: %s", label,
+                       strerror(saved));
+        return NULL;
+    }
+    warn_if_readable(path, &st);
+    json_error_t parse;
+    json_t *file = json_loadfd(fd, 0, &parse);
+    close(fd);
+    if (!json_is_object(file)) {
+        json_decref(file);
+        fahr_error_set(err, FAHR_EINVAL, "the Google credential %s is not a JSON object",
+                       label);
+    }
+    return file;
+}
+
+static int read_file(struct vertex_auth *auth, const char *path, char *project,
+                     size_t project_size, struct fahr_error *err)
+{
+    json_t *file = load_file(path, auth->source, err);
+    if (file == NULL)
+        return FAHR_EINVAL;
+    const char *type = json_string_value(json_object_get(file, "type"));
+    const char *named = json_string_value(json_object_get(file, "project_id"));
+    if (named == NULL)
+        named = json_string_value(json_object_get(file, "quota_project_id"));
+    copy_text(project, project_size, named);
+    char shown[64];
+    int rc;
+    if (type != NULL && strcmp(type, "service_account") == 0) {
+        rc = read_service_account(auth, file, err);
+    } else if (type != NULL && strcmp(type, "authorized_user") == 0) {
+        rc = read_authorized_user(auth, file, err);
+    } else {
+        vertex_text(type ? type : "(none)", shown, sizeof shown);
+        rc = fahr_error_set(err, FAHR_ENOTSUP, "%s: credentials of type %s are not supported "
+                            "yet (use a service account key or gcloud auth application-default "
+                            "login)", auth->source, shown);
+    }
+    wipe_secrets(file);
+    json_decref(file);
+    return rc;
+}
+
+/* The metadata server's token URL, from GCE_METADATA_HOST (host[:port]). */
+static int use_metadata(struct vertex_auth *auth, struct fahr_error *err)
+{
+    const char *host = getenv("GCE_METADATA_HOST");
+    if (host == NULL || host[0] == '\0')
+        host = "metadata.google.internal";
+    if (strpbrk(host, "/@?# \t\r\n") != NULL)
+        return fahr_error_set(err, FAHR_EINVAL, "GCE_METADATA_HOST must be HOST[:PORT]");
+    auth->kind = CREDENTIAL_METADATA;
+    int n = snprintf(auth->token_uri, sizeof auth->token_uri,
+                     "http://%s/computeMetadata/v1/instance/service-accounts/default/token",
+                     host);
+    snprintf(auth->source, sizeof auth->source, "the metadata server at %s", host);
+    return n > 0 && (size_t)n < sizeof auth->token_uri
+               ? FAHR_OK : fahr_error_set(err, FAHR_EINVAL, "GCE_METADATA_HOST is too long");
+}
+
+/* ADC's order: the variable (which must then name a readable file), gcloud's
+ * file where it exists, else the metadata server. */
+static int find_credential(struct vertex_auth *auth, char *project, size_t project_size,
+                           struct fahr_error *err)
+{
+    char path[FAHR_URI_MAX];
+    const char *named = getenv("GOOGLE_APPLICATION_CREDENTIALS");
+    if (named != NULL && named[0] != '\0') {
+        snprintf(auth->source, sizeof auth->source, "GOOGLE_APPLICATION_CREDENTIALS (%s)",
+                 named);
+        return read_file(auth, named, project, project_size, err);
+    }
+    const char *config = getenv("CLOUDSDK_CONFIG"), *home = getenv("HOME");
+    if (config != NULL && config[0] != '\0')
+        snprintf(path, sizeof path, "%s/application_default_credentials.json", config);
+    else if (home != NULL && home[0] != '\0')
+        snprintf(path, sizeof path, "%s/.config/gcloud/application_default_credentials.json",
+                 home);
+    else
+        path[0] = '\0';
+    if (path[0] != '\0' && access(path, F_OK) == 0) {
+        snprintf(auth->source, sizeof auth->source, "%s", path);
+        return read_file(auth, path, project, project_size, err);
+    }
+    copy_text(project, project_size, NULL);
+    return use_metadata(auth, err);
+}
+
+int vertex_auth_open(struct vertex_auth **out, char *project, size_t project_size,
+                     struct fahr_error *err)
+{
+    struct vertex_auth *auth = calloc(1, sizeof *auth);
+    if (auth == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    pthread_mutex_init(&auth->lock, NULL);
+    int rc = find_credential(auth, project, project_size, err);
+    if (rc != FAHR_OK) {
+        vertex_auth_close(auth);
+        return rc;
+    }
+    *out = auth;
+    return FAHR_OK;
+}
+
+const char *vertex_auth_source(const struct vertex_auth *auth)
+{
+    return auth ? auth->source : "no credential";
+}
+
+static void wipe(char *secret)
+{
+    if (secret != NULL)
+        OPENSSL_cleanse(secret, strlen(secret));
+    free(secret);
+}
+
+void vertex_auth_close(struct vertex_auth *auth)
+{
+    if (auth == NULL)
+        return;
+    wipe(auth->private_key);
+    wipe(auth->client_secret);
+    wipe(auth->refresh_token);
+    free(auth->client_email);
+    free(auth->private_key_id);
+    free(auth->client_id);
+    if (auth->http != NULL)
+        vertex_host->http_close(auth->http);
+    OPENSSL_cleanse(auth->token, sizeof auth->token);
+    pthread_mutex_destroy(&auth->lock);
+    free(auth);
+}
