@@ -80,7 +80,8 @@ script_fit_and_job_commands() {
     # No flags now: the job index has the driver, the project and region.
     run_vertex status "$job"
     expect_eq "$RC" 0 "exit code of status; stderr: $ERR"
-    expect_eq "$OUT" "$job	completed	SUCCEEDED" "status"
+    expect_eq "$(printf '%s\n' "$OUT" | head -n 1)" "$job	completed	SUCCEEDED" "status"
+    expect_contains "$OUT" "model: gs://$BUCKET/runs/foo-model-" "status: where the model is"
     run_vertex logs "$job"
     expect_eq "$RC" 0 "exit code of logs; stderr: $ERR"
     expect_contains "$OUT" "fitted a=3.000 b=2.000" "logs"
@@ -103,7 +104,7 @@ script_fit_and_job_commands() {
     CLOUDSDK_CORE_PROJECT="$PROJECT" run_vertex jobs foo/model --train-driver=vertex
     expect_eq "$RC" 0 "exit code of jobs; stderr: $ERR"
     printf '%s\n' "$OUT" | grep -qF "$job" || fail "jobs: $job not listed: $OUT"
-    expect_contains "$(printf '%s\n' "$OUT" | head -n 1)" "$second" "jobs: the newest first"
+    expect_contains "$(printf '%s\n' "$OUT" | grep customJobs | head -n 1)" "$second" "jobs: the newest first"
     expect_eq "$(printf '%s\n' "$OUT" | grep -c customJobs)" 2 "jobs of foo/model"
     no_secret_in_fahrs_files
 }
@@ -114,6 +115,11 @@ notebook_hyperparameters_and_inputs() {
     install_driver
     start_bench
     export GOOGLE_APPLICATION_CREDENTIALS="$CREDS/authorized_user.json"
+    # An authorized_user file names no token URI: gcloud's variable points
+    # the refresh grant at the bench's.
+    CLOUDSDK_AUTH_TOKEN_HOST=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token_uri"])' \
+        "$CREDS/service_account.json")
+    export CLOUDSDK_AUTH_TOKEN_HOST
     local dir uploads
     dir=$(fixture_copy tests/fixtures/notebook)
     vertex_fit "$dir/train.ipynb" --fetch "$TEST_TMP/nb-model"
@@ -139,7 +145,7 @@ PY
     local inputs=(--input "remote=gs://$BUCKET/data" --input "local=$TEST_TMP/local" --hp.scale=2)
     vertex_fit "$TEST_TMP/inputs/train.py" "${inputs[@]}" --fetch "$TEST_TMP/hp-model"
     expect_eq "$RC" 0 "exit code of a fit with inputs; stderr: $ERR"
-    expect_contains "$ERR" "3 remote and 1 local numbers, scale 2.0" "the job's log"
+    expect_contains "$ERR" "3 remote and 2 local numbers, scale 2.0" "the job's log"
     expect_eq "$(cat "$TEST_TMP/hp-model/model.json")" \
         '{"hyperparameters": {"scale": "2"}, "total": 30.0}' "the model"
     uploads=$(calls_of storage.objects.insert)
