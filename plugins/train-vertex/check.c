@@ -35,6 +35,10 @@ int vertex_check(void *state, const struct fahr_train_request *request, struct f
     if (settings.output_path == NULL)
         return fahr_error_set(err, FAHR_EINVAL,
                               "the job needs --config.output_path=gs://BUCKET[/PREFIX]");
+    char bucket[VERTEX_NAME_MAX], object[1100];
+    rc = vertex_gcs_parse(settings.output_path, bucket, sizeof bucket, object, sizeof object, err);
+    if (rc != FAHR_OK)
+        return rc;
     for (size_t i = 0; i < request->channel_count; i++)
         if ((rc = check_channel(&request->channels[i], err)) != FAHR_OK)
             return rc;

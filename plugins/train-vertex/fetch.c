@@ -136,7 +136,11 @@ int vertex_fetch(void *state, const struct fahr_fetch_request *request, struct f
     struct fahr_place *place = NULL;
     if (rc == FAHR_OK)
         rc = vertex_host->place_open(request->dest_dir, request->overwrite, &place, err);
-    if (rc == FAHR_OK && listing.archive_alone)
+    /* A job's model is its files as the script wrote them (the driver sets
+     * FAHR_MODEL_DIR_URI only), even a lone model.tar.gz; a location the user
+     * names may hold the FAHR_MODEL_URI form, which is unpacked. */
+    int from_job = request->artifact_uri == NULL || request->artifact_uri[0] == '\0';
+    if (rc == FAHR_OK && listing.archive_alone && !from_job)
         rc = fetch_archive(vertex, prefix, &listing, place, err);
     else if (rc == FAHR_OK)
         rc = vertex_gcs_fetch(vertex, prefix, place, err);

@@ -47,6 +47,15 @@ int vertex_gcs_parse(const char *uri, char *bucket, size_t bsize, char *object, 
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return fahr_error_set(err, FAHR_EINVAL, "gs://%.*s/...: a control character in "
                                   "the object name", (int)length, name);
+    /* The container reaches gs://B/P as /gcs/B/P, where "." and ".." would
+     * mean another place than the object name says. */
+    for (const char *segment = rest; *segment; ) {
+        size_t n = strcspn(segment, "/");
+        if ((n == 1 && segment[0] == '.') || (n == 2 && segment[0] == '.' && segment[1] == '.'))
+            return fahr_error_set(err, FAHR_EINVAL, "gs://%.*s/...: \".\" and \"..\" are not "
+                                  "taken as parts of an object name", (int)length, name);
+        segment += n + (segment[n] == '/');
+    }
     if (strlen(rest) >= osize || strlen(rest) > 1024)
         return fahr_error_set(err, FAHR_EINVAL, "the object name in %.80s... is too long", uri);
     memcpy(bucket, name, length);
@@ -84,6 +93,10 @@ static int list_page(struct vertex *vertex, const char *bucket, const char *pref
                                 "without a name or size", bucket);
             break;
         }
+        /* A folder placeholder ("dir/", as Cloud Storage FUSE's mkdir makes
+         * it) is no file of the model. */
+        if (name[0] != '\0' && name[strlen(name) - 1] == '/' && bytes == 0)
+            continue;
         if (on_object(data, name, bytes,
                       json_string_value(json_object_get(item, "crc32c"))) != 0) {
             rc = FAHR_EINTERRUPTED;

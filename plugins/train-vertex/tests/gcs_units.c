@@ -23,10 +23,13 @@ static void names(void)
     expect(vertex_gcs_parse("gs://my-bucket", bucket, sizeof bucket, object, sizeof object,
                             &err) == FAHR_OK && object[0] == '\0', "gs://B");
     const char *bad[] = {"s3://b/x", "gs://", "gs://UPPER/x", "gs://ab/x", "gs://b\x01x/y",
-                         "gs://bucket/a\nb"};
+                         "gs://bucket/a\nb", "gs://bucket/a/../b", "gs://bucket/./x",
+                         "gs://bucket/x/.."};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect(vertex_gcs_parse(bad[i], bucket, sizeof bucket, object, sizeof object, &err) ==
                    FAHR_EINVAL, "a bad gs:// location refused");
+    expect(vertex_gcs_parse("gs://bucket/a..b/.c/", bucket, sizeof bucket, object,
+                            sizeof object, &err) == FAHR_OK, "dots inside a name are taken");
     char text[16];
     vertex_crc32c_base64(vertex_crc32c(0, "123456789", 9), text);
     expect(vertex_crc32c(0, "123456789", 9) == 0xE3069283u && !strcmp(text, "4waSgw=="),
@@ -65,6 +68,9 @@ static void storage_server(const struct fake_request *request, struct fake_answe
         const char *token = strstr(request->url, "&pageToken=");
         int from = token ? atoi(token + 11) : 0, to = from + 7 < OBJECTS ? from + 7 : OBJECTS;
         json_t *items = json_array();
+        if (from == 0) /* a folder placeholder, as Cloud Storage FUSE's mkdir leaves */
+            json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "name", "run/model/sub/",
+                                                   "size", "0", "crc32c", "AAAAAA=="));
         for (int i = from; i < to; i++) {
             char name[64], size[24], crc[16];
             snprintf(name, sizeof name, "run/model/%s%d.bin", i % 2 ? "sub/" : "", i);
