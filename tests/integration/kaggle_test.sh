@@ -15,7 +15,6 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-STAGE="$TEST_TMP/stage"
 USER_NAME=alice
 KEY="kaggle-key-$$-$RANDOM$RANDOM"
 TOKEN="KGAT_$$$RANDOM$RANDOM"
@@ -41,39 +40,9 @@ use_key_file() {
     chmod 600 "$KAGGLE_CONFIG_DIR/kaggle.json"
 }
 
-# Install fahr into the stage, then build and install the driver against
-# it; the driver's .so is found where the pc file's plugindir says. Done
-# once; later tests find it there.
+# fahr in a scratch prefix, the driver built and installed against it.
 install_driver() {
-    if [ -s "$TEST_TMP/plugin-dir" ]; then
-        PLUGIN_DIR=$(cat "$TEST_TMP/plugin-dir")
-        export FAHR_PLUGIN_PATH="$PLUGIN_DIR:$FAHR_PLUGIN_PATH"
-        return
-    fi
-    meson install -C "$FAHR_BUILD_ROOT" --no-rebuild --quiet --destdir "$STAGE" >/dev/null
-    local pc build="$TEST_TMP/build-kaggle" log
-    pc=$(find "$STAGE" -name fahr-plugin.pc | head -n 1)
-    [ -n "$pc" ] || fail "fahr-plugin.pc was not installed"
-    # A copy outside the repository, so nothing of it is in reach.
-    cp -R "$FAHR_SOURCE_ROOT/plugins/train-kaggle" "$TEST_TMP/train-kaggle"
-    # Built with fahr's sanitizers, if any, so that they watch the driver too.
-    local sanitize
-    sanitize=$(meson introspect "$FAHR_BUILD_ROOT" --buildoptions |
-        python3 -c 'import json, sys; print(*[o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"])')
-    PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$STAGE" \
-        meson setup "$build" "$TEST_TMP/train-kaggle" -Db_sanitize="$sanitize" -Db_lundef=false \
-        >"$TEST_TMP/setup.log" 2>&1 ||
-        fail "meson setup of the kaggle driver: $(cat "$TEST_TMP/setup.log")"
-    log=$(meson compile -C "$build" 2>&1) || fail "the kaggle driver does not compile: $log"
-    expect_lacks "$log" "warning" "compiling the kaggle driver"
-    expect_lacks "$(cat "$build/compile_commands.json")" "$FAHR_SOURCE_ROOT" "the driver's flags"
-    log=$(meson test -C "$build" 2>&1) || fail "the driver's own tests: $log"
-    meson install -C "$build" --quiet >/dev/null
-    PLUGIN_DIR=$(PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$STAGE" \
-        pkg-config --variable=plugindir fahr-plugin)
-    [ -f "$PLUGIN_DIR/kaggle.so" ] || fail "kaggle.so is not in the plugindir $PLUGIN_DIR"
-    echo "$PLUGIN_DIR" >"$TEST_TMP/plugin-dir"
-    export FAHR_PLUGIN_PATH="$PLUGIN_DIR:$FAHR_PLUGIN_PATH"
+    install_separate_driver train-kaggle kaggle.so
 }
 
 # The bench, for this test only; sets ENDPOINT.

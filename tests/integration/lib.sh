@@ -106,3 +106,41 @@ finish() {
     echo "1..$TEST_COUNT"
     [ "$TEST_FAILED" -eq 0 ]
 }
+
+# A separately shipped driver (plugins/DIR, a meson project of its own),
+# installed as a user would: fahr into the scratch prefix $TEST_TMP/stage,
+# then the driver set up against that prefix's fahr-plugin.pc only, built
+# (no warnings), its own tests run, and installed into the plugindir the pc
+# file names, which goes on FAHR_PLUGIN_PATH (PLUGIN_DIR). Done once per
+# test script; later tests find it there.
+install_separate_driver() { # DIR SO_NAME
+    local dir=$1 so=$2 stage="$TEST_TMP/stage"
+    if [ -s "$TEST_TMP/plugin-dir" ]; then
+        PLUGIN_DIR=$(cat "$TEST_TMP/plugin-dir")
+        export FAHR_PLUGIN_PATH="$PLUGIN_DIR:$FAHR_PLUGIN_PATH"
+        return
+    fi
+    meson install -C "$FAHR_BUILD_ROOT" --no-rebuild --quiet --destdir "$stage" >/dev/null
+    local pc build="$TEST_TMP/build-$dir" log sanitize
+    pc=$(find "$stage" -name fahr-plugin.pc | head -n 1)
+    [ -n "$pc" ] || fail "fahr-plugin.pc was not installed"
+    # A copy outside the repository, so nothing of it is in reach.
+    cp -R "$FAHR_SOURCE_ROOT/plugins/$dir" "$TEST_TMP/$dir"
+    # Built with fahr's sanitizers, if any, so that they watch the driver too.
+    sanitize=$(meson introspect "$FAHR_BUILD_ROOT" --buildoptions |
+        python3 -c 'import json, sys; print(*[o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"])')
+    PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$stage" \
+        meson setup "$build" "$TEST_TMP/$dir" -Db_sanitize="$sanitize" -Db_lundef=false \
+        >"$TEST_TMP/setup.log" 2>&1 ||
+        fail "meson setup of $dir: $(cat "$TEST_TMP/setup.log")"
+    log=$(meson compile -C "$build" 2>&1) || fail "$dir does not compile: $log"
+    expect_lacks "$log" "warning" "compiling $dir"
+    expect_lacks "$(cat "$build/compile_commands.json")" "$FAHR_SOURCE_ROOT" "the flags of $dir"
+    log=$(meson test -C "$build" 2>&1) || fail "the own tests of $dir: $log"
+    meson install -C "$build" --quiet >/dev/null
+    PLUGIN_DIR=$(PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$stage" \
+        pkg-config --variable=plugindir fahr-plugin)
+    [ -f "$PLUGIN_DIR/$so" ] || fail "$so is not in the plugindir $PLUGIN_DIR"
+    echo "$PLUGIN_DIR" >"$TEST_TMP/plugin-dir"
+    export FAHR_PLUGIN_PATH="$PLUGIN_DIR:$FAHR_PLUGIN_PATH"
+}

@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # vertex_lib.sh: what the Vertex driver's integration tests share (sourced
-# by vertex_storage_test.sh; vertex_test.sh defines the same until it
-# sources this): the driver installed against a scratch prefix as a user
-# would, the Google bench started for one test, and the checks that no
-# token or key leaks.
+# by vertex_test.sh and vertex_storage_test.sh): the driver installed
+# against a scratch prefix as a user would, the Google bench started for one
+# test, and the checks that no token or key leaks.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-STAGE="$TEST_TMP/stage"
 REGION=us-central1
 BUCKET=fahr-bench
 # Nothing of this machine's own Google set-up is used.
@@ -15,37 +13,9 @@ unset GOOGLE_APPLICATION_CREDENTIALS CLOUDSDK_CORE_PROJECT GOOGLE_CLOUD_PROJECT 
     CLOUDSDK_AUTH_ACCESS_TOKEN_FILE GCE_METADATA_HOST
 mkdir -p "$HOME" "$CLOUDSDK_CONFIG"
 
-# Install fahr into the stage, then build, test and install the driver
-# against it. Done once; later tests find it there.
+# fahr in a scratch prefix, the driver built and installed against it.
 install_driver() {
-    if [ -s "$TEST_TMP/plugin-dir" ]; then
-        PLUGIN_DIR=$(cat "$TEST_TMP/plugin-dir")
-        export FAHR_PLUGIN_PATH="$PLUGIN_DIR:$FAHR_PLUGIN_PATH"
-        return
-    fi
-    meson install -C "$FAHR_BUILD_ROOT" --no-rebuild --quiet --destdir "$STAGE" >/dev/null
-    local pc build="$TEST_TMP/build-vertex" log sanitize
-    pc=$(find "$STAGE" -name fahr-plugin.pc | head -n 1)
-    [ -n "$pc" ] || fail "fahr-plugin.pc was not installed"
-    # A copy outside the repository, so nothing of it is in reach.
-    cp -R "$FAHR_SOURCE_ROOT/plugins/train-vertex" "$TEST_TMP/train-vertex"
-    # Built with fahr's sanitizers, if any, so that they watch the driver too.
-    sanitize=$(meson introspect "$FAHR_BUILD_ROOT" --buildoptions |
-        python3 -c 'import json, sys; print(*[o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"])')
-    PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$STAGE" \
-        meson setup "$build" "$TEST_TMP/train-vertex" -Db_sanitize="$sanitize" -Db_lundef=false \
-        >"$TEST_TMP/setup.log" 2>&1 ||
-        fail "meson setup of the vertex driver: $(cat "$TEST_TMP/setup.log")"
-    log=$(meson compile -C "$build" 2>&1) || fail "the vertex driver does not compile: $log"
-    expect_lacks "$log" "warning" "compiling the vertex driver"
-    expect_lacks "$(cat "$build/compile_commands.json")" "$FAHR_SOURCE_ROOT" "the driver's flags"
-    log=$(meson test -C "$build" 2>&1) || fail "the driver's own tests: $log"
-    meson install -C "$build" --quiet >/dev/null
-    PLUGIN_DIR=$(PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$STAGE" \
-        pkg-config --variable=plugindir fahr-plugin)
-    [ -f "$PLUGIN_DIR/vertex.so" ] || fail "vertex.so is not in the plugindir $PLUGIN_DIR"
-    echo "$PLUGIN_DIR" >"$TEST_TMP/plugin-dir"
-    export FAHR_PLUGIN_PATH="$PLUGIN_DIR:$FAHR_PLUGIN_PATH"
+    install_separate_driver train-vertex vertex.so
 }
 
 # The bench, for this test only: its env (endpoints, credentials' folder,
