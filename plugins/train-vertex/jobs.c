@@ -10,13 +10,18 @@
 #define LIST_PAGE_SIZE 100
 #define LIST_MAX 1000 /* jobs listed at most: the newest of them */
 
+int vertex_job_open(struct vertex *vertex, const char *job_id, struct vertex_job *job,
+                    struct fahr_error *err)
+{
+    int rc = vertex_job_parse(job_id, job, err);
+    return rc == FAHR_OK ? vertex_credential(vertex, err) : rc;
+}
+
 int vertex_job_get(struct vertex *vertex, const char *job_id, json_t **answer,
                    struct fahr_error *err)
 {
     struct vertex_job job;
-    int rc = vertex_job_parse(job_id, &job, err);
-    if (rc == FAHR_OK)
-        rc = vertex_credential(vertex, err);
+    int rc = vertex_job_open(vertex, job_id, &job, err);
     if (rc != FAHR_OK)
         return rc;
     char path[1024];
@@ -59,9 +64,7 @@ int vertex_stop(void *state, const struct fahr_config *config, const char *job_i
     (void)config;
     struct vertex *vertex = state;
     struct vertex_job job;
-    int rc = vertex_job_parse(job_id, &job, err);
-    if (rc == FAHR_OK)
-        rc = vertex_credential(vertex, err);
+    int rc = vertex_job_open(vertex, job_id, &job, err);
     if (rc != FAHR_OK)
         return rc;
     char path[1024];

@@ -133,9 +133,7 @@ int vertex_read_logs2(void *state, const struct fahr_config *config, const char 
     (void)job_over; /* an entry is a whole line: every call delivers all there is */
     struct vertex *vertex = state;
     struct vertex_job job;
-    int rc = vertex_job_parse(job_id, &job, err);
-    if (rc == FAHR_OK)
-        rc = vertex_credential(vertex, err);
+    int rc = vertex_job_open(vertex, job_id, &job, err);
     if (rc != FAHR_OK)
         return rc;
     struct log_position at;

@@ -70,6 +70,10 @@ struct vertex_job {
     char id[VERTEX_NAME_MAX];     /* the numeric id Logging knows it by */
 };
 int vertex_job_parse(const char *job_id, struct vertex_job *job, struct fahr_error *err);
+/* A job command's start: `job_id` parsed into `job` and the credential
+ * found (jobs.c). */
+int vertex_job_open(struct vertex *vertex, const char *job_id, struct vertex_job *job,
+                    struct fahr_error *err);
 
 /* ---- check.c ---- */
 int vertex_check(void *state, const struct fahr_train_request *request, struct fahr_error *err);
