@@ -55,14 +55,9 @@ start_bench() {
     local pid=$!
     # shellcheck disable=SC2064 # the pid now
     trap "kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true" EXIT
-    for _ in $(seq 1 100); do
-        [ -s "$port_file" ] && break
-        sleep 0.1
-    done
-    local ports
-    read -r -a ports <"$port_file" || true
-    [[ "${ports[0]:-}" =~ ^[0-9]+$ ]] || fail "the Kaggle bench did not start: $(cat "$TEST_TMP/bench.log")"
-    ENDPOINT="http://127.0.0.1:${ports[0]}"
+    local port
+    port=$(port_from_file "$port_file" "the Kaggle bench" "$TEST_TMP/bench.log")
+    ENDPOINT="http://127.0.0.1:$port"
 }
 
 control() { # WHAT JSON

@@ -144,3 +144,17 @@ install_separate_driver() { # DIR SO_NAME
     echo "$PLUGIN_DIR" >"$TEST_TMP/plugin-dir"
     export FAHR_PLUGIN_PATH="$PLUGIN_DIR:$FAHR_PLUGIN_PATH"
 }
+
+# A server started in the background writes its port(s) on the first line of
+# FILE once it listens; waits up to 10 s for it and prints the first port,
+# or ends the test with LOG, the server's own words.
+port_from_file() { # FILE WHAT LOG
+    local ports
+    for _ in $(seq 1 100); do
+        [ -s "$1" ] && break
+        sleep 0.1
+    done
+    read -r -a ports <"$1" || true
+    [[ "${ports[0]:-}" =~ ^[0-9]+$ ]] || fail "$2 did not start: $(cat "$3")"
+    echo "${ports[0]}"
+}

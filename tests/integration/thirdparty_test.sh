@@ -38,13 +38,8 @@ start_service() {
     local pid=$!
     # shellcheck disable=SC2064 # the pid now
     trap "kill $pid 2>/dev/null || true" EXIT
-    for _ in $(seq 1 100); do
-        [ -s "$port_file" ] && break
-        sleep 0.1
-    done
     local port
-    port=$(head -n 1 "$port_file")
-    [[ "$port" =~ ^[0-9]+$ ]] || fail "the ext service did not start: $(cat "$port_file")"
+    port=$(port_from_file "$port_file" "the ext service" "$port_file")
     ENDPOINT="http://127.0.0.1:$port"
 }
 
