@@ -130,21 +130,36 @@ static int read_file(struct vertex_auth *auth, const char *path, char *project,
     return rc;
 }
 
-/* The metadata server's token URL, from GCE_METADATA_HOST (host[:port]). */
+static int host_port_only(const char *host)
+{
+    return strpbrk(host, "/@?# \t\r\n") == NULL && strlen(host) < VERTEX_NAME_MAX;
+}
+
+/* The metadata server, as google-auth finds it: GCE_METADATA_HOST (or the
+ * older GCE_METADATA_ROOT), HOST[:PORT], else metadata.google.internal;
+ * probed first at GCE_METADATA_IP, else at the host the user named, else at
+ * 169.254.169.254 (google-auth probes that address whatever the host). */
 static int use_metadata(struct vertex_auth *auth, struct fahr_error *err)
 {
-    const char *host = getenv("GCE_METADATA_HOST");
+    const char *host = getenv("GCE_METADATA_HOST"), *probe = getenv("GCE_METADATA_IP");
     if (host == NULL || host[0] == '\0')
+        host = getenv("GCE_METADATA_ROOT");
+    int named = host != NULL && host[0] != '\0';
+    if (!named)
         host = "metadata.google.internal";
-    if (strpbrk(host, "/@?# \t\r\n") != NULL)
+    if (probe == NULL || probe[0] == '\0')
+        probe = named ? host : "169.254.169.254";
+    if (!host_port_only(host))
         return fahr_error_set(err, FAHR_EINVAL, "GCE_METADATA_HOST must be HOST[:PORT]");
+    if (!host_port_only(probe))
+        return fahr_error_set(err, FAHR_EINVAL, "GCE_METADATA_IP must be IP[:PORT]");
     auth->kind = CREDENTIAL_METADATA;
-    int n = snprintf(auth->token_uri, sizeof auth->token_uri,
-                     "http://%s/computeMetadata/v1/instance/service-accounts/default/token",
-                     host);
+    snprintf(auth->metadata_host, sizeof auth->metadata_host, "%s", host);
+    snprintf(auth->probe_url, sizeof auth->probe_url, "http://%s/", probe);
+    snprintf(auth->token_uri, sizeof auth->token_uri,
+             "http://%s/computeMetadata/v1/instance/service-accounts/default/token", host);
     snprintf(auth->source, sizeof auth->source, "the metadata server at %s", host);
-    return n > 0 && (size_t)n < sizeof auth->token_uri
-               ? FAHR_OK : fahr_error_set(err, FAHR_EINVAL, "GCE_METADATA_HOST is too long");
+    return FAHR_OK;
 }
 
 /* ADC's order: the variable (which must then name a readable file), gcloud's
