@@ -158,6 +158,26 @@ static void adc_order(void)
                !strcmp(project, "user-project"), "then CLOUDSDK_CONFIG's application default");
     snprintf(expected, sizeof expected, "%s is readable by other users", user_path);
     expect(strstr(fake_log, expected) != NULL, "a file readable by others is warned about");
+    char ignored[600];
+    mkdir(strcat(strcpy(path, dir), "/gcloud/configurations"), 0700);
+    write_file("gcloud/active_config", 0600, "work\n", ignored);
+    write_file("gcloud/configurations/config_work", 0600,
+               "[compute]\nproject = not-this\n[core]\naccount = me@example.com\n"
+               "project = gcloud-project\n", ignored);
+    write_file("gcloud/configurations/config_other", 0600, "[core]\nproject=other-project\n",
+               ignored);
+    open_source(project, &err, &rc);
+    expect(rc == FAHR_OK && !strcmp(project, "gcloud-project"),
+           "a user's login: the project of gcloud's active configuration");
+    setenv("CLOUDSDK_ACTIVE_CONFIG_NAME", "other", 1);
+    open_source(project, &err, &rc);
+    expect(rc == FAHR_OK && !strcmp(project, "other-project"),
+           "the configuration $CLOUDSDK_ACTIVE_CONFIG_NAME names");
+    unsetenv("CLOUDSDK_ACTIVE_CONFIG_NAME");
+    setenv("GOOGLE_APPLICATION_CREDENTIALS", sa_path, 1);
+    open_source(project, &err, &rc);
+    expect(rc == FAHR_OK && !strcmp(project, "sa-project"), "a key's project_id before gcloud's");
+    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
     unsetenv("CLOUDSDK_CONFIG");
     setenv("HOME", dir, 1); /* no .config/gcloud there */
     expect(!strcmp(open_source(project, &err, &rc), "the metadata server at 127.0.0.1:7") &&
