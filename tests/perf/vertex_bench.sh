@@ -52,9 +52,12 @@ export HOME="$work/home" CLOUDSDK_CONFIG="$work/gcloud" CLOUDSDK_CORE_DISABLE_PR
     GOOGLE_APPLICATION_CREDENTIALS="$FAHR_BENCH_GOOGLE_CREDS/service_account.json" \
     CLOUDSDK_CORE_PROJECT="$FAHR_BENCH_GOOGLE_PROJECT"
 unset GOOGLE_CLOUD_PROJECT GCLOUD_PROJECT CLOUDSDK_AUTH_ACCESS_TOKEN_FILE
-# (a command, not a function: /usr/bin/time runs it)
+# (a command, not a function: /usr/bin/time runs it). No parallel composite
+# upload: the bench does not play objects.compose, and fahr's upload is one
+# object too.
 gcloud_storage=(env CLOUDSDK_AUTH_ACCESS_TOKEN_FILE="$FAHR_BENCH_GOOGLE_CREDS/access_token"
-    gcloud --no-user-output-enabled storage)
+    CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED=False
+    gcloud --no-user-output-enabled --verbosity=error storage)
 have_gcloud=$(command -v gcloud >/dev/null && echo 1 || echo "")
 
 mkdir -p "$work/foo" "$work/parts"
