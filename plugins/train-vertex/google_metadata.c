@@ -27,8 +27,8 @@ static int no_credentials(struct vertex_auth *auth, const char *why, struct fahr
     snprintf(said, sizeof said, "%s", why);
     return fahr_error_set(err, FAHR_EINVAL, "no Google credentials: set "
                           "GOOGLE_APPLICATION_CREDENTIALS or run gcloud auth "
-                          "application-default login (no metadata server answered at %.200s: "
-                          "%.300s)", auth->probe_url + 7, said);
+                          "application-default login (no metadata server answered at %.*s: "
+                          "%.300s)", (int)strlen(auth->probe_url) - 8, auth->probe_url + 7, said);
 }
 
 int vertex_metadata_probe(struct vertex_auth *auth, struct fahr_error *err)

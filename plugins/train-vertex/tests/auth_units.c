@@ -337,7 +337,8 @@ static void metadata_probe(void)
                fake_header(&probe, "Metadata-Flavor") != NULL,
            "no metadata server: one probe of GET /, one attempt, a short timeout");
     expect(strstr(err.message, "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS") &&
-               !strchr(err.message, '\n'), "and the no-credentials line at once");
+               strstr(err.message, "(no metadata server answered at 127.0.0.1:7: ") &&
+               !strchr(err.message, '\n'), "and the no-credentials line at once, naming it");
     not_google = 1, probe_requests = 0;
     rc = open_and_token(project, &err);
     expect(rc == FAHR_EINVAL && probe_requests == 1 && strstr(err.message, "no Google credentials"),
