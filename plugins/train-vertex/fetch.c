@@ -129,18 +129,19 @@ int vertex_fetch(void *state, const struct fahr_fetch_request *request, struct f
         return rc;
     if (prefix[strlen(prefix) - 1] != '/') /* under it, not beside it (model2/) */
         strcat(prefix, "/");
+    /* A job's model is its files as the script wrote them (the driver sets
+     * FAHR_MODEL_DIR_URI only), even a lone model.tar.gz, listed once by
+     * vertex_gcs_fetch; a location the user names may hold the
+     * FAHR_MODEL_URI form, which is unpacked: only there is it listed first
+     * to tell. */
+    int from_job = request->artifact_uri == NULL || request->artifact_uri[0] == '\0';
     struct model_listing listing = {0};
-    rc = vertex_gcs_list(vertex, prefix, on_model_object, &listing, err);
-    if (rc == FAHR_OK && listing.count == 0)
-        rc = fahr_error_set(err, FAHR_ENOTFOUND, "there is no model under %s", prefix);
+    if (!from_job)
+        rc = vertex_gcs_list(vertex, prefix, on_model_object, &listing, err);
     struct fahr_place *place = NULL;
     if (rc == FAHR_OK)
         rc = vertex_host->place_open(request->dest_dir, request->overwrite, &place, err);
-    /* A job's model is its files as the script wrote them (the driver sets
-     * FAHR_MODEL_DIR_URI only), even a lone model.tar.gz; a location the user
-     * names may hold the FAHR_MODEL_URI form, which is unpacked. */
-    int from_job = request->artifact_uri == NULL || request->artifact_uri[0] == '\0';
-    if (rc == FAHR_OK && listing.archive_alone && !from_job)
+    if (rc == FAHR_OK && listing.archive_alone)
         rc = fetch_archive(vertex, prefix, &listing, place, err);
     else if (rc == FAHR_OK)
         rc = vertex_gcs_fetch(vertex, prefix, place, err);

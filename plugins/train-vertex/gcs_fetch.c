@@ -283,7 +283,7 @@ int vertex_gcs_fetch(struct vertex *vertex, const char *gs_prefix, struct fahr_p
     if (rc == FAHR_OK)
         rc = vertex_gcs_list(vertex, gs_prefix, on_listed, &fetch, err);
     if (rc == FAHR_OK && fetch.count == 0)
-        rc = fahr_error_set(err, FAHR_ENOTFOUND, "there is nothing under %s", gs_prefix);
+        rc = fahr_error_set(err, FAHR_ENOTFOUND, "there is no model under %s", gs_prefix);
     if (rc == FAHR_OK)
         rc = vertex_host->scratch_dir(base, sizeof base, err);
     if (rc == FAHR_OK) {

@@ -194,7 +194,7 @@ static int upload_file(struct vertex *vertex, const char *path, const char *buck
                        const char *name, struct fahr_error *err)
 {
     struct upload upload = {.vertex = vertex, .path = path, .bucket = bucket, .name = name};
-    uint32_t crc;
+    uint32_t crc = 0; /* set by file_crc32c when it succeeds; -O3 cannot tell */
     int rc = file_crc32c(path, &upload.size, &crc, err);
     if (rc == FAHR_OK)
         rc = vertex_endpoint(VERTEX_STORAGE, NULL, upload.root, sizeof upload.root, err);

@@ -11,7 +11,7 @@
 struct vertex;
 struct vertex_auth; /* opaque: the credential found, its token, its expiry */
 
-/* ---- google_auth.c, google_token.c ---- */
+/* ---- google_auth.c, google_token.c, google_metadata.c ---- */
 /* Find the credential in ADC order (no network): $GOOGLE_APPLICATION_CREDENTIALS,
  * gcloud's application_default_credentials.json ($CLOUDSDK_CONFIG, else
  * ~/.config/gcloud), else the metadata server. *project_out gets the
@@ -28,6 +28,10 @@ int vertex_auth_sign(void *hook_data, const struct fahr_http_sign *request,
                      struct fahr_http_header *extra, size_t capacity, size_t *count,
                      struct fahr_error *err);
 void vertex_auth_close(struct vertex_auth *auth);
+/* The project of a metadata-server credential, asked of the server (after
+ * its probe) into project; other credentials leave project as it is. */
+int vertex_auth_project(struct vertex_auth *auth, char *project, size_t size,
+                        struct fahr_error *err);
 /* Where the credential came from, for messages. */
 const char *vertex_auth_source(const struct vertex_auth *auth);
 
@@ -79,8 +83,9 @@ int vertex_gcs_list(struct vertex *vertex, const char *gs_prefix,
                     int (*on_object)(void *data, const char *name, uint64_t size,
                                      const char *crc32c), void *data, struct fahr_error *err);
 /* Download every object under gs_prefix into `place` (names relative to the
- * prefix), up to 4 at once, size and CRC32C checked; on failure nothing of
- * it is placed (the caller aborts the placement). */
+ * prefix), listed once, up to 4 at once, size and CRC32C checked; on failure
+ * nothing of it is placed (the caller aborts the placement). No object
+ * under it: FAHR_ENOTFOUND, "there is no model under gs://...". */
 int vertex_gcs_fetch(struct vertex *vertex, const char *gs_prefix, struct fahr_place *place,
                      struct fahr_error *err);
 /* CRC32C (Castagnoli) of more bytes, from crc (0 to start). */

@@ -102,6 +102,66 @@ static json_t *load_file(const char *path, const char *label, struct fahr_error 
     return file;
 }
 
+/* gcloud's configuration directory: $CLOUDSDK_CONFIG, else ~/.config/gcloud;
+ * "" if neither can be said. */
+static void gcloud_dir(char *out, size_t size)
+{
+    const char *config = getenv("CLOUDSDK_CONFIG"), *home = getenv("HOME");
+    int n = 0;
+    if (config != NULL && config[0] != '\0')
+        n = snprintf(out, size, "%s", config);
+    else if (home != NULL && home[0] != '\0')
+        n = snprintf(out, size, "%s/.config/gcloud", home);
+    if (n <= 0 || (size_t)n >= size)
+        out[0] = '\0';
+}
+
+static char *trimmed(char *text)
+{
+    while (*text == ' ' || *text == '\t')
+        text++;
+    size_t n = strlen(text);
+    while (n > 0 && strchr(" \t\r\n", text[n - 1]) != NULL)
+        text[--n] = '\0';
+    return text;
+}
+
+/* The project of gcloud's active configuration (what `gcloud config get
+ * project` says without $CLOUDSDK_CORE_PROJECT): [core] project in
+ * configurations/config_NAME, NAME from $CLOUDSDK_ACTIVE_CONFIG_NAME, else
+ * the file active_config, else "default". Left as it is if none. */
+static void gcloud_project(char *project, size_t size)
+{
+    char dir[FAHR_URI_MAX - 200], path[FAHR_URI_MAX], name[64] = "default", line[512];
+    gcloud_dir(dir, sizeof dir);
+    const char *active = getenv("CLOUDSDK_ACTIVE_CONFIG_NAME");
+    snprintf(path, sizeof path, "%s/active_config", dir);
+    FILE *file = active && active[0] ? NULL : fopen(path, "r");
+    if (active && active[0])
+        snprintf(name, sizeof name, "%s", active);
+    else if (file != NULL && fgets(line, sizeof line, file) != NULL && trimmed(line)[0])
+        snprintf(name, sizeof name, "%s", trimmed(line));
+    if (file != NULL)
+        fclose(file);
+    if (dir[0] == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(name))
+        return;
+    snprintf(path, sizeof path, "%s/configurations/config_%s", dir, name);
+    if ((file = fopen(path, "r")) == NULL)
+        return;
+    int in_core = 0;
+    while (fgets(line, sizeof line, file) != NULL) {
+        char *text = trimmed(line), *equals = strchr(text, '=');
+        if (text[0] == '[')
+            in_core = strcmp(text, "[core]") == 0;
+        else if (in_core && equals != NULL) {
+            *equals = '\0';
+            if (strcmp(trimmed(text), "project") == 0 && trimmed(equals + 1)[0])
+                copy_text(project, size, trimmed(equals + 1));
+        }
+    }
+    fclose(file);
+}
+
 static int read_file(struct vertex_auth *auth, const char *path, char *project,
                      size_t project_size, struct fahr_error *err)
 {
@@ -109,10 +169,14 @@ static int read_file(struct vertex_auth *auth, const char *path, char *project,
     if (file == NULL)
         return FAHR_EINVAL;
     const char *type = json_string_value(json_object_get(file, "type"));
+    /* A key's project_id; for a user's login, gcloud's project, as
+     * google-auth asks gcloud, else the quota project the file names. */
     const char *named = json_string_value(json_object_get(file, "project_id"));
     if (named == NULL)
         named = json_string_value(json_object_get(file, "quota_project_id"));
     copy_text(project, project_size, named);
+    if (type != NULL && strcmp(type, "authorized_user") == 0)
+        gcloud_project(project, project_size);
     char shown[64];
     int rc;
     if (type != NULL && strcmp(type, "service_account") == 0) {
@@ -130,21 +194,36 @@ static int read_file(struct vertex_auth *auth, const char *path, char *project,
     return rc;
 }
 
-/* The metadata server's token URL, from GCE_METADATA_HOST (host[:port]). */
+static int host_port_only(const char *host)
+{
+    return strpbrk(host, "/@?# \t\r\n") == NULL && strlen(host) < VERTEX_NAME_MAX;
+}
+
+/* The metadata server, as google-auth finds it: GCE_METADATA_HOST (or the
+ * older GCE_METADATA_ROOT), HOST[:PORT], else metadata.google.internal;
+ * probed first at GCE_METADATA_IP, else at the host the user named, else at
+ * 169.254.169.254 (google-auth probes that address whatever the host). */
 static int use_metadata(struct vertex_auth *auth, struct fahr_error *err)
 {
-    const char *host = getenv("GCE_METADATA_HOST");
+    const char *host = getenv("GCE_METADATA_HOST"), *probe = getenv("GCE_METADATA_IP");
     if (host == NULL || host[0] == '\0')
+        host = getenv("GCE_METADATA_ROOT");
+    int named = host != NULL && host[0] != '\0';
+    if (!named)
         host = "metadata.google.internal";
-    if (strpbrk(host, "/@?# \t\r\n") != NULL)
+    if (probe == NULL || probe[0] == '\0')
+        probe = named ? host : "169.254.169.254";
+    if (!host_port_only(host))
         return fahr_error_set(err, FAHR_EINVAL, "GCE_METADATA_HOST must be HOST[:PORT]");
+    if (!host_port_only(probe))
+        return fahr_error_set(err, FAHR_EINVAL, "GCE_METADATA_IP must be IP[:PORT]");
     auth->kind = CREDENTIAL_METADATA;
-    int n = snprintf(auth->token_uri, sizeof auth->token_uri,
-                     "http://%s/computeMetadata/v1/instance/service-accounts/default/token",
-                     host);
+    snprintf(auth->metadata_host, sizeof auth->metadata_host, "%s", host);
+    snprintf(auth->probe_url, sizeof auth->probe_url, "http://%s/", probe);
+    snprintf(auth->token_uri, sizeof auth->token_uri,
+             "http://%s/computeMetadata/v1/instance/service-accounts/default/token", host);
     snprintf(auth->source, sizeof auth->source, "the metadata server at %s", host);
-    return n > 0 && (size_t)n < sizeof auth->token_uri
-               ? FAHR_OK : fahr_error_set(err, FAHR_EINVAL, "GCE_METADATA_HOST is too long");
+    return FAHR_OK;
 }
 
 /* ADC's order: the variable (which must then name a readable file), gcloud's
@@ -152,22 +231,16 @@ static int use_metadata(struct vertex_auth *auth, struct fahr_error *err)
 static int find_credential(struct vertex_auth *auth, char *project, size_t project_size,
                            struct fahr_error *err)
 {
-    char path[FAHR_URI_MAX];
+    char dir[FAHR_URI_MAX - 64], path[FAHR_URI_MAX];
     const char *named = getenv("GOOGLE_APPLICATION_CREDENTIALS");
     if (named != NULL && named[0] != '\0') {
         snprintf(auth->source, sizeof auth->source, "GOOGLE_APPLICATION_CREDENTIALS (%s)",
                  named);
         return read_file(auth, named, project, project_size, err);
     }
-    const char *config = getenv("CLOUDSDK_CONFIG"), *home = getenv("HOME");
-    if (config != NULL && config[0] != '\0')
-        snprintf(path, sizeof path, "%s/application_default_credentials.json", config);
-    else if (home != NULL && home[0] != '\0')
-        snprintf(path, sizeof path, "%s/.config/gcloud/application_default_credentials.json",
-                 home);
-    else
-        path[0] = '\0';
-    if (path[0] != '\0' && access(path, F_OK) == 0) {
+    gcloud_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/application_default_credentials.json", dir);
+    if (dir[0] != '\0' && access(path, F_OK) == 0) {
         snprintf(auth->source, sizeof auth->source, "%s", path);
         return read_file(auth, path, project, project_size, err);
     }

@@ -20,15 +20,25 @@ struct vertex_auth {
     char *client_email, *private_key, *private_key_id;
     /* authorized user */
     char *client_id, *client_secret, *refresh_token;
+    /* metadata server: where it is asked, and where it is first probed
+     * (GCE_METADATA_IP, else the same host), as google-auth does */
+    char metadata_host[VERTEX_NAME_MAX];
+    char probe_url[FAHR_URI_MAX];
 
     pthread_mutex_t lock;             /* guards what follows: fetch runs threads */
     struct fahr_http *http;           /* its own session: a sign hook runs inside
                                        * another session's request */
     char token[VERTEX_TOKEN_MAX];     /* "" until fetched */
     double expires_at;                /* CLOCK_MONOTONIC seconds */
+    int metadata_answered;            /* the probe found the server */
 };
 
 /* Fetch a fresh token into auth->token (lock held). */
 int vertex_auth_fetch(struct vertex_auth *auth, struct fahr_error *err);
+
+/* google_metadata.c (lock held): the metadata server probed once, with one
+ * short attempt; "no Google credentials" at once where it does not answer
+ * as Google's. */
+int vertex_metadata_probe(struct vertex_auth *auth, struct fahr_error *err);
 
 #endif

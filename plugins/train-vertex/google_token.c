@@ -180,6 +180,8 @@ int vertex_auth_fetch(struct vertex_auth *auth, struct fahr_error *err)
     if (rc != FAHR_OK)
         return rc;
     err->message[0] = '\0';
+    if (auth->kind == CREDENTIAL_METADATA && (rc = vertex_metadata_probe(auth, err)) != FAHR_OK)
+        return rc;
     char *body = auth->kind == CREDENTIAL_METADATA ? NULL : grant_body(auth, err);
     if (auth->kind != CREDENTIAL_METADATA && body == NULL)
         return FAHR_EINVAL;
@@ -195,13 +197,6 @@ int vertex_auth_fetch(struct vertex_auth *auth, struct fahr_error *err)
     rc = vertex_host->http_send(auth->http, &request, &response, err);
     if (rc == FAHR_OK)
         rc = take_token(auth, &response, err);
-    else if (auth->kind == CREDENTIAL_METADATA) {
-        char said[FAHR_ERROR_MAX];
-        snprintf(said, sizeof said, "%s", err->message);
-        rc = fahr_error_set(err, FAHR_EINVAL, "no Google credentials: set "
-                            "GOOGLE_APPLICATION_CREDENTIALS or run gcloud auth "
-                            "application-default login (%s: %.400s)", auth->source, said);
-    }
     if (response.body != NULL)
         OPENSSL_cleanse(response.body, response.body_length);
     vertex_host->http_release(&response);

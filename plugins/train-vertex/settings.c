@@ -60,16 +60,29 @@ static const char *string_key(const struct fahr_config *config, const char *key)
     return value && value[0] ? value : NULL;
 }
 
-/* The project: the key (or $CLOUDSDK_CORE_PROJECT, its default_env), else
- * $GOOGLE_CLOUD_PROJECT, else the credential's. */
+static const char *env_value(const char *name)
+{
+    const char *value = getenv(name);
+    return value && value[0] ? value : NULL;
+}
+
+/* The project, in gcloud's and google-auth's order: the key (or gcloud's
+ * $CLOUDSDK_CORE_PROJECT, its default_env), else google-auth's
+ * $GOOGLE_CLOUD_PROJECT or $GCLOUD_PROJECT, else the credential's (a key
+ * file's project_id, gcloud's for its own login, the metadata server's). */
 static int read_project(struct vertex *vertex, const struct fahr_config *config,
                         struct vertex_settings *settings, struct fahr_error *err)
 {
     const char *project = string_key(config, "project");
-    if (project == NULL && getenv("GOOGLE_CLOUD_PROJECT") && getenv("GOOGLE_CLOUD_PROJECT")[0])
-        project = getenv("GOOGLE_CLOUD_PROJECT");
+    if (project == NULL)
+        project = env_value("GOOGLE_CLOUD_PROJECT");
+    if (project == NULL)
+        project = env_value("GCLOUD_PROJECT");
     if (project == NULL) {
         int rc = vertex_credential(vertex, err);
+        if (rc == FAHR_OK && vertex->credential_project[0] == '\0')
+            rc = vertex_auth_project(vertex->auth, vertex->credential_project,
+                                     sizeof vertex->credential_project, err);
         if (rc != FAHR_OK)
             return rc;
         project = vertex->credential_project[0] ? vertex->credential_project : NULL;

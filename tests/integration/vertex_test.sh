@@ -71,6 +71,7 @@ script_fit_and_job_commands() {
     expect_contains "$ERR" "creating the Artifact Registry repository fahr" "the first push"
     expect_contains "$ERR" "fitted a=3.000 b=2.000" "the job's log"
     expect_eq "$(cat "$model/model.json")" '{"a": 3.0, "b": 2.0}' "the model"
+    expect_eq "$(calls_of storage.objects.list)" 1 "listings of the job's model by fit --fetch"
     mkdir "$TEST_TMP/bench-model"
     bench_model "$job" "$TEST_TMP/bench-model"
     diff -r "$TEST_TMP/bench-model" "$model" || fail "the fetched model differs from the bench's"
@@ -207,6 +208,12 @@ refused_before_the_build() {
     GCE_METADATA_HOST=127.0.0.1:1 vertex_fit "$dir/model.py"
     expect_eq "$RC" 1 "exit code with no credential; stderr: $ERR"
     expect_eq "$(printf '%s\n' "$ERR" | grep -c .)" 1 "one line with no credential: $ERR"
+    expect_contains "$ERR" "no Google credentials" "no credential"
+    # The metadata server is probed once, not with the host's retries
+    # (which --verbose shows as "trying again").
+    FAHR_HTTP_ATTEMPTS=5 GCE_METADATA_HOST=127.0.0.1:1 vertex_fit "$dir/model.py" --verbose
+    expect_eq "$RC" 1 "exit code with no credential (verbose); stderr: $ERR"
+    expect_lacks "$ERR" "trying again" "a retry of the metadata server"
     GOOGLE_APPLICATION_CREDENTIALS="$CREDS/bad_service_account.json" vertex_fit "$dir/model.py"
     expect_eq "$RC" 1 "exit code with a key the token endpoint refuses; stderr: $ERR"
     expect_contains "$ERR" "Invalid JWT Signature" "a rejected key"
@@ -230,6 +237,29 @@ refused_before_the_build() {
     expect_contains "$ERR" "--config.output_path=gs://BUCKET" "no output_path"
     [ ! -e "$dir/Dockerfile" ] || fail "a refused fit built the image"
     expect_eq "$(calls_of aiplatform.projects.locations.customJobs.create)" 0 "jobs made"
+}
+
+# On a Google Cloud machine (the bench's metadata server), fit needs no
+# --config.project: the machine's project is asked of the metadata server.
+metadata_credential_finds_the_project() {
+    install_driver
+    start_bench
+    local dir job
+    dir=$(fixture_copy examples/foo)
+    run_vertex fit "$dir/model.py" --build-driver=local --train-driver=vertex --no-wait \
+        --config.base_image="$BENCH_IMAGE" --config.region="$REGION" \
+        --config.output_path="gs://$BUCKET/runs" --config.registry="$FAHR_BENCH_GOOGLE_REGISTRY"
+    expect_eq "$RC" 0 "exit code of fit without a project; stderr: $ERR"
+    job=$OUT
+    [[ "$job" =~ $JOB_ID_FORM ]] || fail "stdout is not a job id: $OUT"
+    # (the job's name has the project's number, as Vertex AI gives it)
+    expect_eq "$(curl -sSf "$FAHR_BENCH_GOOGLE_CONTROL/requests" | python3 -c 'import json, sys
+requests = json.load(sys.stdin)
+print(sum(r["path"] == "/computeMetadata/v1/project/project-id" for r in requests),
+      *[r["path"] for r in requests
+        if r.get("method_id") == "aiplatform.projects.locations.customJobs.create"])')" \
+        "1 /v1/projects/$PROJECT/locations/$REGION/customJobs" \
+        "the project asked of the metadata server once, the job made in it"
 }
 
 # gcloud (Google's own client) describes a job fahr made.
@@ -257,6 +287,7 @@ run_test script_fit_and_job_commands
 run_test notebook_hyperparameters_and_inputs
 run_test failures_and_stop
 run_test refused_before_the_build
+run_test metadata_credential_finds_the_project
 if command -v gcloud >/dev/null; then
     run_test gcloud_describes_a_job
 else

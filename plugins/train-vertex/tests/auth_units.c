@@ -158,6 +158,26 @@ static void adc_order(void)
                !strcmp(project, "user-project"), "then CLOUDSDK_CONFIG's application default");
     snprintf(expected, sizeof expected, "%s is readable by other users", user_path);
     expect(strstr(fake_log, expected) != NULL, "a file readable by others is warned about");
+    char ignored[600];
+    mkdir(strcat(strcpy(path, dir), "/gcloud/configurations"), 0700);
+    write_file("gcloud/active_config", 0600, "work\n", ignored);
+    write_file("gcloud/configurations/config_work", 0600,
+               "[compute]\nproject = not-this\n[core]\naccount = me@example.com\n"
+               "project = gcloud-project\n", ignored);
+    write_file("gcloud/configurations/config_other", 0600, "[core]\nproject=other-project\n",
+               ignored);
+    open_source(project, &err, &rc);
+    expect(rc == FAHR_OK && !strcmp(project, "gcloud-project"),
+           "a user's login: the project of gcloud's active configuration");
+    setenv("CLOUDSDK_ACTIVE_CONFIG_NAME", "other", 1);
+    open_source(project, &err, &rc);
+    expect(rc == FAHR_OK && !strcmp(project, "other-project"),
+           "the configuration $CLOUDSDK_ACTIVE_CONFIG_NAME names");
+    unsetenv("CLOUDSDK_ACTIVE_CONFIG_NAME");
+    setenv("GOOGLE_APPLICATION_CREDENTIALS", sa_path, 1);
+    open_source(project, &err, &rc);
+    expect(rc == FAHR_OK && !strcmp(project, "sa-project"), "a key's project_id before gcloud's");
+    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
     unsetenv("CLOUDSDK_CONFIG");
     setenv("HOME", dir, 1); /* no .config/gcloud there */
     expect(!strcmp(open_source(project, &err, &rc), "the metadata server at 127.0.0.1:7") &&
@@ -185,6 +205,8 @@ static const char *refused_token;
 
 static void token_server(const struct fake_request *request, struct fake_answer *answer)
 {
+    if (fake_metadata_answer(request, answer))
+        return;
     if (strstr(request->url, "/token") != NULL) {
         grants++;
         snprintf(last_grant, sizeof last_grant, "%s %s %.*s|%s", request->method,
@@ -276,6 +298,72 @@ static void tokens(void)
     vertex_auth_close(auth);
 }
 
+/* ---- no credential anywhere: the metadata server probed once, briefly ---- */
+static int probe_requests, not_google;
+static struct fake_request probe;
+static char probe_url[256];
+
+static void absent_metadata(const struct fake_request *request, struct fake_answer *answer)
+{
+    probe_requests++;
+    probe = *request;
+    snprintf(probe_url, sizeof probe_url, "%s", request->url);
+    answer->broken = !not_google;
+    answer->status = 200;
+    strcpy(answer->body, "ok"); /* a web server, not Google's metadata server */
+}
+
+static int open_and_token(char *project, struct fahr_error *err)
+{
+    struct vertex_auth *auth = NULL;
+    const char *token;
+    int rc = vertex_auth_open(&auth, project, 64, err);
+    if (rc == FAHR_OK)
+        rc = vertex_auth_token(auth, 0, &token, err);
+    vertex_auth_close(auth);
+    return rc;
+}
+
+static void metadata_probe(void)
+{
+    char project[64];
+    struct fahr_error err = {{0}};
+    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+    fake_server = absent_metadata;
+    probe_requests = 0;
+    int rc = open_and_token(project, &err);
+    expect(rc == FAHR_EINVAL && probe_requests == 1 && !strcmp(probe_url, FAKE_METADATA) &&
+               probe.max_attempts == 1 && probe.timeout_ms > 0 && probe.timeout_ms <= 3000 &&
+               fake_header(&probe, "Metadata-Flavor") != NULL,
+           "no metadata server: one probe of GET /, one attempt, a short timeout");
+    expect(strstr(err.message, "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS") &&
+               strstr(err.message, "(no metadata server answered at 127.0.0.1:7: ") &&
+               !strchr(err.message, '\n'), "and the no-credentials line at once, naming it");
+    not_google = 1, probe_requests = 0;
+    rc = open_and_token(project, &err);
+    expect(rc == FAHR_EINVAL && probe_requests == 1 && strstr(err.message, "no Google credentials"),
+           "an answer without Metadata-Flavor: Google is no metadata server");
+    setenv("GCE_METADATA_IP", "127.0.0.1:8", 1);
+    open_and_token(project, &err);
+    expect(!strcmp(probe_url, "http://127.0.0.1:8/"), "GCE_METADATA_IP names where it is probed");
+    unsetenv("GCE_METADATA_IP");
+    not_google = 0;
+
+    struct vertex_auth *auth = NULL;
+    fake_server = token_server;
+    fake_probes = grants = 0;
+    project[0] = '\0';
+    const char *token;
+    rc = vertex_auth_open(&auth, project, sizeof project, &err);
+    if (rc == FAHR_OK)
+        rc = vertex_auth_project(auth, project, sizeof project, &err);
+    expect(rc == FAHR_OK && !strcmp(project, FAKE_METADATA_PROJECT) && fake_probes == 1,
+           "a metadata credential's project: the server's project-id, after its probe");
+    rc = vertex_auth_token(auth, 0, &token, &err);
+    expect(rc == FAHR_OK && grants == 1 && fake_probes == 1, "probed once, then its token");
+    vertex_auth_close(auth);
+}
+
 static void calls_and_errors(void)
 {
     struct vertex vertex = {0};
@@ -341,6 +429,7 @@ int main(void)
     write_credentials();
     adc_order();
     tokens();
+    metadata_probe();
     calls_and_errors();
     endpoints();
     char command[600];

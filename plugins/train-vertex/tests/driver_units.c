@@ -20,9 +20,13 @@ static const char *config[][2] = {
 static struct fahr_host host;
 static char pushed_ref[512], pushed_user[64], pushed_password[64];
 
+static int without_project; /* --config.project not given */
+
 static const char *config_get(const struct fahr_config *unused, const char *key)
 {
     (void)unused;
+    if (without_project && strcmp(key, "project") == 0)
+        return NULL;
     for (size_t i = 0; config[i][0]; i++)
         if (strcmp(config[i][0], key) == 0)
             return config[i][1];
@@ -49,6 +53,8 @@ static int push_image(const struct fahr_image *image, const char *ref,
 
 static int token_answer(const struct fake_request *request, struct fake_answer *answer)
 {
+    if (fake_metadata_answer(request, answer))
+        return 1;
     if (strstr(request->url, "/computeMetadata/") == NULL)
         return 0;
     answer->status = 200;
@@ -123,6 +129,32 @@ static void logs(struct vertex *vertex)
     expect(by_project_id == log_requests, "Logging asked for the project id, not its number");
 }
 
+/* ---- Cloud Storage: job 43's model is a lone model.tar.gz, job 44's none ---- */
+static int list_requests, media_requests;
+static const char archive[] = "not really gzip";
+
+static int storage_answer(const char *path, struct fake_answer *answer)
+{
+    char crc[16], *text;
+    if (strncmp(path, "storage/v1/b/bkt/o?prefix=runs%2Fjob-", 37) == 0) {
+        list_requests++;
+        vertex_crc32c_base64(vertex_crc32c(0, archive, strlen(archive)), crc);
+        if (strncmp(path + 37, "43%2Fmodel%2F", 13) != 0)
+            strcpy(answer->body, "{\"kind\":\"storage#objects\"}");
+        else if (asprintf(&text, "{\"items\":[{\"name\":\"runs/job-43/model/model.tar.gz\","
+                          "\"size\":\"%zu\",\"crc32c\":\"%s\"}]}", strlen(archive), crc) > 0)
+            snprintf(answer->body, sizeof answer->body, "%s", text), free(text);
+    } else if (strcmp(path, "download/storage/v1/b/bkt/o/runs%2Fjob-43%2Fmodel%2Fmodel.tar.gz"
+                            "?alt=media") == 0) {
+        media_requests++;
+        strcpy(answer->body, archive);
+    } else {
+        return 0;
+    }
+    answer->status = 200;
+    return 1;
+}
+
 /* ---- Artifact Registry and Vertex: what publish and submit send ---- */
 static int repository_gets, repository_creates, operation_gets;
 static json_t *created_job;
@@ -158,6 +190,13 @@ static void cloud_server(const struct fake_request *request, struct fake_answer 
                              "\"message\":\"The replica workerpool0-0 exited with a non-zero "
                              "status of 3.\\n\"},\"jobSpec\":{\"baseOutputDirectory\":"
                              "{\"outputUriPrefix\":\"gs://b/runs/foo-model-1\"}}}");
+    } else if (strcmp(path, "v1/projects/123/locations/us-central1/customJobs/43") == 0 ||
+               strcmp(path, "v1/projects/123/locations/us-central1/customJobs/44") == 0) {
+        snprintf(answer->body, sizeof answer->body, "{\"state\":\"JOB_STATE_SUCCEEDED\","
+                 "\"jobSpec\":{\"baseOutputDirectory\":{\"outputUriPrefix\":"
+                 "\"gs://bkt/runs/job-%s\"}}}", path + strlen(path) - 2);
+    } else if (storage_answer(path, answer)) {
+        return;
     } else {
         answer->status = 400;
         snprintf(answer->body, sizeof answer->body, "{\"error\":{\"code\":400,"
@@ -250,6 +289,58 @@ static void state(struct vertex *vertex)
            "the model of a failed job is refused");
 }
 
+/* A job's model: listed once, by the download itself. */
+static void fetch(struct vertex *vertex)
+{
+    struct fahr_fetch_request request = {
+        .size = sizeof request, .job_id = "projects/123/locations/us-central1/customJobs/43",
+        .dest_dir = "/nonexistent",
+    };
+    struct fahr_error err = {{0}};
+    fake_server = cloud_server;
+    fake_reset();
+    list_requests = media_requests = 0;
+    int rc = vertex_fetch(vertex, &request, &err);
+    expect(rc == FAHR_OK && list_requests == 1 && media_requests == 1 &&
+               !strcmp(fake_placed_names, "model.tar.gz\n"),
+           "a job's fetch lists its model once (a lone model.tar.gz placed as written)");
+    if (rc != FAHR_OK)
+        printf("# %s\n", err.message);
+    request.job_id = "projects/123/locations/us-central1/customJobs/44";
+    list_requests = 0;
+    rc = vertex_fetch(vertex, &request, &err);
+    expect(rc == FAHR_ENOTFOUND && list_requests == 1 &&
+               !strcmp(err.message, "there is no model under gs://bkt/runs/job-44/model/"),
+           "a job without a model: one listing, one line");
+}
+
+/* No --config.project and a metadata credential: the machine's project. */
+static void project_from_metadata(void)
+{
+    struct vertex vertex = {0};
+    struct vertex_settings settings;
+    struct fahr_error err = {{0}};
+    fake_server = cloud_server;
+    without_project = 1, fake_probes = 0;
+    int rc = vertex_settings_read(&vertex, NULL, &settings, &err);
+    expect(rc == FAHR_OK && !strcmp(settings.project, FAKE_METADATA_PROJECT) && fake_probes == 1,
+           "no project given: the metadata server's");
+    if (rc != FAHR_OK)
+        printf("# %s\n", err.message);
+    setenv("GOOGLE_CLOUD_PROJECT", "env-project", 1);
+    rc = vertex_settings_read(&vertex, NULL, &settings, &err);
+    expect(rc == FAHR_OK && !strcmp(settings.project, "env-project"),
+           "$GOOGLE_CLOUD_PROJECT before the credential's");
+    unsetenv("GOOGLE_CLOUD_PROJECT");
+    setenv("GCLOUD_PROJECT", "legacy-project", 1);
+    rc = vertex_settings_read(&vertex, NULL, &settings, &err);
+    expect(rc == FAHR_OK && !strcmp(settings.project, "legacy-project"),
+           "then google-auth's older $GCLOUD_PROJECT");
+    unsetenv("GCLOUD_PROJECT");
+    without_project = 0;
+    vertex_auth_close(vertex.auth);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/vertex-driver-XXXXXX";
@@ -261,6 +352,9 @@ int main(void)
     setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING", ROOT, 1);
     setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM", ROOT, 1);
     setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY", ROOT, 1);
+    setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", ROOT "storage/v1/", 1);
+    unsetenv("GOOGLE_CLOUD_PROJECT");
+    unsetenv("GCLOUD_PROJECT");
     host = fake_host;
     host.config_get = config_get;
     host.job_name = job_name;
@@ -270,6 +364,8 @@ int main(void)
     logs(&vertex);
     publish_and_submit(&vertex);
     state(&vertex);
+    fetch(&vertex);
+    project_from_metadata();
     vertex_auth_close(vertex.auth);
     json_decref(created_job);
     rmdir(dir);

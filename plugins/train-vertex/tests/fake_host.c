@@ -47,6 +47,23 @@ void fake_reset(void)
     fake_placed_names[0] = '\0';
 }
 
+int fake_probes;
+
+int fake_metadata_answer(const struct fake_request *request, struct fake_answer *answer)
+{
+    const char *project = FAKE_METADATA "computeMetadata/v1/project/project-id";
+    if (strcmp(request->url, FAKE_METADATA) == 0)
+        fake_probes++, strcpy(answer->body, "ok");
+    else if (strcmp(request->url, project) == 0 && fake_header(request, "Metadata-Flavor"))
+        strcpy(answer->body, FAKE_METADATA_PROJECT);
+    else
+        return 0;
+    answer->status = 200;
+    answer->header[0][0] = "Metadata-Flavor";
+    answer->header[0][1] = "Google";
+    return 1;
+}
+
 const char *fake_header(const struct fake_request *request, const char *name)
 {
     for (size_t i = 0; i < request->header_count; i++)
@@ -105,7 +122,8 @@ static int fake_http_send(struct fahr_http *http, const struct fahr_http_request
 {
     (void)http;
     struct fake_request seen = {.method = request->method, .url = request->url,
-                                .max_attempts = request->max_attempts};
+                                .max_attempts = request->max_attempts,
+                                .timeout_ms = request->timeout_ms};
     for (size_t i = 0; i < request->header_count && i < 8; i++, seen.header_count++)
         seen.header[i][0] = request->headers[i].name, seen.header[i][1] = request->headers[i].value;
     struct fahr_http_header extra[4];
@@ -172,6 +190,23 @@ static int fake_place_write(struct fahr_place *place, const void *data, size_t l
     return FAHR_OK;
 }
 
+static int fake_place_open(const char *dest_dir, int overwrite, struct fahr_place **place,
+                           struct fahr_error *err)
+{
+    (void)dest_dir, (void)overwrite, (void)err;
+    *place = calloc(1, sizeof **place);
+    return FAHR_OK;
+}
+
+static int fake_place_commit(struct fahr_place *place, struct fahr_error *err)
+{
+    (void)err;
+    free(place);
+    return FAHR_OK;
+}
+
+static void fake_place_abort(struct fahr_place *place) { free(place); }
+
 static int fake_scratch_dir(char *path, size_t size, struct fahr_error *err)
 {
     (void)err;
@@ -192,7 +227,10 @@ const struct fahr_host fake_host = {
     .http_send = fake_http_send,
     .http_release = fake_http_release,
     .http_close = fake_http_close,
+    .place_open = fake_place_open,
     .place_file = fake_place_file,
+    .place_commit = fake_place_commit,
+    .place_abort = fake_place_abort,
     .place_write = fake_place_write,
     .scratch_dir = fake_scratch_dir,
 };

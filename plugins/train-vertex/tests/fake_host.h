@@ -16,7 +16,7 @@ struct fake_request {
     size_t header_count;
     const char *body;                /* from memory or its body_path range */
     size_t body_length;
-    uint32_t max_attempts;
+    uint32_t max_attempts, timeout_ms;
 };
 
 struct fake_answer {
@@ -34,6 +34,14 @@ extern char fake_log[1 << 14];       /* every log line, one per line */
 extern int fake_placed_files;        /* place_file calls */
 extern char fake_placed_names[1 << 14]; /* their names, one a line */
 extern char fake_scratch[256];
+
+/* The metadata server at GCE_METADATA_HOST=127.0.0.1:7, answering its
+ * probe (GET /, counted in fake_probes) as Google's and the project id
+ * (FAKE_METADATA_PROJECT); 1 if `request` was one of these. */
+#define FAKE_METADATA "http://127.0.0.1:7/"
+#define FAKE_METADATA_PROJECT "meta-project"
+extern int fake_probes;
+int fake_metadata_answer(const struct fake_request *request, struct fake_answer *answer);
 
 const char *fake_header(const struct fake_request *request, const char *name);
 void fake_reset(void);

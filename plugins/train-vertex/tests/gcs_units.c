@@ -47,6 +47,8 @@ static int token_requests;
 
 static int token_answer(const struct fake_request *request, struct fake_answer *answer)
 {
+    if (fake_metadata_answer(request, answer))
+        return 1;
     if (strstr(request->url, "/computeMetadata/") == NULL)
         return 0;
     token_requests++;

@@ -13,6 +13,12 @@ int vertex_credential(struct vertex *vertex, struct fahr_error *err)
     (void)vertex;
     return fahr_error_set(err, FAHR_EFAIL, "no credential in the unit tests");
 }
+int vertex_auth_project(struct vertex_auth *auth, char *project, size_t size,
+                        struct fahr_error *err)
+{
+    (void)auth, (void)project, (void)size;
+    return fahr_error_set(err, FAHR_EFAIL, "no credential in the unit tests");
+}
 
 static int failed, count;
 
