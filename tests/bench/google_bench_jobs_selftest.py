@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -271,6 +272,11 @@ def test_registry_token_service():
     status, headers, _ = registry_call("POST", f"/v2/{image}/blobs/uploads/", push)
     assert status == 202 and headers["Location"].startswith(f"http://{host}/v2/{image}/"), \
         (status, dict(headers))
+    # Hostile framing is answered, and the front goes on serving.
+    with socket.create_connection(tuple(host.rsplit(":", 1)), timeout=30) as raw:
+        raw.sendall(f"POST /v2/{image}/blobs/uploads/ HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Authorization: {push}\r\nContent-Length: x\r\n\r\n".encode())
+        assert raw.recv(100).startswith(b"HTTP/1.1 400 "), "a bad Content-Length"
     upload = urllib.parse.urlsplit(headers["Location"])
     status, _, _ = registry_call("DELETE", f"{upload.path}?{upload.query}", push)
     assert status == 204, status

@@ -16,6 +16,7 @@ repository fails at its pull, as Vertex's does on an image it cannot pull."""
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -44,6 +45,7 @@ class Registry:
         self.operations = {}  # name -> Operation JSON
         self.process = None
         self.front = None
+        self.short_dir = None  # where the socket is when self.dir is too deep for one
         self.docker_config = os.path.join(self.dir, "docker-config")
 
     # ---- the docker-registry process behind the front ----
@@ -52,8 +54,8 @@ class Registry:
         os.makedirs(self.docker_config, mode=0o700, exist_ok=True)
         backend = os.path.join(self.dir, "backend.sock")
         if len(backend) > 100:  # past a unix socket's path limit: a short folder
-            backend = os.path.join(tempfile.mkdtemp(prefix="google-bench-registry."),
-                                   "backend.sock")
+            self.short_dir = tempfile.mkdtemp(prefix="google-bench-registry.")
+            backend = os.path.join(self.short_dir, "backend.sock")
         config = os.path.join(self.dir, "config.yml")
         with open(config, "w", encoding="utf-8") as f:
             f.write(f"""version: 0.1
@@ -96,6 +98,8 @@ http:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.short_dir is not None:
+            shutil.rmtree(self.short_dir, ignore_errors=True)
 
     def repository_problem(self, name):
         """None if NAME (PROJECT/REPO/IMAGE...) is in a repository created

@@ -146,6 +146,7 @@ class Front:
 class FrontHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     front = None
+    answering = False  # the registry's answer has begun: no other can follow
 
     def log_message(self, *_args):
         pass
@@ -154,6 +155,7 @@ class FrontHandler(BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(split.path)
         entry = {"service": "registry", "method": self.command, "path": path}
+        self.answering = False
         try:
             if path == "/v2/token" and self.command == "GET":
                 answer = self.front.issue(self.headers.get("Authorization", ""),
@@ -168,17 +170,23 @@ class FrontHandler(BaseHTTPRequestHandler):
             self.refuse(error)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except OSError as error:  # the registry behind: gone or failing
-            entry["status"] = 503
-            self.refuse(RegistryError(503, "UNAVAILABLE", f"bench registry: {error}"))
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            # A request it cannot frame, or the registry behind gone: an
+            # answer, unless one has begun (then only the connection ends).
+            self.close_connection = True
+            if not self.answering:
+                entry["status"] = 400 if isinstance(error, ValueError) else 503
+                self.refuse(RegistryError(entry["status"], "UNSUPPORTED" if entry["status"] ==
+                                          400 else "UNAVAILABLE", f"bench registry: {error}"))
         finally:
             self.front.registry.bench.record(entry)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
     def has_body(self):
+        length = self.headers.get("Content-Length") or "0"
         return self.headers.get("Transfer-Encoding", "").lower() == "chunked" or \
-            int(self.headers.get("Content-Length") or 0) > 0
+            not length.isdigit() or int(length) > 0
 
     def refuse(self, error):
         headers = {"WWW-Authenticate": error.challenge} if error.challenge else {}
@@ -248,6 +256,7 @@ class FrontHandler(BaseHTTPRequestHandler):
             length -= len(piece)
 
     def copy_response(self, response):
+        self.answering = True
         self.send_response(response.status, response.reason)
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP:
