@@ -66,20 +66,39 @@ static const char run_sh_signals[] =
  * all) is kept beside the model also when a cell fails, the failing cell's
  * error becomes the failure reason, and the warnings that every run would
  * print (nbformat's about cells without ids, the kernel's debugger's about
- * frozen modules) are not. Single quotes never appear in it: it is one
+ * frozen modules) are not. The kernel's output goes into the notebook, not
+ * to the container's stdout: what the cells print is echoed there as it
+ * arrives (stdout to stdout, stderr and a failing cell's traceback, without
+ * its colours, to stderr), so that the job's log holds it as it holds a
+ * script's, on every service. Single quotes never appear in it: it is one
  * single-quoted shell word. */
 static const char run_sh_notebook_runner[] =
     "RUN_NOTEBOOK='\n"
-    "import os, sys, warnings\n"
+    "import os, re, sys, warnings\n"
     "warnings.filterwarnings(\"ignore\", module=\"nbformat\")\n"
     "os.environ.setdefault(\"PYDEVD_DISABLE_FILE_VALIDATION\", \"1\")\n"
     "import nbformat\n"
     "from nbconvert.preprocessors import ExecutePreprocessor\n"
+    "COLOURS = re.compile(r\"\\x1b\\[[0-9;]*[A-Za-z]\")\n"
+    "class EchoingPreprocessor(ExecutePreprocessor):\n"
+    "    def process_message(self, msg, cell, cell_index):\n"
+    "        content = msg.get(\"content\", {})\n"
+    "        text, out = None, sys.stdout\n"
+    "        if msg.get(\"msg_type\") == \"stream\":\n"
+    "            text = content.get(\"text\", \"\")\n"
+    "            out = sys.stderr if content.get(\"name\") == \"stderr\" else sys.stdout\n"
+    "        elif msg.get(\"msg_type\") == \"error\":\n"
+    "            text = COLOURS.sub(\"\", \"\\n\".join(content.get(\"traceback\", []))) + \"\\n\"\n"
+    "            out = sys.stderr\n"
+    "        if text:\n"
+    "            out.write(text)\n"
+    "            out.flush()\n"
+    "        return super().process_message(msg, cell, cell_index)\n"
     "name = sys.argv[1]\n"
     "notebook = nbformat.read(name, as_version=4)\n"
     "failure = None\n"
     "try:\n"
-    "    ExecutePreprocessor(timeout=-1).preprocess(notebook, {\"metadata\": {\"path\": os.getcwd()}})\n"
+    "    EchoingPreprocessor(timeout=-1).preprocess(notebook, {\"metadata\": {\"path\": os.getcwd()}})\n"
     "except BaseException as error:\n"
     "    failure = error\n"
     "finally:\n"

@@ -6,8 +6,8 @@ authorized_user.json, bad_service_account.json (same email, another key),
 external_account.json and access_token (for gcloud's
 CLOUDSDK_AUTH_ACCESS_TOKEN_FILE).
 
-The bench hands out ONE access-token value at a time (the token-protected
-registry's htpasswd is static): every grant answers it and extends its life;
+The bench hands out ONE access-token value at a time: every grant answers it
+and extends its life;
 control /expire_tokens makes it invalid and draws a new one (access_token is
 rewritten with it). POST /token takes the jwt-bearer grant (RS256 checked with
 the service account's public key; iss, aud, iat/exp, scope checked) and the

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """The Google bench's jobs checked from outside (meson test
-'google_bench_jobs'): Artifact Registry and its token-protected registry,
+'google_bench_jobs'): Artifact Registry and its registry (Bearer tokens,
+pushes only into repositories made through the API),
 Vertex CustomJobs that really run, Cloud Logging's entries:list, with raw
 HTTP (urllib) and the docker CLI; then gcloud ai custom-jobs against the
 bench, the real client (skipped with the reason where gcloud is missing).
 Starts the Docker bench (tests/bench/docker.sh) and the Google bench
 (tests/bench/google.sh), prints TAP."""
+import base64
 import datetime
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -171,6 +174,27 @@ def log_pages(ident, page_size, extra=""):
 # ---- the tests ----
 def test_repository_and_token_protected_push():
     registry, project = ENV["FAHR_BENCH_GOOGLE_REGISTRY"], ENV["FAHR_BENCH_GOOGLE_PROJECT"]
+    build = os.path.join(STATE["tmp"], "image")
+    os.makedirs(build)
+    with open(os.path.join(build, "job.py"), "w", encoding="utf-8") as f:
+        f.write(JOB_SCRIPT)
+    with open(os.path.join(build, "Dockerfile"), "w", encoding="utf-8") as f:
+        image = os.environ.get("FAHR_BENCH_IMAGE", "fahr-bench/python:3")
+        f.write(f'FROM {image}\nCOPY job.py /job.py\nENTRYPOINT ["python3", "/job.py"]\n')
+    STATE["image"] = f"{registry}/{project}/fahr/selftest:1"
+    built = docker("build", "-q", "-t", STATE["image"], build)
+    assert built.returncode == 0, built.stderr
+    refused = login("not-the-token")
+    assert refused.returncode != 0, "the registry took a password the bench never issued"
+    assert login(STATE["token"]).returncode == 0, "the bench's token was refused"
+    # Before the repository is made through the API, Artifact Registry
+    # refuses the push itself, not the job's later pull.
+    early = docker("push", "-q", STATE["image"])
+    assert early.returncode != 0, "a push into a repository never created was taken"
+    assert 'name unknown: Repository "fahr" not found' in early.stderr, early.stderr
+    stored = os.path.join(STATE["tmp"], "bench", "work", "registry", "storage", "docker",
+                          "registry", "v2", "repositories", project)
+    assert not os.path.exists(os.path.join(stored, "fahr")), "the refused push wrote layers"
     repo_url = api("ARTIFACTREGISTRY", parent() + "/repositories")
     status, answer = fetch("GET", repo_url + "/fahr")
     assert status == 404 and answer["error"]["status"] == "NOT_FOUND", (status, answer)
@@ -185,22 +209,78 @@ def test_repository_and_token_protected_push():
     assert status == 200 and answer["format"] == "DOCKER", (status, answer)
     status, answer = fetch("GET", repo_url)
     assert [r["name"].rsplit("/", 1)[1] for r in answer["repositories"]] == ["fahr"], answer
-    build = os.path.join(STATE["tmp"], "image")
-    os.makedirs(build)
-    with open(os.path.join(build, "job.py"), "w", encoding="utf-8") as f:
-        f.write(JOB_SCRIPT)
-    with open(os.path.join(build, "Dockerfile"), "w", encoding="utf-8") as f:
-        image = os.environ.get("FAHR_BENCH_IMAGE", "fahr-bench/python:3")
-        f.write(f'FROM {image}\nCOPY job.py /job.py\nENTRYPOINT ["python3", "/job.py"]\n')
-    STATE["image"] = f"{registry}/{project}/fahr/selftest:1"
-    built = docker("build", "-q", "-t", STATE["image"], build)
-    assert built.returncode == 0, built.stderr
-    refused = login("not-the-token")
-    assert refused.returncode != 0, "the registry took a password the bench never issued"
-    assert login(STATE["token"]).returncode == 0, "the bench's token was refused"
     pushed = docker("push", "-q", STATE["image"])
     assert pushed.returncode == 0, pushed.stderr
+    assert os.path.isdir(os.path.join(stored, "fahr", "selftest")), "pushed where?"
     docker("rmi", STATE["image"])  # the job must pull it from the registry
+
+
+def registry_call(method, path, authorization=None):
+    """(status, headers, parsed JSON) of one request to the bench's registry."""
+    request = urllib.request.Request(f"http://{ENV['FAHR_BENCH_GOOGLE_REGISTRY']}{path}",
+                                     method=method, data=b"" if method == "POST" else None)
+    if authorization:
+        request.add_header("Authorization", authorization)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            status, headers, raw = answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as error:
+        status, headers, raw = error.code, error.headers, error.read()
+    return status, headers, json.loads(raw) if raw.strip() else {}
+
+
+def registry_token(password, *scopes, user="oauth2accesstoken"):
+    """(status, answer) of the registry's token service for SCOPES."""
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    query = urllib.parse.urlencode([("service", ENV["FAHR_BENCH_GOOGLE_REGISTRY"])] +
+                                   [("scope", scope) for scope in scopes])
+    status, _, answer = registry_call("GET", "/v2/token?" + query, "Basic " + basic)
+    return status, answer
+
+
+def test_registry_token_service():
+    host, project = ENV["FAHR_BENCH_GOOGLE_REGISTRY"], ENV["FAHR_BENCH_GOOGLE_PROJECT"]
+    status, headers, answer = registry_call("GET", "/v2/")
+    assert status == 401 and answer["errors"][0]["code"] == "UNAUTHORIZED", (status, answer)
+    assert headers["WWW-Authenticate"].startswith(
+        f'Bearer realm="http://{host}/v2/token",service="{host}"'), headers
+    for password, user in (("not-the-token", "oauth2accesstoken"),
+                           (STATE["token"], "someone")):
+        status, answer = registry_token(password, user=user)
+        assert status == 401 and answer["errors"][0]["code"] == "UNAUTHORIZED", (status, answer)
+    image = f"{project}/fahr/selftest"
+    status, answer = registry_token(STATE["token"], f"repository:{image}:pull")
+    assert status == 200 and answer["expires_in"] >= 60, (status, answer)
+    pull = "Bearer " + answer["token"]
+    assert registry_call("GET", "/v2/", pull)[0] == 200
+    status, _, answer = registry_call("GET", f"/v2/{image}/tags/list", pull)
+    assert status == 200 and answer["tags"] == ["1"], (status, answer)
+    status, _, answer = registry_call("POST", f"/v2/{image}/blobs/uploads/", pull)
+    assert status == 401, ("a pull token pushed", status, answer)
+    status, _, answer = registry_call("GET", f"/v2/{project}/other/image/tags/list", pull)
+    assert status == 404 and answer["errors"][0] == {
+        "code": "NAME_UNKNOWN", "message": 'Repository "other" not found', "detail": None}, answer
+    scopes = [f"repository:{name}:push,pull" for name in
+              (image, f"{project}/other/image", f"{project}/fahr", "elsewhere/fahr/image")]
+    status, answer = registry_token(STATE["token"], *scopes)
+    push = "Bearer " + answer["token"]
+    for name, code, wanted in ((f"{project}/other/image", 404, "NAME_UNKNOWN"),
+                               (f"{project}/fahr", 400, "NAME_INVALID"),
+                               ("elsewhere/fahr/image", 403, "DENIED")):
+        status, _, answer = registry_call("POST", f"/v2/{name}/blobs/uploads/", push)
+        assert status == code and answer["errors"][0]["code"] == wanted, (name, status, answer)
+    status, headers, _ = registry_call("POST", f"/v2/{image}/blobs/uploads/", push)
+    assert status == 202 and headers["Location"].startswith(f"http://{host}/v2/{image}/"), \
+        (status, dict(headers))
+    # Hostile framing is answered, and the front goes on serving.
+    with socket.create_connection(tuple(host.rsplit(":", 1)), timeout=30) as raw:
+        raw.sendall(f"POST /v2/{image}/blobs/uploads/ HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Authorization: {push}\r\nContent-Length: x\r\n\r\n".encode())
+        assert raw.recv(100).startswith(b"HTTP/1.1 400 "), "a bad Content-Length"
+    upload = urllib.parse.urlsplit(headers["Location"])
+    status, _, _ = registry_call("DELETE", f"{upload.path}?{upload.query}", push)
+    assert status == 204, status
+    STATE["registry_token"] = pull
 
 
 def test_job_succeeds_with_model_and_paged_logs():
@@ -428,6 +508,8 @@ def test_expired_tokens_rotate_the_registry_password():
         STATE["token"] = f.read().strip()
     assert STATE["token"] != old, "expire_tokens kept the token"
     assert login(old).returncode != 0, "the registry still takes an expired token"
+    status, _, answer = registry_call("GET", "/v2/", STATE["registry_token"])
+    assert status == 401, ("a registry token outlived its access token", status, answer)
     assert login(STATE["token"]).returncode == 0, "the registry refuses the new token"
     status, answer = fetch("GET", api("AIPLATFORM", parent() + "/customJobs"), token=old)
     assert status == 401, (status, answer)
@@ -439,7 +521,7 @@ def test_expired_tokens_rotate_the_registry_password():
 
 def main():
     tmp = tempfile.mkdtemp(prefix="google-jobs-selftest.")
-    tests = [test_repository_and_token_protected_push,
+    tests = [test_repository_and_token_protected_push, test_registry_token_service,
              test_job_succeeds_with_model_and_paged_logs, test_log_continuation_and_order,
              test_failing_job, test_cancel_stops_the_container, test_control_faults,
              test_create_checked_and_list_filtered, test_gcloud_custom_jobs,

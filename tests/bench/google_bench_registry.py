@@ -1,62 +1,61 @@
 """Artifact Registry for the Google bench: the REST API (repositories get /
-create / list, operations get) and the Docker registry behind it, a
-`docker-registry` process (the reference distribution registry) on
-127.0.0.1:PORT with htpasswd auth.
+create / list, operations get) and the Docker registry, on 127.0.0.1:PORT.
 
-htpasswd is static, so the bench has ONE access-token value at a time
-(google_bench's auth hands it out for every grant); set_token() rewrites
-htpasswd (bcrypt, `htpasswd -B` from apache2-utils) for the users
-`oauth2accesstoken` (what fahr and the docs use) and `_dcgcloud_token`
-(gcloud's credential helper), and the registry re-reads the file when it
-changes. A push needs the token the bench issued.
+The registry is a front (google_bench_registry_front.py) that checks what
+Artifact Registry checks, each credential (Bearer tokens from its token
+service, which takes an access token the bench issued as the password of
+`oauth2accesstoken`) and each repository path (PROJECT/REPO/IMAGE of a
+repository created through this API: a push into any other is refused at
+once, in Artifact Registry's words), and passes the rest on to a
+`docker-registry` process (the reference distribution registry) that
+listens on a unix socket only the front knows.
 
-What is enforced about repositories: the registry itself takes a push to
-any path; a job whose image is not HOST/PROJECT/REPO/... of a repository
-created through the API fails at its pull, as Vertex's does on an image it
-cannot pull."""
+A job's image is pulled through the same front, with the bench's current
+access token: one whose image is not HOST/PROJECT/REPO/... of a created
+repository fails at its pull, as Vertex's does on an image it cannot pull."""
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
 
 import google_bench_filter as bench_filter
 import google_bench_jobs
+from google_bench_registry_front import USERS, Front
 from google_bench_logging import GoogleError
 
 REPO_ID = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
-USERS = ("oauth2accesstoken", "_dcgcloud_token")
 REPOSITORY_TYPE = "type.googleapis.com/google.devtools.artifactregistry.v1.Repository"
 METADATA_TYPE = "type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Registry:
     def __init__(self, bench, port=None):
         self.bench = bench
         self.dir = os.path.join(bench.dir, "registry")
-        self.port = port or free_port()
-        self.host = f"127.0.0.1:{self.port}"
+        self.port = port or 0
+        self.host = None
         self.lock = threading.Lock()
         self.repositories = {}  # (location, repo) -> Repository JSON
         self.operations = {}  # name -> Operation JSON
-        self.token = None
         self.process = None
+        self.front = None
+        self.short_dir = None  # where the socket is when self.dir is too deep for one
         self.docker_config = os.path.join(self.dir, "docker-config")
 
-    # ---- the docker-registry process ----
-    def start(self, token):
+    # ---- the docker-registry process behind the front ----
+    def start(self):
         os.makedirs(os.path.join(self.dir, "storage"), exist_ok=True)
         os.makedirs(self.docker_config, mode=0o700, exist_ok=True)
-        self.set_token(token)
+        backend = os.path.join(self.dir, "backend.sock")
+        if len(backend) > 100:  # past a unix socket's path limit: a short folder
+            self.short_dir = tempfile.mkdtemp(prefix="google-bench-registry.")
+            backend = os.path.join(self.short_dir, "backend.sock")
         config = os.path.join(self.dir, "config.yml")
         with open(config, "w", encoding="utf-8") as f:
             f.write(f"""version: 0.1
@@ -68,11 +67,8 @@ storage:
   delete:
     enabled: true
 http:
-  addr: {self.host}
-auth:
-  htpasswd:
-    realm: google-bench
-    path: {self.dir}/htpasswd
+  net: unix
+  addr: {backend}
 """)
         log = open(os.path.join(self.dir, "registry.log"), "ab")
         self.process = subprocess.Popen(["docker-registry", "serve", config], stdout=log,
@@ -82,50 +78,59 @@ auth:
             if self.process.poll() is not None:
                 raise RuntimeError(f"docker-registry exited, see {self.dir}/registry.log")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                    probe.connect(backend)
+                break
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"docker-registry did not listen on {self.host}")
-
-    def set_token(self, token):
-        """The one access token a push must use from now on."""
-        lines = []
-        for user in USERS:
-            made = subprocess.run(["htpasswd", "-nbB", user, token], capture_output=True,
-                                  text=True, check=True)
-            lines.append(made.stdout.strip())
-        scratch = os.path.join(self.dir, "htpasswd.new")
-        with open(os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(scratch, os.path.join(self.dir, "htpasswd"))
-        with self.lock:
-            self.token = token
+        else:
+            raise RuntimeError(f"docker-registry did not listen on {backend}")
+        self.front = Front(self, backend)
+        self.port = self.front.start(self.port)
+        self.host = f"127.0.0.1:{self.port}"
 
     def stop(self):
+        if self.front is not None:
+            self.front.stop()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.short_dir is not None:
+            shutil.rmtree(self.short_dir, ignore_errors=True)
+
+    def repository_problem(self, name):
+        """None if NAME (PROJECT/REPO/IMAGE...) is in a repository created
+        through the API, else (HTTP status, registry error code, message) as
+        Artifact Registry's Docker endpoint answers."""
+        parts = name.split("/")
+        if len(parts) < 3:
+            return 400, "NAME_INVALID", "Missing image name"
+        project, repo = parts[0], parts[1]
+        if project != self.bench.project:
+            return 403, "DENIED", (f'Permission "artifactregistry.repositories.downloadArtifacts"'
+                                   f' denied on resource "projects/{project}/locations/-/'
+                                   f'repositories/{repo}" (or it may not exist)')
+        with self.lock:
+            known = any(r == repo for (_, r) in self.repositories)
+        return None if known else (404, "NAME_UNKNOWN", f'Repository "{repo}" not found')
 
     def pull(self, image):
         """Pull IMAGE for a job; None, or why it cannot be pulled."""
         host, _, path = image.partition("/")
-        parts = path.split("/")
-        if host not in (self.host, f"localhost:{self.port}") or len(parts) < 3:
+        name = re.sub(r":[^/]*$", "", path.split("@", 1)[0])  # without :TAG or @DIGEST
+        if host not in (self.host, f"localhost:{self.port}"):
             return (f"the image is not in this project's Artifact Registry "
                     f"({self.host}/PROJECT/REPO/IMAGE)")
-        project, repo = parts[0], parts[1]
-        with self.lock:
-            known = any(name == repo for (_, name) in self.repositories)
-            token = self.token
-        if project != self.bench.project or not known:
-            return f"repository projects/{project}/repositories/{repo} not found"
+        problem = self.repository_problem(name)
+        if problem is not None:
+            return f"{problem[1].lower().replace('_', ' ')}: {problem[2]}"
         env = dict(os.environ, DOCKER_CONFIG=self.docker_config)
         login = subprocess.run(["docker", "login", "-u", USERS[0], "--password-stdin", self.host],
-                               input=token, capture_output=True, text=True, env=env)
+                               input=self.bench.auth.current_token(), capture_output=True,
+                               text=True, env=env)
         if login.returncode != 0:
             lines = login.stderr.strip().splitlines()
             return lines[-1] if lines else "login failed"
@@ -204,7 +209,7 @@ AR_METHOD = "artifactregistry.projects.locations."
 def start(bench):
     google_bench_jobs.project_number(bench)
     bench.registry = Registry(bench, getattr(bench, "registry_port", None))
-    bench.registry.start(bench.auth.current_token())
+    bench.registry.start()
     bench.ports["registry"] = bench.registry.port
 
 

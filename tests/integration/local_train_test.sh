@@ -269,6 +269,13 @@ cells = json.load(open(sys.argv[1]))["cells"]
 assert "loading the data" in "".join(cells[0]["outputs"][0]["text"]), cells[0]
 assert cells[2]["outputs"][-1]["ename"] == "ValueError", cells[2]
 PY
+    # What its cells print, and the failing cell's traceback without its
+    # colours, reach the job's log as a script's would (run.sh echoes them).
+    run_fahr logs "$job"
+    expect_eq "$RC" 0 "exit code of logs; stderr: $ERR"
+    expect_eq "$(printf '%s\n' "$OUT" | grep -c 'loading the data')" 1 "the cell's line in logs, once"
+    expect_contains "$OUT" "ValueError: the data has no rows" "the traceback in logs"
+    expect_lacks "$OUT" $'\e[' "escape codes in logs"
 }
 
 an_empty_model_gets_a_warning() {

@@ -126,6 +126,14 @@ notebook_hyperparameters_and_inputs() {
     vertex_fit "$dir/train.ipynb" --fetch "$TEST_TMP/nb-model"
     expect_eq "$RC" 0 "exit code of a notebook fit; stderr: $ERR"
     expect_eq "$(cat "$TEST_TMP/nb-model/model.json")" '{"total": 30}' "the notebook's model"
+    # What a cell prints reaches the job's log, as a script's does.
+    expect_contains "$ERR" "sum of squares 30" "the notebook's log followed by fit"
+    local notebook_job
+    notebook_job=$(printf '%s\n' "$OUT" | head -n 1)
+    run_vertex logs "$notebook_job"
+    expect_eq "$RC" 0 "exit code of logs of the notebook's job; stderr: $ERR"
+    expect_eq "$(printf '%s\n' "$OUT" | grep -c 'sum of squares 30')" 1 \
+        "the notebook's printed line in fahr logs, once"
 
     echo "1 2 3" >"$TEST_TMP/numbers.txt"
     put_object data/numbers.txt "$TEST_TMP/numbers.txt"
