@@ -152,8 +152,9 @@ int sagemaker_role_arn(struct sagemaker *sm, const char *role, char *out, size_t
     return rc;
 }
 
-/* HeadBucket on the output path's bucket: SageMaker uploads the model
- * there only after the whole training run. */
+/* HeadBucket on the bucket of --config.KEY (the output path, the
+ * checkpoints): SageMaker writes there only once the job runs, or after
+ * the whole training run. */
 static int check_bucket(struct sagemaker *sm, const char *output_path, const char *key,
                         struct fahr_error *err)
 {
