@@ -192,7 +192,6 @@ class Job(SpotJob):
         if self.stop_requested:
             self.set("Stopped", "Stopped")
             return
-        self.set("Training")
         work = tempfile.mkdtemp(prefix=f"job-{self.name}-")
         for part in ("model", "output", "input/config"):
             os.makedirs(os.path.join(work, part))
@@ -224,8 +223,12 @@ class Job(SpotJob):
             pass
         stream = f"{self.name}/algo-1-{int(time.time())}"
         logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+        # Inputs and checkpoints are in place before training begins.
         self.checkpoint_restore(work)
-        code = self.run_container(work, logs, stream)
+        code = 143
+        if not self.stop_requested:
+            self.set("Training")
+            code = self.run_container(work, logs, stream)
         while self.interrupting and self.spot_restart(work):
             code = self.run_container(work, logs, stream)
         self.checkpoint_save(work)
