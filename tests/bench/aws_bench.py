@@ -193,6 +193,8 @@ class Job(SpotJob):
             self.set("Stopped", "Stopped")
             return
         work = tempfile.mkdtemp(prefix=f"job-{self.name}-")
+        self.checkpoint_restore(work)  # while Downloading, as SageMaker does
+        self.set("Training")
         for part in ("model", "output", "input/config"):
             os.makedirs(os.path.join(work, part))
         with open(os.path.join(work, "input/config/hyperparameters.json"), "w") as f:
@@ -223,12 +225,7 @@ class Job(SpotJob):
             pass
         stream = f"{self.name}/algo-1-{int(time.time())}"
         logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
-        # Inputs and checkpoints are in place before training begins.
-        self.checkpoint_restore(work)
-        code = 143
-        if not self.stop_requested:
-            self.set("Training")
-            code = self.run_container(work, logs, stream)
+        code = self.run_container(work, logs, stream)
         while self.interrupting and self.spot_restart(work):
             code = self.run_container(work, logs, stream)
         self.checkpoint_save(work)
