@@ -23,7 +23,9 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
    Logs (group /aws/sagemaker/TrainingJobs, stream <job>/algo-1-<epoch>); and
    /opt/ml/model is uploaded as <output>/<job>/output/model.tar.gz. A job
    name that is taken is refused with ResourceInUse, as SageMaker does
-   (moto would replace the job).
+   (moto would replace the job). Managed spot training, checkpoints and the
+   bench's spot interruption (FAHR_BENCH_SPOT_INTERRUPT_AFTER) are in
+   aws_bench_spot.py, whose docstring says how they are played.
 """
 import hashlib
 import http.client
@@ -46,6 +48,8 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials
+
+from aws_bench_spot import SpotJob, spot_request_error
 
 PORT = int(sys.argv[1])
 MOTO = urllib.parse.urlparse(sys.argv[2])
@@ -140,7 +144,9 @@ def moto_client(service):
                         aws_secret_access_key="bench")
 
 
-class Job:
+class Job(SpotJob):
+    moto_client = staticmethod(moto_client)
+
     def __init__(self, request):
         self.name = request["TrainingJobName"]
         self.image = request["AlgorithmSpecification"]["TrainingImage"]
@@ -156,6 +162,7 @@ class Job:
         self.container = f"fahr-bench-{self.name}"
         self.transitions = [("Starting", time.time())]
         self.end_time = None
+        self.spot_init(request)
         threading.Thread(target=self.run, daemon=True).start()
 
     def set(self, secondary, status=None):
@@ -185,8 +192,9 @@ class Job:
         if self.stop_requested:
             self.set("Stopped", "Stopped")
             return
-        self.set("Training")
         work = tempfile.mkdtemp(prefix=f"job-{self.name}-")
+        self.checkpoint_restore(work)  # while Downloading, as SageMaker does
+        self.set("Training")
         for part in ("model", "output", "input/config"):
             os.makedirs(os.path.join(work, part))
         with open(os.path.join(work, "input/config/hyperparameters.json"), "w") as f:
@@ -217,21 +225,10 @@ class Job:
             pass
         stream = f"{self.name}/algo-1-{int(time.time())}"
         logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
-        process = subprocess.Popen(
-            ["docker", "run", "--name", self.container,
-             "-v", f"{work}/model:/opt/ml/model", "-v", f"{work}/output:/opt/ml/output",
-             "-v", f"{work}/input:/opt/ml/input", "-e", f"TRAINING_JOB_NAME={self.name}",
-             self.image, "train"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        timer = threading.Timer(self.max_runtime, self.out_of_time)
-        timer.start()
-        for raw in process.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
-                                logEvents=[{"timestamp": int(time.time() * 1000), "message": line}])
-        code = process.wait()
-        timer.cancel()
-        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
+        code = self.run_container(work, logs, stream)
+        while self.interrupting and self.spot_restart(work):
+            code = self.run_container(work, logs, stream)
+        self.checkpoint_save(work)
         if self.stop_requested:
             self.set("Stopped", "Stopped")
         elif code != 0:
@@ -252,6 +249,31 @@ class Job:
             self.set("Completed", "Completed")
         shutil.rmtree(work, ignore_errors=True)
 
+    def run_container(self, work, logs, stream):
+        """One container of the job, its output sent to the log stream, until
+        it ends; its exit code. MaxRuntimeInSeconds counts the time of all
+        the job's containers."""
+        process = subprocess.Popen(
+            ["docker", "run", "--name", self.container,
+             "-v", f"{work}/model:/opt/ml/model", "-v", f"{work}/output:/opt/ml/output",
+             "-v", f"{work}/input:/opt/ml/input", *self.checkpoint_mount(work),
+             "-e", f"TRAINING_JOB_NAME={self.name}", self.image, "train"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.spot_container_started()
+        timer = threading.Timer(max(0, self.max_runtime - self.ran_seconds), self.out_of_time)
+        timer.start()
+        for raw in process.stdout:
+            self.spot_arm()
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
+                                logEvents=[{"timestamp": int(time.time() * 1000), "message": line}])
+        code = process.wait()
+        timer.cancel()
+        self.spot_container_ended()
+        if not self.interrupting:
+            subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
+        return code
+
     def out_of_time(self):
         self.stop(secondary="MaxRuntimeExceeded")
 
@@ -264,6 +286,7 @@ class Job:
         subprocess.run(["docker", "kill", self.container], capture_output=True)
 
     def patch(self, description):
+        self.spot_times(description)
         description["TrainingJobStatus"] = self.status
         description["SecondaryStatus"] = self.secondary
         description["SecondaryStatusTransitions"] = [
@@ -367,6 +390,11 @@ class Bench(BaseHTTPRequestHandler):
                 return
             job.stop()
             self.answer(200, b"{}")
+            return
+        why = spot_request_error(request) if action == "CreateTrainingJob" else None
+        if why is not None:
+            self.answer(400, json.dumps({"__type": "ValidationException",
+                                         "message": why}).encode())
             return
         if action == "CreateTrainingJob" and self.job_exists(request.get("TrainingJobName", "")):
             # SageMaker refuses a name that is taken; moto would replace the job.
