@@ -149,9 +149,10 @@ PY
     expect_contains "$OUT" "model: $artifact" "status"
     run_fahr jobs foo/model
     expect_contains "$OUT" "$job" "jobs"
-    # Two instances: each host's line, prefixed with it.
+    # Two instances: each host's line, prefixed with it (which host ends
+    # first is the hosts' race).
     run_fahr logs "$job"
-    expect_eq "$OUT" "[algo-1] fitted a=3.000 b=2.000
+    expect_eq "$(printf '%s\n' "$OUT" | sort)" "[algo-1] fitted a=3.000 b=2.000
 [algo-2] fitted a=3.000 b=2.000" "logs"
 }
 
@@ -273,14 +274,20 @@ stop_and_logs_follow() {
     fit_on_bench "$dir/train.py" --no-wait
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
     local job=$OUT
-    # Wait until it trains, then stop it.
+    # Wait until it trains (Training begins with the image's download:
+    # wait for the script's lines), then stop it.
     for _ in $(seq 1 100); do
         run_fahr status "$job"
-        case "$OUT" in *Training*) break ;; esac
+        case "$OUT" in *"Training in progress"*) break ;; esac
         sleep 0.2
     done
-    expect_contains "$OUT" "running	Training" "status while training"
-    sleep 1
+    expect_contains "$OUT" "running	Training: Training image download completed. Training in progress." \
+        "status while training"
+    for _ in $(seq 1 150); do
+        run_fahr logs "$job"
+        case "$OUT" in *"step 2"*) break ;; esac
+        sleep 0.2
+    done
     run_fahr stop "$job"
     expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
     run_fahr logs "$job" --follow
