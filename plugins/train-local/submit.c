@@ -141,6 +141,32 @@ int local_check(void *state, const struct fahr_train_request *request,
     return rc;
 }
 
+/* /opt/ml/checkpoints, as SageMaker keeps it under CheckpointConfig: one
+ * folder per image in the driver's data directory, kept across runs, so
+ * that a script's resume logic can be tried here. */
+static int checkpoint_bind(struct local *local, const char *image_name, json_t *binds,
+                           struct fahr_error *err)
+{
+    char dir[4096], path[8400];
+    if (!FAHR_HAS(local->host, data_dir))
+        return FAHR_OK;
+    int rc = local->host->data_dir(local->host, dir, sizeof dir, err);
+    if (rc != FAHR_OK)
+        return rc;
+    /* An image name is [a-z0-9] parts joined by '.', '_', '-' and '/'; this
+     * keeps any other from naming a folder elsewhere. */
+    if (image_name[0] == '\0' || image_name[0] == '/' || strstr(image_name, "..") != NULL)
+        return fahr_error_set(err, FAHR_EINVAL, "'%s' cannot name a checkpoint folder",
+                              image_name);
+    snprintf(path, sizeof path, "%s/checkpoints/%s", dir, image_name);
+    if (mkdirs(path) != 0)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot make %s: %s", path, strerror(errno));
+    char bind[8500];
+    snprintf(bind, sizeof bind, "%s:/opt/ml/checkpoints", path);
+    json_array_append_new(binds, json_string(bind));
+    return FAHR_OK;
+}
+
 /* The job's folder with the contract's config files, and its binds. */
 static int prepare_job_dir(struct local *local, const struct fahr_train_request *request,
                            const char *name, const char *image, json_t *binds,
@@ -203,7 +229,7 @@ static int prepare_job_dir(struct local *local, const struct fahr_train_request 
                  i == 2 ? ":ro" : "");
         json_array_insert_new(binds, i, json_string(bind));
     }
-    return FAHR_OK;
+    return checkpoint_bind(local, request->image_name, binds, err);
 }
 
 int local_submit(void *state, const struct fahr_train_request *request, const char *image,

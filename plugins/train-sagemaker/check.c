@@ -101,9 +101,10 @@ int sagemaker_check_values(struct sagemaker *sm, const struct fahr_config *confi
                               "type (ml.FAMILY.SIZE, like ml.m5.large)",
                               aws_printable(type ? type : "", shown, sizeof shown));
     const char *job_name = sm->host->config_get(config, "job_name");
-    if (job_name != NULL && job_name[0] != '\0')
-        return sagemaker_check_job_name(job_name, err);
-    return FAHR_OK;
+    if (job_name != NULL && job_name[0] != '\0' &&
+        sagemaker_check_job_name(job_name, err) != FAHR_OK)
+        return FAHR_EINVAL;
+    return sagemaker_spot_check_values(sm, config, err);
 }
 
 int sagemaker_confirm_identity(struct sagemaker *sm, const struct fahr_config *config,
@@ -151,9 +152,11 @@ int sagemaker_role_arn(struct sagemaker *sm, const char *role, char *out, size_t
     return rc;
 }
 
-/* HeadBucket on the output path's bucket: SageMaker uploads the model
- * there only after the whole training run. */
-static int check_bucket(struct sagemaker *sm, const char *output_path, struct fahr_error *err)
+/* HeadBucket on the bucket of --config.KEY (the output path, the
+ * checkpoints): SageMaker writes there only once the job runs, or after
+ * the whole training run. */
+static int check_bucket(struct sagemaker *sm, const char *output_path, const char *key,
+                        struct fahr_error *err)
 {
     char bucket[256], path[260];
     const char *name = output_path + strlen("s3://");
@@ -174,11 +177,11 @@ static int check_bucket(struct sagemaker *sm, const char *output_path, struct fa
     if (rc == FAHR_EINTERRUPTED)
         status = 0;
     if (status == 404)
-        return fahr_error_set(err, FAHR_EFAIL, "the bucket %s does not exist (--config.output_path)",
-                              bucket);
+        return fahr_error_set(err, FAHR_EFAIL, "the bucket %s does not exist (--config.%s)",
+                              bucket, key);
     if (status == 403)
-        return fahr_error_set(err, FAHR_EFAIL, "no access to bucket %s (--config.output_path)",
-                              bucket);
+        return fahr_error_set(err, FAHR_EFAIL, "no access to bucket %s (--config.%s)", bucket,
+                              key);
     if (status == 301) {
         char shown[64];
         return fahr_error_set(err, FAHR_EFAIL,
@@ -272,12 +275,17 @@ int sagemaker_check(void *state, const struct fahr_train_request *request,
         rc = sagemaker_check_values(sm, config, err);
     if (rc == FAHR_OK)
         rc = sagemaker_confirm_identity(sm, config, err);
-    char arn[512];
+    char arn[512], checkpoints[FAHR_URI_MAX];
+    if (rc == FAHR_OK) /* a default location too long for SageMaker */
+        rc = sagemaker_checkpoint_uri(sm, config, request->image_name, checkpoints,
+                                      sizeof checkpoints, err);
     if (rc == FAHR_OK)
         rc = sagemaker_role_arn(sm, sm->host->config_get(config, "role_name"), arn, sizeof arn,
                                 err);
     if (rc == FAHR_OK)
-        rc = check_bucket(sm, sm->host->config_get(config, "output_path"), err);
+        rc = check_bucket(sm, sm->host->config_get(config, "output_path"), "output_path", err);
+    if (rc == FAHR_OK && sm->host->config_get(config, "checkpoint_s3_uri") != NULL)
+        rc = check_bucket(sm, checkpoints, "checkpoint_s3_uri", err);
     const char *job_name = sm->host->config_get(config, "job_name");
     if (rc == FAHR_OK && job_name != NULL && job_name[0] != '\0')
         rc = check_job_name_free(sm, config, job_name, err);

@@ -24,6 +24,13 @@ static const struct fahr_config_key sagemaker_keys[] = {
     {"train_instance_type", FAHR_CONFIG_STRING, "ml.c4.2xlarge", "the instance type", 0},
     {"volume_size", FAHR_CONFIG_INT, "30", "each instance's storage, in GB", 0},
     {"max_runtime", FAHR_CONFIG_INT, "86400", "seconds before SageMaker stops the job", 0},
+    {"spot", FAHR_CONFIG_BOOL, "false", "managed spot training: spare capacity, interruptible",
+     0},
+    {"max_wait", FAHR_CONFIG_INT, NULL,
+     "spot: seconds to wait for capacity plus train, at least max_runtime (default: max_runtime)",
+     0},
+    {"checkpoint_s3_uri", FAHR_CONFIG_S3_URI, NULL,
+     "where /opt/ml/checkpoints is kept (default: OUTPUT_PATH/checkpoints/IMAGE_NAME)", 0},
     /* The region addresses a job: the job index keeps it for later commands. */
     {"region", FAHR_CONFIG_STRING, NULL, "the AWS region (default: AWS_REGION, the profile's)",
      FAHR_CONFIG_JOB},
@@ -168,8 +175,9 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
                                 json_string(request->hyperparameters[i].value));
         json_object_set_new(input, "HyperParameters", hyperparameters);
     }
-    if (request->channel_count > 0 &&
-        (rc = add_channels(sm, request, output_path, input, err)) != FAHR_OK) {
+    if ((rc = sagemaker_spot_request(sm, config, request->image_name, input, err)) != FAHR_OK ||
+        (request->channel_count > 0 &&
+         (rc = add_channels(sm, request, output_path, input, err)) != FAHR_OK)) {
         json_decref(input);
         return rc;
     }

@@ -57,6 +57,24 @@ int sagemaker_role_arn(struct sagemaker *sm, const char *role, char *out, size_t
 int sagemaker_check(void *state, const struct fahr_train_request *request,
                     struct fahr_error *err);
 
+/* ---- spot.c ---- */
+
+/* --config.max_wait: only with --config.spot, and at least max_runtime. */
+int sagemaker_spot_check_values(struct sagemaker *sm, const struct fahr_config *config,
+                                struct fahr_error *err);
+
+/* The checkpoint location: --config.checkpoint_s3_uri, else
+ * OUTPUT_PATH/checkpoints/IMAGE_NAME; no trailing '/'. */
+int sagemaker_checkpoint_uri(struct sagemaker *sm, const struct fahr_config *config,
+                             const char *image_name, char *out, size_t size,
+                             struct fahr_error *err);
+
+/* CreateTrainingJob's CheckpointConfig and, for spot, its
+ * EnableManagedSpotTraining and StoppingCondition.MaxWaitTimeInSeconds,
+ * added to `input`. */
+int sagemaker_spot_request(struct sagemaker *sm, const struct fahr_config *config,
+                           const char *image_name, json_t *input, struct fahr_error *err);
+
 /* ---- jobs_list.c ---- */
 
 /* fahr_train_ops.list: the jobs fahr made of one image, exactly. */

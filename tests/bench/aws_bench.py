@@ -25,7 +25,9 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
    stream <job>/algo-N-<epoch>); and /opt/ml/model is uploaded as
    <output>/<job>/output/model.tar.gz. A job
    name that is taken is refused with ResourceInUse, as SageMaker does
-   (moto would replace the job).
+   (moto would replace the job). Managed spot training, checkpoints and the
+   bench's spot interruption (FAHR_BENCH_SPOT_INTERRUPT_AFTER) are in
+   aws_bench_spot.py, whose docstring says how they are played.
 """
 import hashlib
 import http.client
@@ -50,6 +52,7 @@ from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials
 
 from aws_bench_hosts import Hosts
+from aws_bench_spot import SpotJob, spot_request_error
 
 PORT = int(sys.argv[1])
 MOTO = urllib.parse.urlparse(sys.argv[2])
@@ -156,13 +159,19 @@ STATUS_MESSAGES = {
     "Stopping": "Stopping the training job",
     "Stopped": "Training job stopped",
     "MaxRuntimeExceeded": "Training job runtime exceeded MaxRuntimeInSeconds provided",
+    # Managed spot training's, which the documentation does not quote.
+    "Interrupted": "Training job interrupted due to spot instance interruption",
+    "Restarting": "Restarting the training job after the spot instance interruption",
+    "MaxWaitTimeExceeded": "Training job exceeded MaxWaitTimeInSeconds provided",
 }
 # How long the bench stays in each step that a real job spends minutes in,
 # so that a client polling every 200 ms sees it.
 STEP_SECONDS = 0.25
 
 
-class Job:
+class Job(SpotJob):
+    moto_client = staticmethod(moto_client)
+
     def __init__(self, request):
         self.name = request["TrainingJobName"]
         self.image = request["AlgorithmSpecification"]["TrainingImage"]
@@ -179,6 +188,7 @@ class Job:
         self.transitions = [{"Status": "Starting", "StartTime": time.time(),
                              "StatusMessage": STATUS_MESSAGES["Starting"]}]
         self.end_time = None
+        self.spot_init(request)
         threading.Thread(target=self.run, daemon=True).start()
 
     def set(self, secondary, status=None, message=None):
@@ -252,10 +262,11 @@ class Job:
         except logs.exceptions.ResourceAlreadyExistsException:
             pass
         self.hosts = hosts
-        timer = threading.Timer(self.max_runtime, self.out_of_time)
-        timer.start()
-        codes = hosts.run()
-        timer.cancel()
+        self.checkpoint_restore(work)
+        codes = self.run_containers(hosts, work)
+        while self.interrupting and self.spot_restart(work):
+            codes = self.run_containers(hosts, work)
+        self.checkpoint_save(work)
         if self.stop_requested:
             self.set("Stopped", "Stopped")
         elif any(code != 0 for code in codes.values()):
@@ -271,6 +282,22 @@ class Job:
             self.set("Completed", "Completed")
         shutil.rmtree(work, ignore_errors=True)
 
+    def run_containers(self, hosts, work):
+        """One run of every host's container (the first, or one after a
+        spot interruption), until all end; their exit codes.
+        MaxRuntimeInSeconds counts the time of all the job's runs."""
+        self.spot_container_started()
+        timer = threading.Timer(max(0, self.max_runtime - self.ran_seconds), self.out_of_time)
+        timer.start()
+        codes = hosts.run(volumes=self.checkpoint_mount(work), on_line=self.spot_arm)
+        timer.cancel()
+        self.spot_container_ended()
+        return codes
+
+    def containers(self):
+        """The containers of the job's hosts, running or about to."""
+        return self.hosts.containers() if self.hosts is not None else []
+
     def out_of_time(self):
         self.stop(secondary="MaxRuntimeExceeded")
 
@@ -280,9 +307,10 @@ class Job:
         self.stop_requested = True
         self.set(secondary, "Stopping")
         if self.hosts is not None:
-            subprocess.run(["docker", "kill", *self.hosts.containers()], capture_output=True)
+            subprocess.run(["docker", "kill", *self.containers()], capture_output=True)
 
     def patch(self, description):
+        self.spot_times(description)
         description["TrainingJobStatus"] = self.status
         description["SecondaryStatus"] = self.secondary
         description["SecondaryStatusTransitions"] = [dict(t) for t in self.transitions]
@@ -385,6 +413,11 @@ class Bench(BaseHTTPRequestHandler):
                 return
             job.stop()
             self.answer(200, b"{}")
+            return
+        why = spot_request_error(request) if action == "CreateTrainingJob" else None
+        if why is not None:
+            self.answer(400, json.dumps({"__type": "ValidationException",
+                                         "message": why}).encode())
             return
         if action == "CreateTrainingJob" and self.job_exists(request.get("TrainingJobName", "")):
             # SageMaker refuses a name that is taken; moto would replace the job.

@@ -75,8 +75,12 @@ class Hosts:
                          self.job.hyperparameters, self.job.channels)
         os.makedirs(os.path.join(self.work, "input", "data"), exist_ok=True)
 
-    def run(self):
-        """Runs every host to its end; returns {host: exit code}."""
+    def run(self, volumes=(), on_line=lambda: None):
+        """Runs every host to its end, each with the extra docker run
+        `volumes` (the checkpoint folder) and calling `on_line` for each line
+        of output; returns {host: exit code}."""
+        self.codes, self.first_failed = {}, None
+        self.volumes, self.on_line = list(volumes), on_line
         subprocess.run(["docker", "network", "rm", self.network], capture_output=True)
         subprocess.run(["docker", "network", "create", self.network], capture_output=True,
                        check=True)
@@ -100,17 +104,22 @@ class Hosts:
             return
         logs = self.new_logs_client()
         stream = f"{self.job.name}/{host}-{epoch}"
-        logs.create_log_stream(logGroupName=self.log_group, logStreamName=stream)
+        try:
+            logs.create_log_stream(logGroupName=self.log_group, logStreamName=stream)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass  # a restart within the second of the run before
+
         root = os.path.join(self.work, host)
         process = subprocess.Popen(
             ["docker", "run", "--name", self.container(host), "--network", self.network,
              "--hostname", host, "--network-alias", host,
              "-v", f"{root}/model:/opt/ml/model", "-v", f"{root}/output:/opt/ml/output",
              "-v", f"{root}/config:/opt/ml/input/config",
-             "-v", f"{self.work}/input/data:/opt/ml/input/data",
+             "-v", f"{self.work}/input/data:/opt/ml/input/data", *self.volumes,
              "-e", f"TRAINING_JOB_NAME={self.job.name}", self.job.image, "train"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for raw in process.stdout:
+            self.on_line()
             line = raw.decode("utf-8", "replace").rstrip("\n")
             logs.put_log_events(logGroupName=self.log_group, logStreamName=stream,
                                 logEvents=[{"timestamp": int(time.time() * 1000),
@@ -118,7 +127,9 @@ class Hosts:
         code = process.wait()
         with self.lock:
             self.codes[host] = code
-            failed_first = code != 0 and self.first_failed is None
+            # A spot interruption stops every host: none of them failed.
+            failed_first = (code != 0 and self.first_failed is None
+                            and not self.job.interrupting and not self.job.stop_requested)
             if failed_first:
                 self.first_failed = host
         if failed_first:

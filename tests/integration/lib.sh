@@ -53,6 +53,36 @@ use_docker_bench() {
     BENCH_IMAGE=${FAHR_BENCH_IMAGE:-fahr-bench/python:3}
 }
 
+# The AWS bench (tests/bench/aws.sh) for this script, stopped at its end,
+# with fast polls and retries and nothing of this machine's own AWS setup.
+# The environment's FAHR_BENCH_SPOT_* settings reach the bench.
+use_aws_bench() {
+    AWS_BENCH="$TEST_TMP/aws"
+    mkdir -p "$AWS_BENCH"
+    trap '"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" stop "$AWS_BENCH"; chmod -R u+w "$TEST_TMP" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+    "$FAHR_SOURCE_ROOT/tests/bench/aws.sh" start "$AWS_BENCH"
+    # shellcheck disable=SC1091 # written by aws.sh start
+    . "$AWS_BENCH/env"
+    export FAHR_POLL_INTERVAL_MS=200 FAHR_RETRY_SCALE=0.01
+    export AWS_CONFIG_FILE="$TEST_TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/no-credentials"
+    unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
+}
+
+# fit on the AWS bench with its settings; extra arguments go after them.
+fit_on_bench() { # DIR/ARTIFACT ARGS...
+    local artifact=$1
+    shift
+    run_fahr fit "$artifact" --build-driver=local --train-driver=sagemaker \
+        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" \
+        --config.role_name="$FAHR_BENCH_ROLE" --config.registry="$FAHR_BENCH_REGISTRY" \
+        --config.base_image="$BENCH_IMAGE" "$@"
+}
+
+# The AWS CLI as an independent second client, straight to moto.
+moto_cli() {
+    aws --endpoint-url "$FAHR_BENCH_MOTO" --region us-east-1 --output json "$@"
+}
+
 # A fresh copy of a directory of the source tree (examples/foo,
 # tests/fixtures/notebook); prints its path.
 fixture_copy() {

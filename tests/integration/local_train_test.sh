@@ -46,6 +46,27 @@ hyperparameters_and_channels_make_the_model() {
     cmp "$TEST_TMP/model/model.json" "$TEST_TMP/again/model.json" || fail "fetched models differ"
 }
 
+# /opt/ml/checkpoints is one folder per image, kept across runs: a second
+# run of the same artifact finds what the first saved.
+checkpoints_are_kept_per_image() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/resumer)
+    fit_local "$dir/train.py" --hp.steps=1 --fetch "$TEST_TMP/resumed-1"
+    expect_eq "$RC" 0 "first run's exit code; stderr: $ERR"
+    expect_eq "$(cat "$TEST_TMP/resumed-1/model.json")" '{"starts": [0], "step": 1}' \
+        "first model"
+    expect_lacks "$ERR" "resuming" "first run's output"
+    fit_local "$dir/train.py" --hp.steps=2 --fetch "$TEST_TMP/resumed-2"
+    expect_eq "$RC" 0 "second run's exit code; stderr: $ERR"
+    expect_contains "$ERR" "resuming from the checkpoint at step 1" "second run's output"
+    expect_eq "$(cat "$TEST_TMP/resumed-2/model.json")" '{"starts": [0, 1], "step": 2}' \
+        "second model"
+    local kept="$XDG_DATA_HOME/fahr/drivers/local/checkpoints/resumer/train"
+    expect_eq "$(cat "$kept/state.json")" '{"step": 2, "starts": [0, 1]}' "the kept checkpoint"
+    expect_eq "$(stat -c %a "$XDG_DATA_HOME/fahr/drivers/local/checkpoints")" 700 \
+        "the checkpoint folder's mode"
+}
+
 a_single_file_channel() {
     local dir
     dir=$(fixture_copy tests/fixtures/hyper)
@@ -394,6 +415,7 @@ messages_of_one_time_are_neither_lost_nor_repeated() {
 }
 
 run_test hyperparameters_and_channels_make_the_model
+run_test checkpoints_are_kept_per_image
 run_test a_single_file_channel
 run_test failure_leaves_the_fetch_dir_untouched
 run_test bad_training_inputs_are_refused_before_building
