@@ -1,5 +1,5 @@
-/* The sagemaker driver's merge of a job's log streams (log_merge.c): time
- * order across hosts, each line's host, the cursor across calls and
+/* The sagemaker driver's following of a job: the merge of its log streams
+ * (log_merge.c): time order across hosts, each line's host, the cursor across calls and
  * processes (no line twice, none lost, whatever page or line a call stops
  * on), and hostile answers. Pages come from a stand-in for GetLogEvents
  * that pages and tokens as CloudWatch does: a token names a place, the
@@ -411,9 +411,12 @@ static Suite *log_merge_suite(void)
     return s;
 }
 
+Suite *job_status_suite(void); /* test_job_status.c */
+
 int main(void)
 {
     SRunner *runner = srunner_create(log_merge_suite());
+    srunner_add_suite(runner, job_status_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);
