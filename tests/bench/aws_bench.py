@@ -244,16 +244,19 @@ class Job(SpotJob):
         hosts = Hosts(self, work, lambda: moto_client("logs"), LOG_GROUP)
         hosts.prepare()
         self.download_channels(os.path.join(work, "input", "data"))
+        self.checkpoint_restore(work)  # while Downloading, as SageMaker does
         time.sleep(STEP_SECONDS)
         self.set("Training", message="Downloading the training image")
         pulled = subprocess.run(["docker", "pull", self.image], capture_output=True, text=True)
         time.sleep(STEP_SECONDS)
-        if pulled.returncode != 0:
-            self.failure_reason = f"ClientError: cannot pull {self.image}: {pulled.stderr.strip()}"
-            self.set("Failed", "Failed")
-            return
-        if self.stop_requested:
-            self.set("Stopped", "Stopped")
+        if pulled.returncode != 0 or self.stop_requested:
+            shutil.rmtree(work, ignore_errors=True)
+            if self.stop_requested:
+                self.set("Stopped", "Stopped")
+            else:
+                self.failure_reason = (f"ClientError: cannot pull {self.image}: "
+                                       f"{pulled.stderr.strip()}")
+                self.set("Failed", "Failed")
             return
         self.set("Training")
         logs = moto_client("logs")
@@ -262,7 +265,6 @@ class Job(SpotJob):
         except logs.exceptions.ResourceAlreadyExistsException:
             pass
         self.hosts = hosts
-        self.checkpoint_restore(work)
         codes = self.run_containers(hosts, work)
         while self.interrupting and self.spot_restart(work):
             codes = self.run_containers(hosts, work)
