@@ -191,6 +191,7 @@ static int sagemaker_submit(void *state, const struct fahr_train_request *reques
     sm->host->log(FAHR_LOG_INFO, "created training job %s (%s x%s, role %s)", name,
                   sm->host->config_get(config, "train_instance_type"),
                   sm->host->config_get(config, "train_instance_count"), arn);
+    sagemaker_log_urls(sm, name);
     return FAHR_OK;
 }
 
@@ -231,8 +232,7 @@ static int sagemaker_poll(void *state, const struct fahr_config *config, const c
         return rc;
     const char *job_status = json_string_value(json_object_get(job, "TrainingJobStatus"));
     status->state = sagemaker_state_of(job_status);
-    const char *secondary = json_string_value(json_object_get(job, "SecondaryStatus"));
-    snprintf(status->detail, sizeof status->detail, "%s", secondary ? secondary : "");
+    sagemaker_status_detail(job, status->detail, sizeof status->detail);
     const char *reason = json_string_value(json_object_get(job, "FailureReason"));
     snprintf(status->failure_reason, sizeof status->failure_reason, "%s", reason ? reason : "");
     const char *artifact = json_string_value(

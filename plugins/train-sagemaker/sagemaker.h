@@ -4,9 +4,6 @@
 
 #include "aws_http.h"
 
-/* The log streams of a job followed at most (one per instance). */
-#define MAX_STREAMS 32
-
 /* The tag fahr puts on each job it creates: the image's name, so that a
  * listing by image is exact (job names only start with a form of it). */
 #define IMAGE_TAG_KEY "fahr:image"
@@ -91,6 +88,17 @@ int sagemaker_list(void *state, const struct fahr_config *config, const char *im
 int sagemaker_read_logs2(void *state, const struct fahr_config *config, const char *job_id,
                          struct fahr_log_cursor *cursor, int job_over, fahr_log_line_fn on_line,
                          void *on_line_data, struct fahr_error *err);
+
+/* ---- job_status.c ---- */
+
+/* The secondary status with its message, as the last of the job's
+ * SecondaryStatusTransitions gives it ("Training: Downloading the training
+ * image"), or the secondary status alone; control characters shown
+ * escaped. */
+void sagemaker_status_detail(json_t *job, char *out, size_t size);
+
+/* The job's console and CloudWatch Logs addresses, logged on submit. */
+void sagemaker_log_urls(struct sagemaker *sm, const char *job_id);
 
 /* ---- publish.c ---- */
 

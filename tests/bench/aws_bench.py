@@ -15,13 +15,15 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
 3. It plays SageMaker's part for training jobs, which moto only records,
    following SageMaker's documentation: CreateTrainingJob pulls the image
    and runs it as `IMAGE train` under the container contract
-   (/opt/ml/model, /opt/ml/output/failure, /opt/ml/input/config); Describe
-   reports InProgress with SecondaryStatus Starting, Downloading, Training,
-   Uploading, then Completed, or Failed with the FailureReason from
-   /opt/ml/output/failure, or Stopped after StopTrainingJob or once
-   MaxRuntimeInSeconds runs out; the container's output goes to CloudWatch
-   Logs (group /aws/sagemaker/TrainingJobs, stream <job>/algo-1-<epoch>); and
-   /opt/ml/model is uploaded as <output>/<job>/output/model.tar.gz. A job
+   (/opt/ml/model, /opt/ml/output/failure, /opt/ml/input/config), one
+   container per instance (aws_bench_hosts.py); Describe reports InProgress
+   with SecondaryStatus Starting, Downloading, Training, Uploading, then
+   Completed, or Failed with the FailureReason from /opt/ml/output/failure,
+   or Stopped after StopTrainingJob or once MaxRuntimeInSeconds runs out,
+   each with SageMaker's StatusMessage in SecondaryStatusTransitions; each
+   host's output goes to CloudWatch Logs (group /aws/sagemaker/TrainingJobs,
+   stream <job>/algo-N-<epoch>); and /opt/ml/model is uploaded as
+   <output>/<job>/output/model.tar.gz. A job
    name that is taken is refused with ResourceInUse, as SageMaker does
    (moto would replace the job). Managed spot training, checkpoints and the
    bench's spot interruption (FAHR_BENCH_SPOT_INTERRUPT_AFTER) are in
@@ -49,6 +51,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials
 
+from aws_bench_hosts import Hosts
 from aws_bench_spot import SpotJob, spot_request_error
 
 PORT = int(sys.argv[1])
@@ -144,6 +147,28 @@ def moto_client(service):
                         aws_secret_access_key="bench")
 
 
+# SageMaker's StatusMessage for each secondary status, where a transition
+# gives none of its own (the wording the service and the SDK's logs show).
+STATUS_MESSAGES = {
+    "Starting": "Starting the training job",
+    "Downloading": "Downloading input data",
+    "Training": "Training image download completed. Training in progress.",
+    "Uploading": "Uploading generated training model",
+    "Completed": "Training job completed",
+    "Failed": "Training job failed",
+    "Stopping": "Stopping the training job",
+    "Stopped": "Training job stopped",
+    "MaxRuntimeExceeded": "Training job runtime exceeded MaxRuntimeInSeconds provided",
+    # Managed spot training's, which the documentation does not quote.
+    "Interrupted": "Training job interrupted due to spot instance interruption",
+    "Restarting": "Restarting the training job after the spot instance interruption",
+    "MaxWaitTimeExceeded": "Training job exceeded MaxWaitTimeInSeconds provided",
+}
+# How long the bench stays in each step that a real job spends minutes in,
+# so that a client polling every 200 ms sees it.
+STEP_SECONDS = 0.25
+
+
 class Job(SpotJob):
     moto_client = staticmethod(moto_client)
 
@@ -159,19 +184,31 @@ class Job(SpotJob):
         self.failure_reason = None
         self.artifact = None
         self.stop_requested = False
-        self.container = f"fahr-bench-{self.name}"
-        self.transitions = [("Starting", time.time())]
+        self.hosts = None
+        self.transitions = [{"Status": "Starting", "StartTime": time.time(),
+                             "StatusMessage": STATUS_MESSAGES["Starting"]}]
         self.end_time = None
         self.spot_init(request)
         threading.Thread(target=self.run, daemon=True).start()
 
-    def set(self, secondary, status=None):
+    def set(self, secondary, status=None, message=None):
+        """A secondary status with its message: a new transition, or a new
+        message within the current one (SageMaker's is one per status)."""
         self.secondary = secondary
         if status:
             self.status = status
-        self.transitions.append((secondary, time.time()))
+        message = message or STATUS_MESSAGES.get(secondary, "")
+        now = time.time()
+        last = self.transitions[-1]
+        if last["Status"] == secondary:
+            last["StatusMessage"] = message
+        else:
+            last["EndTime"] = now
+            self.transitions.append({"Status": secondary, "StartTime": now,
+                                     "StatusMessage": message})
         if self.status in ("Completed", "Failed", "Stopped"):
-            self.end_time = time.time()
+            self.end_time = now
+            self.transitions[-1]["EndTime"] = now
 
     def run(self):
         try:
@@ -181,36 +218,14 @@ class Job(SpotJob):
             self.failure_reason = f"ClientError: {error}"
             self.set("Failed", "Failed")
 
-    def train(self):
-        time.sleep(0.3)
-        self.set("Downloading")
-        pulled = subprocess.run(["docker", "pull", self.image], capture_output=True, text=True)
-        if pulled.returncode != 0:
-            self.failure_reason = f"ClientError: cannot pull {self.image}: {pulled.stderr.strip()}"
-            self.set("Failed", "Failed")
-            return
-        if self.stop_requested:
-            self.set("Stopped", "Stopped")
-            return
-        work = tempfile.mkdtemp(prefix=f"job-{self.name}-")
-        self.checkpoint_restore(work)  # while Downloading, as SageMaker does
-        self.set("Training")
-        for part in ("model", "output", "input/config"):
-            os.makedirs(os.path.join(work, part))
-        with open(os.path.join(work, "input/config/hyperparameters.json"), "w") as f:
-            json.dump({k: str(v) for k, v in self.hyperparameters.items()}, f)
-        with open(os.path.join(work, "input/config/resourceconfig.json"), "w") as f:
-            json.dump({"current_host": "algo-1", "hosts": ["algo-1"]}, f)
-        with open(os.path.join(work, "input/config/inputdataconfig.json"), "w") as f:
-            json.dump({c["ChannelName"]: {"TrainingInputMode": "File",
-                                          "S3DistributionType": "FullyReplicated",
-                                          "RecordWrapperType": "None"} for c in self.channels}, f)
-        # File mode: each channel's objects are copied under /opt/ml/input/data/<channel>.
+    def download_channels(self, data):
+        """File mode: each channel's objects are copied under
+        /opt/ml/input/data/<channel>, the same for every host."""
         s3 = moto_client("s3")
         for channel in self.channels:
             uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
             bucket, _, prefix = uri[len("s3://"):].partition("/")
-            target = os.path.join(work, "input/data", channel["ChannelName"])
+            target = os.path.join(data, channel["ChannelName"])
             os.makedirs(target, exist_ok=True)
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
@@ -218,61 +233,72 @@ class Job(SpotJob):
                     destination = os.path.join(target, relative)
                     os.makedirs(os.path.dirname(destination), exist_ok=True)
                     s3.download_file(bucket, item["Key"], destination)
+
+    def train(self):
+        for message in ("Launching requested ML instances", "Preparing the instances for training"):
+            time.sleep(STEP_SECONDS)
+            self.set("Starting", message=message)
+        time.sleep(STEP_SECONDS)
+        self.set("Downloading")
+        work = tempfile.mkdtemp(prefix=f"job-{self.name}-")
+        hosts = Hosts(self, work, lambda: moto_client("logs"), LOG_GROUP)
+        hosts.prepare()
+        self.download_channels(os.path.join(work, "input", "data"))
+        self.checkpoint_restore(work)  # while Downloading, as SageMaker does
+        time.sleep(STEP_SECONDS)
+        self.set("Training", message="Downloading the training image")
+        pulled = subprocess.run(["docker", "pull", self.image], capture_output=True, text=True)
+        time.sleep(STEP_SECONDS)
+        if pulled.returncode != 0 or self.stop_requested:
+            shutil.rmtree(work, ignore_errors=True)
+            if self.stop_requested:
+                self.set("Stopped", "Stopped")
+            else:
+                self.failure_reason = (f"ClientError: cannot pull {self.image}: "
+                                       f"{pulled.stderr.strip()}")
+                self.set("Failed", "Failed")
+            return
+        self.set("Training")
         logs = moto_client("logs")
         try:
             logs.create_log_group(logGroupName=LOG_GROUP)
         except logs.exceptions.ResourceAlreadyExistsException:
             pass
-        stream = f"{self.name}/algo-1-{int(time.time())}"
-        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
-        code = self.run_container(work, logs, stream)
+        self.hosts = hosts
+        codes = self.run_containers(hosts, work)
         while self.interrupting and self.spot_restart(work):
-            code = self.run_container(work, logs, stream)
+            codes = self.run_containers(hosts, work)
         self.checkpoint_save(work)
         if self.stop_requested:
             self.set("Stopped", "Stopped")
-        elif code != 0:
-            failure = os.path.join(work, "output", "failure")
-            reason = open(failure).read().strip() if os.path.exists(failure) else f"exit code {code}"
-            self.failure_reason = f"AlgorithmError: {reason}"
+        elif any(code != 0 for code in codes.values()):
+            self.failure_reason = f"AlgorithmError: {hosts.failure()}"
             self.set("Failed", "Failed")
         else:
             self.set("Uploading")
-            buffer = io.BytesIO()
-            with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-                for entry in sorted(os.listdir(os.path.join(work, "model"))):
-                    archive.add(os.path.join(work, "model", entry), arcname=entry)
+            time.sleep(STEP_SECONDS)
             bucket, _, prefix = self.output[len("s3://"):].partition("/")
             key = "/".join(p for p in (prefix, self.name, "output", "model.tar.gz") if p)
-            moto_client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+            moto_client("s3").put_object(Bucket=bucket, Key=key, Body=hosts.model_archive())
             self.artifact = f"s3://{bucket}/{key}"
             self.set("Completed", "Completed")
         shutil.rmtree(work, ignore_errors=True)
 
-    def run_container(self, work, logs, stream):
-        """One container of the job, its output sent to the log stream, until
-        it ends; its exit code. MaxRuntimeInSeconds counts the time of all
-        the job's containers."""
-        process = subprocess.Popen(
-            ["docker", "run", "--name", self.container,
-             "-v", f"{work}/model:/opt/ml/model", "-v", f"{work}/output:/opt/ml/output",
-             "-v", f"{work}/input:/opt/ml/input", *self.checkpoint_mount(work),
-             "-e", f"TRAINING_JOB_NAME={self.name}", self.image, "train"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    def run_containers(self, hosts, work):
+        """One run of every host's container (the first, or one after a
+        spot interruption), until all end; their exit codes.
+        MaxRuntimeInSeconds counts the time of all the job's runs."""
         self.spot_container_started()
         timer = threading.Timer(max(0, self.max_runtime - self.ran_seconds), self.out_of_time)
         timer.start()
-        for raw in process.stdout:
-            self.spot_arm()
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
-                                logEvents=[{"timestamp": int(time.time() * 1000), "message": line}])
-        code = process.wait()
+        codes = hosts.run(volumes=self.checkpoint_mount(work), on_line=self.spot_arm)
         timer.cancel()
         self.spot_container_ended()
-        if not self.interrupting:
-            subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
-        return code
+        return codes
+
+    def containers(self):
+        """The containers of the job's hosts, running or about to."""
+        return self.hosts.containers() if self.hosts is not None else []
 
     def out_of_time(self):
         self.stop(secondary="MaxRuntimeExceeded")
@@ -281,16 +307,15 @@ class Job(SpotJob):
         if self.status != "InProgress":
             return
         self.stop_requested = True
-        self.secondary = secondary
-        self.status = "Stopping"
-        subprocess.run(["docker", "kill", self.container], capture_output=True)
+        self.set(secondary, "Stopping")
+        if self.hosts is not None:
+            subprocess.run(["docker", "kill", *self.containers()], capture_output=True)
 
     def patch(self, description):
         self.spot_times(description)
         description["TrainingJobStatus"] = self.status
         description["SecondaryStatus"] = self.secondary
-        description["SecondaryStatusTransitions"] = [
-            {"Status": s, "StartTime": t} for s, t in self.transitions]
+        description["SecondaryStatusTransitions"] = [dict(t) for t in self.transitions]
         if self.failure_reason:
             description["FailureReason"] = self.failure_reason
         else:

@@ -20,7 +20,8 @@ aws_bench.Job), played as SageMaker documents them:
   is killed (`docker stop -t`), its checkpoints go to S3, SecondaryStatus
   goes to Restarting and, FAHR_BENCH_SPOT_RESTART_DELAY seconds later
   (default 1), to Training, with a new container that finds the checkpoints
-  restored. The log stream stays the job's one.
+  restored; every host of the job is stopped and started again, each
+  new container writing a new stream (algo-N-<epoch>).
 - MaxWaitTimeInSeconds counts from CreateTrainingJob: a spot job still
   running then is stopped with SecondaryStatus MaxWaitTimeExceeded.
 - Once the job has ended, DescribeTrainingJob gives TrainingTimeInSeconds,
@@ -153,7 +154,7 @@ class SpotJob:
             return
         self.interrupting = True
         self.set("Interrupted")
-        subprocess.run(["docker", "stop", "-t", str(int(self.grace)), self.container],
+        subprocess.run(["docker", "stop", "-t", str(int(self.grace)), *self.containers()],
                        capture_output=True)
 
     def spot_restart(self, work):
@@ -162,7 +163,6 @@ class SpotJob:
         stopped meanwhile."""
         self.interrupting = False
         self.checkpoint_save(work)
-        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
         time.sleep(self.restart_delay)
         if self.stop_requested:
             return False

@@ -106,12 +106,40 @@ max_wait_without_spot_is_refused() {
         --config.max_wait=7200
 }
 
+# Two hosts: the interruption stops both and both start again, each new
+# container writing a stream of its own; fit and logs follow all four.
+an_interruption_restarts_every_host() {
+    local dir job streams
+    dir=$(fixture_copy tests/fixtures/hosts)
+    fit_on_bench "$dir/train.py" --config.spot=true --config.max_runtime=600 \
+        --config.max_wait=1200 --config.train_instance_count=2 --hp.turns=10
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    expect_in_order "$ERR" "job $job: running: Interrupted" "job $job: running: Restarting" \
+        "fit's status lines"
+    expect_in_order "$ERR" "[algo-2] algo-2 of 2 met algo-1" "[algo-2] algo-2 of 2 met algo-1" \
+        "algo-2 started twice"
+    expect_in_order "$ERR" "[algo-1] algo-1 of 2 met algo-1" "[algo-1] algo-1 of 2 met algo-1" \
+        "algo-1 started twice"
+    streams=$(moto_cli logs describe-log-streams --log-group-name /aws/sagemaker/TrainingJobs \
+        --log-stream-name-prefix "$job/" --query 'logStreams[].logStreamName' --output text |
+        tr '\t' '\n' | sed 's/-[0-9]*$//' | sort | uniq -c | tr -s ' ')
+    expect_eq "$streams" " 2 $job/algo-1
+ 2 $job/algo-2" "streams per host"
+    run_fahr logs "$job"
+    expect_eq "$(printf '%s\n' "$OUT" | grep -c ' met algo-1$')" 4 "hosts started, in logs"
+    expect_eq "$(printf '%s\n' "$OUT" | grep -vc '^\[algo-[12]\] ')" 0 "lines without a host"
+    # Each host's last turn, once, after the restart.
+    expect_eq "$(printf '%s\n' "$OUT" | grep -c '^\[algo-2\] algo-2 turn 19$')" 1 "algo-2's last turn"
+}
+
 a_missing_checkpoint_bucket_is_refused() {
     refused_before_building 1 "the bucket no-such-bucket does not exist (--config.checkpoint_s3_uri)" \
         --config.spot=true --config.checkpoint_s3_uri=s3://no-such-bucket/checkpoints
 }
 
 run_test a_spot_job_resumes_after_an_interruption_and_a_rerun_resumes_too
+run_test an_interruption_restarts_every_host
 run_test max_wait_below_max_runtime_is_refused
 run_test max_wait_without_spot_is_refused
 run_test a_missing_checkpoint_bucket_is_refused

@@ -125,8 +125,110 @@ PY
     expect_contains "$OUT" "model: $artifact" "status"
     run_fahr jobs foo/model
     expect_contains "$OUT" "$job" "jobs"
+    # Two instances: each host's line, prefixed with it (which host ends
+    # first is the hosts' race).
     run_fahr logs "$job"
-    expect_eq "$OUT" "fitted a=3.000 b=2.000" "logs"
+    expect_eq "$(printf '%s\n' "$OUT" | sort)" "[algo-1] fitted a=3.000 b=2.000
+[algo-2] fitted a=3.000 b=2.000" "logs"
+}
+
+# The turn lines of fit's or logs' output, checked: turns 0.. in order,
+# each prefixed with the host that printed it, none twice, none lost.
+expect_turns_in_order() { # TEXT TURNS WHAT
+    python3 - "$1" "$2" <<'PY' || fail "$3: lines out of order, repeated or lost: $1"
+import re, sys
+text, turns = sys.argv[1], int(sys.argv[2])
+lines = [l for l in text.splitlines() if " turn " in l]
+seen = []
+for line in lines:
+    m = re.fullmatch(r"\[(algo-\d+)\] (algo-\d+) turn (\d+)", line)
+    assert m and m.group(1) == m.group(2), line
+    seen.append(int(m.group(3)))
+assert seen == list(range(turns)), seen
+PY
+}
+
+# Two hosts that take turns printing, 0.4 s apart: fit (polling once a
+# second, so that each read has lines of both) and logs show the lines in
+# time order, each with its host, as often as the job printed them.
+two_hosts_interleave_in_time_order() {
+    local dir
+    dir=$(fixture_copy tests/fixtures/hosts)
+    FAHR_POLL_INTERVAL_MS=1000 fit_on_bench "$dir/train.py" --config.train_instance_count=2 \
+        --hp.turns=5 --fetch "$TEST_TMP/hosts-model"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    local job
+    job=$(printf '%s\n' "$OUT" | head -n 1)
+    expect_turns_in_order "$ERR" 10 "fit"
+    expect_contains "$ERR" "[algo-1] algo-1 of 2 met algo-1" "fit"
+    expect_contains "$ERR" "[algo-2] algo-2 of 2 met algo-1" "fit"
+    # Every host's model, one archive; the name both wrote is algo-1's.
+    expect_eq "$(cat "$TEST_TMP/hosts-model/algo-2.json")" '{"host": "algo-2"}' "algo-2's model"
+    expect_eq "$(cat "$TEST_TMP/hosts-model/model.json")" '{"written_by": "algo-1"}' "model.json"
+    # Each host wrote its own stream (read straight from moto).
+    local streams
+    streams=$(moto_cli logs describe-log-streams --log-group-name /aws/sagemaker/TrainingJobs \
+        --log-stream-name-prefix "$job/" --query 'logStreams[].logStreamName' --output text)
+    [[ "$streams" =~ ^$job/algo-1-[0-9]+[[:space:]]+$job/algo-2-[0-9]+$ ]] ||
+        fail "the job's streams: $streams"
+    run_fahr logs "$job"
+    expect_eq "$RC" 0 "logs exit code; stderr: $ERR"
+    expect_turns_in_order "$OUT" 10 "logs"
+    expect_eq "$(printf '%s\n' "$OUT" | grep -vc '^\[algo-[12]\] ')" 0 "lines without a host"
+}
+
+# One host of two fails: the job fails with its reason, the other stopped.
+one_failing_host_fails_the_job() {
+    local dir started
+    dir=$(fixture_copy tests/fixtures/hosts)
+    started=$(date +%s)
+    fit_on_bench "$dir/train.py" --config.train_instance_count=2 --hp.fail_host=algo-2 \
+        --hp.turns=100
+    expect_eq "$RC" 3 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "failed: AlgorithmError: algo-2 gave up" "stderr"
+    # algo-1 waits for algo-2 forever (100 turns after): it was stopped.
+    [ $(($(date +%s) - started)) -lt 60 ] || fail "the job outlived its failed host"
+}
+
+# SageMaker's secondary statuses with their messages, as they change; the
+# job's addresses on stderr, never on stdout (scripts read the job id
+# there) nor with -q.
+statuses_with_messages_and_urls() {
+    local dir job region=$AWS_REGION
+    dir=$(fixture_copy examples/foo)
+    fit_on_bench "$dir/model.py"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    job=$OUT
+    expect_contains "$ERR" "job $job: running: Starting: Starting the training job" "statuses"
+    expect_contains "$ERR" "job $job: running: Training: Downloading the training image" "statuses"
+    expect_contains "$ERR" "job $job: running: Training: Training image download completed. Training in progress." "statuses"
+    expect_contains "$ERR" "job $job: completed: Completed: Training job completed" "statuses"
+    expect_eq "$(printf '%s\n' "$ERR" | grep -c "Training image download completed")" 1 \
+        "status lines for one change"
+    expect_contains "$ERR" "fahr: sagemaker: console: https://$region.console.aws.amazon.com/sagemaker/home?region=$region#/jobs/$job" "stderr"
+    expect_contains "$ERR" "fahr: sagemaker: logs: https://$region.console.aws.amazon.com/cloudwatch/home?region=$region#logStream:group=/aws/sagemaker/TrainingJobs;prefix=$job;streamFilter=typeLogStreamPrefix" "stderr"
+    # One host: the lines as the job wrote them.
+    expect_contains "$ERR" "
+fitted a=3.000 b=2.000" "the job's line, without a prefix"
+    # The transitions as the bench gives them, through the AWS CLI.
+    aws --endpoint-url "$AWS_ENDPOINT_URL" --region "$region" --output json sagemaker \
+        describe-training-job --training-job-name "$job" >"$TEST_TMP/described"
+    python3 - "$TEST_TMP/described" <<'PY' || fail "SecondaryStatusTransitions: $(cat "$TEST_TMP/described")"
+import json, sys
+transitions = json.load(open(sys.argv[1]))["SecondaryStatusTransitions"]
+assert [t["Status"] for t in transitions] == ["Starting", "Downloading", "Training", "Uploading", "Completed"], transitions
+assert all(t["StatusMessage"] and "EndTime" in t for t in transitions), transitions
+PY
+    fit_on_bench "$dir/model.py" --no-wait
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    [[ "$OUT" =~ ^foo-model-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$ ]] || fail "stdout of --no-wait: $OUT"
+    expect_contains "$ERR" "console: https://" "stderr of --no-wait"
+    run_fahr fit "$dir/model.py" --build-driver=local --train-driver=sagemaker -q \
+        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" \
+        --config.role_name="$FAHR_BENCH_ROLE" --config.registry="$FAHR_BENCH_REGISTRY" \
+        --config.base_image="$BENCH_IMAGE" --no-wait
+    expect_eq "$RC" 0 "exit code with -q; stderr: $ERR"
+    expect_lacks "$ERR" "https://" "stderr with -q"
 }
 
 failing_job_reports_its_reason() {
@@ -148,14 +250,20 @@ stop_and_logs_follow() {
     fit_on_bench "$dir/train.py" --no-wait
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
     local job=$OUT
-    # Wait until it trains, then stop it.
+    # Wait until it trains (Training begins with the image's download:
+    # wait for the script's lines), then stop it.
     for _ in $(seq 1 100); do
         run_fahr status "$job"
-        case "$OUT" in *Training*) break ;; esac
+        case "$OUT" in *"Training in progress"*) break ;; esac
         sleep 0.2
     done
-    expect_contains "$OUT" "running	Training" "status while training"
-    sleep 1
+    expect_contains "$OUT" "running	Training: Training image download completed. Training in progress." \
+        "status while training"
+    for _ in $(seq 1 150); do
+        run_fahr logs "$job"
+        case "$OUT" in *"step 2"*) break ;; esac
+        sleep 0.2
+    done
     run_fahr stop "$job"
     expect_eq "$RC" 0 "stop exit code; stderr: $ERR"
     run_fahr logs "$job" --follow
@@ -631,6 +739,9 @@ large_inputs_go_up_in_parts() {
 }
 
 run_test documented_fit_and_fetch
+run_test two_hosts_interleave_in_time_order
+run_test one_failing_host_fails_the_job
+run_test statuses_with_messages_and_urls
 run_test hyperparameters_and_uploaded_inputs
 run_test large_inputs_go_up_in_parts
 run_test failing_job_reports_its_reason
