@@ -225,6 +225,8 @@ static int sagemaker_poll(void *state, const struct fahr_config *config, const c
     status->state = sagemaker_state_of(job_status);
     const char *secondary = json_string_value(json_object_get(job, "SecondaryStatus"));
     snprintf(status->detail, sizeof status->detail, "%s", secondary ? secondary : "");
+    if (status->state != FAHR_JOB_PENDING && status->state != FAHR_JOB_RUNNING)
+        sagemaker_cost_detail(sm, job, status->detail, sizeof status->detail);
     const char *reason = json_string_value(json_object_get(job, "FailureReason"));
     snprintf(status->failure_reason, sizeof status->failure_reason, "%s", reason ? reason : "");
     const char *artifact = json_string_value(

@@ -23,7 +23,10 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
    Logs (group /aws/sagemaker/TrainingJobs, stream <job>/algo-1-<epoch>); and
    /opt/ml/model is uploaded as <output>/<job>/output/model.tar.gz. A job
    name that is taken is refused with ResourceInUse, as SageMaker does
-   (moto would replace the job).
+   (moto would replace the job). A finished job has TrainingTimeInSeconds
+   and BillableTimeInSeconds.
+4. It answers the AWS Price List API, which moto lacks
+   (aws_bench_pricing.py).
 """
 import hashlib
 import http.client
@@ -46,6 +49,8 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials
+
+import aws_bench_pricing
 
 PORT = int(sys.argv[1])
 MOTO = urllib.parse.urlparse(sys.argv[2])
@@ -280,7 +285,18 @@ class Job:
             description["TrainingEndTime"] = self.end_time
         else:
             description.pop("TrainingEndTime", None)
+        description.update(self.billing())
         return description
+
+    def billing(self):
+        """TrainingTimeInSeconds and BillableTimeInSeconds once the job has
+        ended, counted from when it began to download, as SageMaker's from
+        its TrainingStartTime; without spot, every second is billed."""
+        started = next((t for s, t in self.transitions if s == "Downloading"), None)
+        if self.end_time is None or started is None:
+            return {}
+        seconds = max(1, round(self.end_time - started))
+        return {"TrainingTimeInSeconds": seconds, "BillableTimeInSeconds": seconds}
 
 
 JOBS = {}
@@ -337,6 +353,9 @@ class Bench(BaseHTTPRequestHandler):
             self.answer(403, message.encode(), "text/xml")
             return
         target = self.headers.get("X-Amz-Target", "")
+        if target.startswith("AWSPriceListService."):
+            self.answer(*aws_bench_pricing.answer(self.headers, body, log))
+            return
         if target.startswith("SageMaker."):
             self.sagemaker(target.split(".", 1)[1], body)
             return
