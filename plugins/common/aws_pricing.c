@@ -18,7 +18,7 @@ const struct aws_service aws_pricing = {"PRICING", "pricing", "api.pricing.{regi
 #define PRICING_REGION "us-east-1"
 
 /* An attempt may take this long: a price must not hold a command up. */
-#define PRICING_TIMEOUT_MS 10000
+#define PRICING_TIMEOUT_MS 5000
 
 /* "0.1150000000": GetProducts' pricePerUnit, a plain decimal. Anything else
  * (a sign, an exponent, "NaN", spaces) is refused rather than guessed at. */

@@ -59,16 +59,16 @@ dry_run_plans_and_makes_nothing() {
     fit_on_bench "$model" --config.train_instance_type=ml.c4.2xlarge --dry-run
     expect_eq "$RC" 0 "exit code; stderr: $ERR"
     expect_contains "$ERR" "fahr: sagemaker: plan: 1 x ml.c4.2xlarge in us-east-1, on-demand at \$0.557/h; at most \$13.37 for max_runtime 24 h" "the plan line"
-    expect_contains "$ERR" "dry run: fit would build dryrun/model with the local driver and run it with the sagemaker driver; nothing was built, pushed, uploaded or submitted" "the dry run's end"
-    expect_eq "$OUT" "" "stdout (no job id)"
-    expect_eq "$(price_calls)" "$((calls + 1))" "GetProducts calls"
     # Nothing made: no build, no build files, no image, no job.
+    expect_eq "$OUT" "" "stdout (no job id)"
     expect_lacks "$ERR" "building" "stderr"
     [ ! -e "$(dirname "$model")/Dockerfile" ] || fail "build files were written"
     if docker image inspect dryrun/model:latest >/dev/null 2>&1; then
         fail "the image was built"
     fi
     expect_eq "$(training_job_count)" "$before" "training jobs"
+    expect_contains "$ERR" "dry run: fit would build dryrun/model with the local driver and run it with the sagemaker driver; nothing was built, pushed, uploaded or submitted" "the dry run's end"
+    expect_eq "$(price_calls)" "$((calls + 1))" "GetProducts calls"
 
     # Several instances, and a ceiling that is no whole number of hours.
     fit_on_bench "$model" --config.train_instance_type=ml.m5.large \
