@@ -162,7 +162,10 @@ void sagemaker_cost_detail(struct sagemaker *sm, json_t *job, char *detail, size
     json_int_t count = json_is_integer(count_value) ? json_integer_value(count_value) : 0;
     double price;
     char why[FAHR_ERROR_MAX], cost_text[32], price_text[32];
-    if (type == NULL || count < 1 || count > 100000)
+    /* The answer's words reach the terminal and a request: only a type
+     * that could be one. */
+    if (type == NULL || strlen(type) >= sizeof sm->price.type || aws_has_control_characters(type) ||
+        count < 1 || count > 100000)
         fprintf(out, " Cost: unknown (no instance type and count)");
     else if (hourly_price(sm, type, &price, why, sizeof why) != FAHR_OK)
         fprintf(out, " Cost: unknown (%s)", why);

@@ -146,6 +146,19 @@ START_TEST(seconds_that_are_no_count_add_nothing)
               detail, sizeof detail);
     ck_assert_str_eq(detail, "Completed. Training seconds: 0. Billable seconds: 0. Cost: unknown "
                              "(no instance type and count)");
+    const char *types[] = {"\"ml.m5.large\\u001b[31m\"", "7",
+                           "\"ml.m5.large.and.a.name.longer.than.any.instance.type.ever.was.or.will.be\""};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"TrainingTimeInSeconds\":1,\"BillableTimeInSeconds\":1,"
+                 "\"ResourceConfig\":{\"InstanceType\":%s,\"InstanceCount\":1}}",
+                 types[i]);
+        driver_with_price(&sm, "ml.m5.large", FAHR_OK, 0.115);
+        detail_of(&sm, json, detail, sizeof detail);
+        ck_assert_msg(strstr(detail, "Cost: unknown (no instance type and count)") != NULL,
+                      "%s: %s", types[i], detail);
+    }
     char small[40];
     driver_with_price(&sm, "ml.m5.large", FAHR_OK, 0.115);
     detail_of(&sm, "{\"TrainingTimeInSeconds\":5,\"BillableTimeInSeconds\":5}", small,
