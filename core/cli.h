@@ -16,7 +16,8 @@ enum cli_option {
     OPT_NO_WAIT = 1u << 4,
     OPT_FOLLOW = 1u << 5,
     OPT_TRAINING_INPUTS = 1u << 6, /* --hp.KEY=VALUE, --input NAME=SOURCE */
-    OPT_FETCH = 1u << 7
+    OPT_FETCH = 1u << 7,
+    OPT_DRY_RUN = 1u << 8
 };
 
 struct cli {
@@ -31,6 +32,7 @@ struct cli {
     bool overwrite;              /* init, build, fit: the build files; fetch: the model's */
     bool fetch_overwrite;        /* fit --fetch: the model's files */
     bool no_wait;
+    bool dry_run;                /* fit: check and plan, build and submit nothing */
     bool follow;
     const char *fetch_dir;       /* fit --fetch DIR */
     struct fahr_hyperparameter *hyperparameters; /* borrowed from argv */

@@ -1,5 +1,6 @@
 /* core/cmd_fit.c: `fahr fit`: build, publish, submit, then follow the job
- * until it ends, printing each state change and the job's log lines. */
+ * until it ends, printing each state change and the job's log lines; `fahr
+ * fit --dry-run`: the checks alone. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,8 +29,29 @@ static void shell_word(const char *word, char *out, size_t size)
     out[used] = '\0';
 }
 
+/* --dry-run ends after check(), whose lines (a driver's plan among them)
+ * were the point; what fit would have done next is said, nothing done. */
+static int dry_run_end(const struct drivers *drivers, const struct artifact *artifact)
+{
+    const struct plugin *train = drivers->train;
+    if (!FAHR_HAS(&train->train, check))
+        host_info("the %s driver checks nothing before it submits; its settings are checked "
+                  "only by a real fit",
+                  train->desc.name);
+    if (train->train.input == FAHR_TRAIN_IMAGE)
+        host_info("dry run: fit would build %s with the %s driver and run it with the %s "
+                  "driver; nothing was built, pushed, uploaded or submitted",
+                  artifact->image_name, drivers->build->desc.name, train->desc.name);
+    else
+        host_info("dry run: fit would run %s with the %s driver; nothing was uploaded or "
+                  "submitted",
+                  artifact->path, train->desc.name);
+    return FAHR_EXIT_OK;
+}
+
 /* check(), the build and publish() where the driver runs an image, then
- * submit(): the job's id in job_id, or an exit code. */
+ * submit(): the job's id in job_id, or an exit code; with --dry-run, check()
+ * only. */
 static int start_job(struct cli *cli, struct drivers *drivers, const struct artifact *artifact,
                      struct fahr_train_request *request, char *job_id, size_t job_id_size)
 {
@@ -43,6 +65,8 @@ static int start_job(struct cli *cli, struct drivers *drivers, const struct arti
     if (FAHR_HAS(&train->train, check) &&
         (status = train->train.check(train->state, request, &err)) != FAHR_OK)
         return report_driver_error(train, status, &err);
+    if (cli->dry_run)
+        return dry_run_end(drivers, artifact);
     if (train->train.input == FAHR_TRAIN_IMAGE) {
         int rc = build_image(cli, drivers, artifact, &image);
         if (rc != FAHR_EXIT_OK)
@@ -135,7 +159,7 @@ int cmd_fit(struct cli *cli)
         };
         char job_id[FAHR_JOB_ID_MAX] = "";
         rc = start_job(cli, &drivers, &artifact, &request, job_id, sizeof job_id);
-        if (rc == FAHR_EXIT_OK)
+        if (rc == FAHR_EXIT_OK && !cli->dry_run)
             rc = after_submit(cli, train, &artifact, job_id);
     }
     image_push_route(NULL, NULL);

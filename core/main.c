@@ -24,10 +24,11 @@ static const struct command commands[] = {
      OPT_BUILD_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 1, 1},
     {"fit", cmd_fit,
      "PATH [--build-driver=NAME] --train-driver=NAME [--config.KEY=VALUE ...] [--hp.KEY=VALUE ...] "
-     "[--input NAME=SOURCE ...] [--overwrite] [--no-wait | --fetch DIR [--fetch-overwrite]]",
+     "[--input NAME=SOURCE ...] [--overwrite] [--no-wait | --fetch DIR [--fetch-overwrite]] "
+     "[--dry-run]",
      "build the image, run it with a train driver and follow the job",
      OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT |
-         OPT_TRAINING_INPUTS | OPT_FETCH,
+         OPT_TRAINING_INPUTS | OPT_FETCH | OPT_DRY_RUN,
      1, 1},
     {"fetch", cmd_fetch, "LOCAL_DIR MODEL_IMAGE_TAG [ARTIFACT] [--train-driver=NAME] [--overwrite]",
      "download a model into LOCAL_DIR and unpack it (default: the tag's newest completed job)",
@@ -115,6 +116,7 @@ static int print_version(struct cli *cli, char *key, const char *value)
 SET_BOOL(overwrite)
 SET_BOOL(fetch_overwrite)
 SET_BOOL(no_wait)
+SET_BOOL(dry_run)
 SET_BOOL(follow)
 #define STORE(field)                                                          \
     static int store_##field(struct cli *cli, char *key, const char *value)  \
@@ -222,6 +224,9 @@ static const struct option_spec {
              "(repeatable)"},
     {.name = "--no-wait", .form = OPTION_FLAG, .needs = OPT_NO_WAIT, .apply = set_no_wait,
      .help = "return once the job is submitted"},
+    {.name = "--dry-run", .form = OPTION_FLAG, .needs = OPT_DRY_RUN, .apply = set_dry_run,
+     .help = "check everything and say what the job would run on and cost; build, push, "
+             "upload and submit nothing"},
     {.name = "--fetch", .form = OPTION_VALUED, .shown_arg = " DIR", .needs = OPT_FETCH,
      .apply = store_fetch_dir, .what = "a directory",
      .help = "when the job completes, fetch its model into DIR"},

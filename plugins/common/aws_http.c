@@ -305,7 +305,7 @@ static int send_signed(struct aws_client *client, const struct aws_request *requ
         .body_length = request->body_length, .body_path = request->body_path,
         .body_offset = request->body_file_offset, .body_path_length = request->body_file_length,
         .sign = aws_sign, .sign_data = signing, .retry = aws_retry,
-        .max_attempts = (uint32_t)aws_max_attempts(),
+        .max_attempts = (uint32_t)aws_max_attempts(), .timeout_ms = request->timeout_ms,
         .ca_bundle = client->ca_bundle[0] ? client->ca_bundle : NULL,
         .ca_bundle_source = "AWS_CA_BUNDLE or a profile's ca_bundle",
         .body_sha256 = request->body_path ? request->body_sha256 : NULL,

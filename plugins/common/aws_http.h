@@ -93,6 +93,9 @@ struct aws_request {
     const char *body_sha256;
     uint64_t body_file_offset;
     uint64_t body_file_length;
+    /* Each attempt's limit in milliseconds (0: none, stalls count): for a
+     * call that must not hold a command up, such as a price. */
+    uint32_t timeout_ms;
 };
 
 /* A header of an answer (`context` is its struct aws_response), NULL where

@@ -289,5 +289,9 @@ int sagemaker_check(void *state, const struct fahr_train_request *request,
     const char *job_name = sm->host->config_get(config, "job_name");
     if (rc == FAHR_OK && job_name != NULL && job_name[0] != '\0')
         rc = check_job_name_free(sm, config, job_name, err);
+    /* check() runs before every fit and is all of --dry-run: the plan line
+     * belongs here. */
+    if (rc == FAHR_OK)
+        sagemaker_plan_log(sm, config);
     return rc;
 }

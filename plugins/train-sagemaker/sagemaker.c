@@ -233,6 +233,8 @@ static int sagemaker_poll(void *state, const struct fahr_config *config, const c
     const char *job_status = json_string_value(json_object_get(job, "TrainingJobStatus"));
     status->state = sagemaker_state_of(job_status);
     sagemaker_status_detail(job, status->detail, sizeof status->detail);
+    if (status->state != FAHR_JOB_PENDING && status->state != FAHR_JOB_RUNNING)
+        sagemaker_cost_detail(sm, job, status->detail, sizeof status->detail);
     const char *reason = json_string_value(json_object_get(job, "FailureReason"));
     snprintf(status->failure_reason, sizeof status->failure_reason, "%s", reason ? reason : "");
     const char *artifact = json_string_value(

@@ -8,6 +8,15 @@
  * listing by image is exact (job names only start with a form of it). */
 #define IMAGE_TAG_KEY "fahr:image"
 
+/* The price of a training instance, asked once per command (pricing.c). */
+struct sagemaker_price {
+    bool asked;
+    char type[64];        /* the instance type priced */
+    int rc;               /* FAHR_OK: usd_per_hour holds; else `why` says */
+    double usd_per_hour;
+    char why[FAHR_ERROR_MAX];
+};
+
 struct sagemaker {
     const struct fahr_host *host;
     struct aws_client client;
@@ -17,6 +26,7 @@ struct sagemaker {
     /* The last role name turned into its ARN, asked once per command. */
     char role_name[128];
     char role_arn[512];
+    struct sagemaker_price price;
 };
 
 /* The AWS client, opened on first use: credentials and region are resolved
@@ -105,5 +115,16 @@ void sagemaker_log_urls(struct sagemaker *sm, const char *job_id);
 /* fahr_train_ops.publish. */
 int sagemaker_publish(void *state, const struct fahr_train_request *request, char *remote_ref,
                       size_t remote_ref_size, struct fahr_error *err);
+
+/* ---- pricing.c ---- */
+
+/* Log the plan line: instance type and count, on-demand or spot, the price
+ * per hour from the AWS Price List and the ceiling max_runtime sets, or why
+ * there is no price. Never fails. */
+void sagemaker_plan_log(struct sagemaker *sm, const struct fahr_config *config);
+
+/* Add to a finished job's `detail` (DescribeTrainingJob's answer `job`)
+ * its training and billable seconds, the spot saving, and their cost. */
+void sagemaker_cost_detail(struct sagemaker *sm, json_t *job, char *detail, size_t size);
 
 #endif

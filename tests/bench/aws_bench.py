@@ -28,6 +28,9 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
    (moto would replace the job). Managed spot training, checkpoints and the
    bench's spot interruption (FAHR_BENCH_SPOT_INTERRUPT_AFTER) are in
    aws_bench_spot.py, whose docstring says how they are played.
+   An ended job has TrainingTimeInSeconds and BillableTimeInSeconds.
+4. It answers the AWS Price List API, which moto lacks
+   (aws_bench_pricing.py).
 """
 import hashlib
 import http.client
@@ -53,6 +56,7 @@ from botocore.credentials import Credentials
 
 from aws_bench_hosts import Hosts
 from aws_bench_spot import SpotJob, spot_request_error
+import aws_bench_pricing
 
 PORT = int(sys.argv[1])
 MOTO = urllib.parse.urlparse(sys.argv[2])
@@ -385,6 +389,9 @@ class Bench(BaseHTTPRequestHandler):
             self.answer(403, message.encode(), "text/xml")
             return
         target = self.headers.get("X-Amz-Target", "")
+        if target.startswith("AWSPriceListService."):
+            self.answer(*aws_bench_pricing.answer(self.headers, body, log))
+            return
         if target.startswith("SageMaker."):
             self.sagemaker(target.split(".", 1)[1], body)
             return

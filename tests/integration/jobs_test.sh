@@ -322,6 +322,30 @@ a_driver_built_against_abi_1_0_still_runs() {
     expect_eq "$OUT" fixture-job "its job"
 }
 
+# --dry-run is the host's, for every driver: check() runs, submit() never.
+dry_run_checks_and_submits_nothing() {
+    local record="$TEST_TMP/dry-run-submitted"
+    scripted fit "$WORK/model.py" --config.job=ok-9 --config.record="$record" --dry-run
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_eq "$OUT" "" "stdout: no job was submitted"
+    expect_eq "$ERR" "fahr: dry run: fit would run $WORK/model.py with the scripted driver; nothing was uploaded or submitted" "stderr"
+    [ ! -e "$record" ] || fail "submit was called"
+    scripted fit "$WORK/model.py" --config.job=ok-9 --config.refuse="no such instance type" \
+        --dry-run
+    expect_eq "$RC" 2 "exit code of a refused check"
+    expect_eq "$ERR" "fahr: scripted: no such instance type" "stderr"
+    # A driver of ABI 1.0 has no check(): the dry run says that it checked
+    # nothing of the driver's.
+    local dir="$TEST_TMP/abi10-dry"
+    mkdir -p "$dir"
+    chmod 0755 "$dir"
+    cp "$FAHR_FIXTURE_DIR/train_abi_1_0.so" "$dir/"
+    run_fahr --plugin-dir "$dir" fit "$WORK/model.py" --train-driver=abi-one-oh --dry-run
+    expect_eq "$RC" 0 "exit code with the 1.0 driver; stderr: $ERR"
+    expect_eq "$OUT" "" "stdout of the 1.0 driver"
+    expect_contains "$ERR" "the abi-one-oh driver checks nothing before it submits" "stderr"
+}
+
 a_source_driver_takes_no_build_driver() {
     scripted fit "$WORK/model.py" --build-driver=local --config.job=ok-9
     expect_eq "$RC" 2 "exit code"
@@ -450,6 +474,7 @@ run_test a_driver_without_limits_gets_what_sagemaker_refuses
 run_test bad_input_syntax_is_refused_for_every_driver
 run_test an_opaque_uri_is_a_location_and_dot_slash_a_path
 run_test a_source_driver_takes_no_build_driver
+run_test dry_run_checks_and_submits_nothing
 run_test init_with_a_source_driver_writes_nothing
 run_test list_gets_the_image_name_without_its_tag
 run_test status_finds_the_driver_and_keys_in_the_job_index

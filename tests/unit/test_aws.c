@@ -474,6 +474,7 @@ END_TEST
 
 TCase *job_name_tcase(void); /* test_job_name.c */
 TCase *checksum_tcase(void);  /* test_s3_checksum.c */
+TCase *pricing_tcase(void);   /* test_aws_pricing.c */
 
 int main(void)
 {
@@ -495,6 +496,7 @@ int main(void)
     suite_add_tcase(suite, hostile);
 
     suite_add_tcase(suite, job_name_tcase());
+    suite_add_tcase(suite, pricing_tcase());
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
