@@ -24,6 +24,8 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
    /opt/ml/model is uploaded as <output>/<job>/output/model.tar.gz. A job
    name that is taken is refused with ResourceInUse, as SageMaker does
    (moto would replace the job).
+4. ECR's registry is the bench's docker-registry, which asks for the
+   password ECR's GetAuthorizationToken hands out (aws_bench_ecr.py).
 """
 import hashlib
 import http.client
@@ -42,6 +44,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import aws_bench_ecr
 import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import HTTPHeaders
@@ -177,7 +180,7 @@ class Job:
     def train(self):
         time.sleep(0.3)
         self.set("Downloading")
-        pulled = subprocess.run(["docker", "pull", self.image], capture_output=True, text=True)
+        pulled = aws_bench_ecr.pull(self.image)
         if pulled.returncode != 0:
             self.failure_reason = f"ClientError: cannot pull {self.image}: {pulled.stderr.strip()}"
             self.set("Failed", "Failed")
@@ -340,7 +343,11 @@ class Bench(BaseHTTPRequestHandler):
         if target.startswith("SageMaker."):
             self.sagemaker(target.split(".", 1)[1], body)
             return
+        if aws_bench_ecr.answers(target):
+            self.answer(200, aws_bench_ecr.authorization_token(body))
+            return
         response, data = self.forward(body)
+        data = aws_bench_ecr.rewrite(target, data)
         if response.status == 200 and any(result in data for result in (
                 b"CreateAccessKeyResult", b"AssumeRoleResult", b"GetSessionTokenResult")):
             learn_keys(data)
