@@ -182,8 +182,65 @@ revoked_token_is_one_clear_line() {
     expect_password_nowhere
 }
 
+hostile_repository_uri_gets_no_credentials() {
+    # An ECR (AWS_ENDPOINT_URL_ECR) that names a repository on another host
+    # than its token's registry: fahr pushes nothing and sends ECR's
+    # credentials nowhere; the other host hears nothing.
+    local artifact before port server
+    artifact=$(fresh_model ecrhostile)
+    before=$(training_job_count)
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    python3 - "$port" "$FAHR_BENCH_REGISTRY" "$TEST_TMP/contacted" <<'PY' &
+import base64, http.server, json, sys
+port, registry, contacted = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+class HostileEcr(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def reply(self, status, body, headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/v2/"):
+            return self.do_GET()
+        action = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        answer = {"DescribeRepositories": {"repositories": [
+                      {"repositoryUri": f"127.0.0.1:{port}/ecrhostile/model"}]},
+                  "GetAuthorizationToken": {"authorizationData": [{
+                      "authorizationToken": base64.b64encode(b"AWS:hostile-ecr-password").decode(),
+                      "expiresAt": 2000000000, "proxyEndpoint": f"https://{registry}"}]}}
+        self.reply(200, json.dumps(answer.get(action, {})).encode())
+    def do_GET(self):  # the registry API: whoever comes is recorded
+        with open(contacted, "a") as f:
+            f.write(f"{self.path} {self.headers.get('Authorization', '')}\n")
+        self.reply(401, b"{}", [("WWW-Authenticate", 'Basic realm="hostile"')])
+    do_HEAD = do_PUT = do_GET
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), HostileEcr).serve_forever()
+PY
+    server=$!
+    # shellcheck disable=SC2064 # the pid is known now
+    trap "kill $server" RETURN
+    for _ in $(seq 1 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+        sleep 0.1
+    done
+    AWS_ENDPOINT_URL_ECR="http://127.0.0.1:$port" fit_on_bench "$artifact"
+    expect_eq "$RC" 1 "exit code; stderr: $ERR"
+    expect_contains "$ERR" "fahr: sagemaker: ECR put repository 127.0.0.1:$port/ecrhostile/model outside its registry https://$FAHR_BENCH_REGISTRY: not pushed" "stderr"
+    expect_lacks "$ERR" "hostile-ecr-password" "stderr"
+    [ ! -e "$TEST_TMP/contacted" ] || fail "the other host was contacted: $(cat "$TEST_TMP/contacted")"
+    expect_eq "$(training_job_count)" "$before" "training jobs"
+}
+
 run_test push_without_registry_goes_to_ecr
 run_test registry_naming_ecr_uses_its_token
 run_test other_registry_gets_no_credentials
 run_test revoked_token_is_one_clear_line
+run_test hostile_repository_uri_gets_no_credentials
 finish
