@@ -25,6 +25,7 @@ export HOME="$TEST_TMP/home" XDG_CACHE_HOME="$TEST_TMP/cache" XDG_CONFIG_HOME="$
 mkdir -p "$HOME"
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
 PASSWORD=$(cat "$FAHR_BENCH_REGISTRY_PASSWORD_FILE")
+TOKEN=$(printf 'AWS:%s' "$PASSWORD" | base64 -w0)
 
 moto_cli() {
     aws --endpoint-url "$FAHR_BENCH_MOTO" --region us-east-1 --output json "$@"
@@ -50,21 +51,24 @@ fit_on_bench() { # ARTIFACT ARGS...
         --config.role_name="$FAHR_BENCH_ROLE" --config.base_image="$BENCH_IMAGE" "$@"
 }
 
-# The password in no output, and in no file of this test's but the bench's
-# own (DIR/ecr/password), nor in the logs of the engine and the bench.
+# The password, and ECR's token that carries it (base64 of "AWS:PASSWORD"),
+# in no output and in no file of this test's but the bench's own ECR and
+# SageMaker (DIR/ecr: the password file, the jobs' Docker login), nor in the
+# logs of the engine and the bench; no X-Registry-Auth header shown.
 expect_password_nowhere() {
-    expect_lacks "$OUT" "$PASSWORD" "stdout"
-    expect_lacks "$ERR" "$PASSWORD" "stderr"
-    local found
-    found=$(grep -rlF -- "$PASSWORD" "$TEST_TMP" 2>/dev/null |
-        grep -vxF "$FAHR_BENCH_REGISTRY_PASSWORD_FILE" || true)
-    expect_eq "$found" "" "files holding the password"
-    local engine_log=${FAHR_BENCH_DIR:-/var/tmp/fahr-bench}/docker/log
-    if [ -r "$engine_log" ]; then
-        if grep -qF -- "$PASSWORD" "$engine_log"; then
+    local secret
+    for secret in "$PASSWORD" "$TOKEN"; do
+        expect_lacks "$OUT" "$secret" "stdout"
+        expect_lacks "$ERR" "$secret" "stderr"
+        local found
+        found=$(grep -rlF -- "$secret" "$TEST_TMP" 2>/dev/null | grep -v "^$AWS_BENCH/ecr/" || true)
+        expect_eq "$found" "" "files holding the password"
+        local engine_log=${FAHR_BENCH_DIR:-/var/tmp/fahr-bench}/docker/log
+        if [ -r "$engine_log" ] && grep -qF -- "$secret" "$engine_log"; then
             fail "the Docker engine's log holds the password"
         fi
-    fi
+    done
+    expect_lacks "$ERR" "X-Registry-Auth" "stderr"
 }
 
 push_without_registry_goes_to_ecr() {
@@ -116,6 +120,8 @@ PY
     # AWS CLI's reading of the bench's ECR token.
     local docker_config="$TEST_TMP/docker-config" id
     mkdir -m 700 "$docker_config"
+    # shellcheck disable=SC2064 # the path is known now
+    trap "rm -rf '$docker_config'" RETURN
     aws --endpoint-url "$AWS_ENDPOINT_URL" --region us-east-1 ecr get-login-password |
         DOCKER_CONFIG=$docker_config docker login -u AWS --password-stdin \
             "$FAHR_BENCH_REGISTRY" >/dev/null 2>&1 || fail "docker login with ECR's token"
@@ -124,7 +130,6 @@ PY
     id=$(docker image inspect "$FAHR_BENCH_REGISTRY/ecrpush/model@$reported" --format '{{.Id}}')
     expect_eq "$id" "$(docker image inspect ecrpush/model:latest --format '{{.Id}}')" \
         "the image the engine pulled"
-    rm -rf "$docker_config"
 }
 
 registry_naming_ecr_uses_its_token() {
