@@ -9,7 +9,7 @@ packages=(
     clang libclang-rt-14-dev libisal-dev tmux bsdutils
     openssl time # the hardening test: a certificate, and peak memory (/usr/bin/time -v)
     busybox # the build-files test runs run.sh's container contract under busybox sh too
-    apache2-utils # htpasswd -B: the Google bench's token-protected docker-registry
+    apache2-utils # htpasswd -B: the Google and AWS benches' token-protected docker-registry
 )
 
 missing=()

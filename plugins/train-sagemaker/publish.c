@@ -1,11 +1,13 @@
 /* plugins/train-sagemaker/publish.c: the built image, pushed where
  * SageMaker pulls it: the account's ECR repository named after the image
- * (made if missing), or --config.registry. */
+ * (made if missing), or --config.registry. ECR's credentials go to ECR's
+ * registry alone: the host GetAuthorizationToken's proxyEndpoint names. */
 #include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base64.h"
 #include "job_name.h"
@@ -86,6 +88,69 @@ static int ecr_login(struct sagemaker *sm, struct ecr_login *login, struct fahr_
     return FAHR_OK;
 }
 
+/* The registry host (and port) of a reference or an endpoint: what lies
+ * between an optional "scheme://" and the first '/'. */
+static const char *registry_host(const char *reference, size_t *length)
+{
+    const char *scheme = strstr(reference, "://");
+    const char *host = scheme != NULL ? scheme + 3 : reference;
+    *length = strcspn(host, "/");
+    return host;
+}
+
+/* Whether `reference` lies on the registry `login` is for. */
+static bool on_login_registry(const char *reference, const struct ecr_login *login)
+{
+    size_t length, login_length;
+    const char *host = registry_host(reference, &length);
+    const char *login_host = registry_host(login->server, &login_length);
+    return length > 0 && length == login_length && strncasecmp(host, login_host, length) == 0;
+}
+
+/* --config.registry: ECR's credentials and repository where it names the
+ * account's ECR registry (as a user who pushes there by hand would write
+ * it), else none: ECR's password is not for another registry. A failed
+ * GetAuthorizationToken matters only for a registry named as ECR's. */
+static int registry_login(struct sagemaker *sm, const char *registry, const char *image_name,
+                          struct ecr_login *login, bool *use_login, struct fahr_error *err)
+{
+    *use_login = false;
+    struct fahr_error login_err;
+    int rc = ecr_login(sm, login, &login_err);
+    if (rc != FAHR_OK) {
+        if (strstr(registry, ".dkr.ecr.") != NULL) {
+            *err = login_err;
+            return rc;
+        }
+        sm->host->log(FAHR_LOG_DEBUG, "no ECR token (%s): pushing to %s without credentials",
+                      login_err.message, registry);
+        return FAHR_OK;
+    }
+    if (!on_login_registry(registry, login)) {
+        sm->host->log(FAHR_LOG_DEBUG, "%s is not ECR's registry: pushing without credentials",
+                      registry);
+        return FAHR_OK;
+    }
+    /* ECR's repository is the path after the host, then the image. */
+    size_t host_length;
+    const char *host = registry_host(registry, &host_length);
+    const char *path = host + host_length + strspn(host + host_length, "/");
+    char name[1024], uri[1024];
+    snprintf(name, sizeof name, "%s%s%s", path, path[0] ? "/" : "", image_name);
+    *use_login = true;
+    return ecr_repository(sm, name, uri, sizeof uri, err);
+}
+
+/* A push that the registry refused with ECR's credentials says whose they
+ * were (never what). */
+static void refused_credentials(struct fahr_error *err, const struct ecr_login *login)
+{
+    char why[sizeof err->message];
+    snprintf(why, sizeof why, "%s", err->message);
+    fahr_error_set(err, FAHR_EFAIL, "%s (the registry refused ECR's credentials for %s)", why,
+                   login->server);
+}
+
 /* The built image as the host described it, or (a host before ABI 1.1) its
  * local reference alone. */
 static void built_image(const struct fahr_train_request *request, struct fahr_image *image)
@@ -120,26 +185,37 @@ int sagemaker_publish(void *state, const struct fahr_train_request *request, cha
         rc = sagemaker_confirm_identity(sm, request->config, err);
     if (rc != FAHR_OK)
         return rc;
-    struct ecr_login *login = NULL;
+    struct ecr_login *login = calloc(1, sizeof *login);
+    if (login == NULL)
+        return fahr_error_set(err, FAHR_EFAIL, "out of memory");
+    bool use_login = false;
     if (registry != NULL && registry[0] != '\0') {
         snprintf(repository, sizeof repository, "%s/%s", registry, request->image_name);
+        rc = registry_login(sm, registry, request->image_name, login, &use_login, err);
     } else {
-        login = calloc(1, sizeof *login);
-        if (login == NULL)
-            return fahr_error_set(err, FAHR_EFAIL, "out of memory");
         rc = ecr_repository(sm, request->image_name, repository, sizeof repository, err);
         if (rc == FAHR_OK)
             rc = ecr_login(sm, login, err);
+        use_login = true;
+        if (rc == FAHR_OK && !on_login_registry(repository, login))
+            rc = fahr_error_set(err, FAHR_EFAIL,
+                                "ECR put repository %s outside its registry %s: not pushed",
+                                repository, login->server);
     }
     job_name_stamp(stamp);
     snprintf(remote_ref, remote_ref_size, "%s:%s", repository, stamp);
     struct fahr_image image, pushed = {.size = sizeof pushed};
     built_image(request, &image);
     if (rc == FAHR_OK)
-        rc = sm->host->push_image(&image, remote_ref, login ? &login->auth : NULL, &pushed, err);
-    if (login != NULL) {
-        OPENSSL_cleanse(login, sizeof *login);
-        free(login);
-    }
+        rc = sm->host->push_image(&image, remote_ref, use_login ? &login->auth : NULL, &pushed,
+                                  err);
+    if (rc != FAHR_OK && use_login && strstr(err->message, "unauthorized") != NULL)
+        refused_credentials(err, login);
+    if (rc == FAHR_OK)
+        sm->host->log(FAHR_LOG_DEBUG, "pushed %s, manifest %s%s", remote_ref,
+                      pushed.digest[0] ? pushed.digest : "(no digest reported)",
+                      use_login ? ", with ECR's credentials" : "");
+    OPENSSL_cleanse(login, sizeof *login);
+    free(login);
     return rc;
 }

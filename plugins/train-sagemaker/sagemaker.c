@@ -37,7 +37,8 @@ static const struct fahr_config_key sagemaker_keys[] = {
     {"job_name", FAHR_CONFIG_STRING, NULL, "the training job's name (default: from the image name)",
      0},
     {"registry", FAHR_CONFIG_STRING, NULL,
-     "push to this registry (HOST[:PORT]) instead of the account's ECR", 0},
+     "push to this registry (HOST[:PORT][/PATH]) instead of the account's ECR; ECR's "
+     "credentials go only to ECR's own registry", 0},
     {"download_concurrency", FAHR_CONFIG_INT, "0",
      "fetch: ranged GETs at once for a large model (0: 4, or 1 for an S3 endpoint on this "
      "machine, which one stream serves faster)",

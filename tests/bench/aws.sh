@@ -8,7 +8,16 @@
 #                                  127.0.0.1; create a user with keys, a role
 #                                  and a bucket; write DIR/env, a file of
 #                                  `export` lines for the tests
+#   tests/bench/aws.sh ecr-password DIR [FILE]
+#                                  the registry takes the password in FILE
+#                                  from now on (ECR goes on handing out its
+#                                  own: a revoked token); without FILE, ECR's
+#                                  again
 #   tests/bench/aws.sh stop DIR    stop what `start DIR` started
+#
+# The registry is ECR's (tests/bench/aws_bench_ecr.py): it takes pushes and
+# pulls only as user AWS with the password that ECR's GetAuthorizationToken
+# hands out, kept in DIR/ecr/password (0600), written nowhere else.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,9 +38,25 @@ wait_for_port() { # PORT WHAT LOG
     exit 1
 }
 
+# The registry's htpasswd: user AWS with the password in FILE (read from
+# stdin: never on a command line), replaced whole; the registry re-reads it.
+registry_password() { # DIR FILE
+    (
+        umask 077
+        htpasswd -niB AWS <"$2" >"$1/ecr/htpasswd.new"
+    )
+    mv -f "$1/ecr/htpasswd.new" "$1/ecr/htpasswd"
+}
+
 start() {
     local dir=$1
     mkdir -p "$dir/registry"
+    (
+        umask 077
+        mkdir -p "$dir/ecr"
+        python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$dir/ecr/password"
+    )
+    registry_password "$dir" "$dir/ecr/password"
     local moto_port bench_port registry_port
     moto_port=$(free_port)
     bench_port=$(free_port)
@@ -48,13 +73,18 @@ storage:
     rootdirectory: $dir/registry
 http:
   addr: 127.0.0.1:$registry_port
+auth:
+  htpasswd:
+    realm: aws-bench-ecr
+    path: $dir/ecr/htpasswd
 EOF
     docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
     echo $! >"$dir/registry.pid"
 
     local root_key=AKIDBENCHROOT root_secret
     root_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(30))')
-    python3 "$here/aws_bench.py" "$bench_port" "http://127.0.0.1:$moto_port" \
+    FAHR_BENCH_ECR_REGISTRY="127.0.0.1:$registry_port" FAHR_BENCH_ECR_DIR="$dir/ecr" \
+        python3 "$here/aws_bench.py" "$bench_port" "http://127.0.0.1:$moto_port" \
         "$root_key:$root_secret" >"$dir/bench.log" 2>&1 &
     echo $! >"$dir/bench.pid"
 
@@ -84,6 +114,8 @@ export AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 export FAHR_BENCH_MOTO=http://127.0.0.1:$moto_port
 export FAHR_BENCH_REGISTRY=127.0.0.1:$registry_port
+export FAHR_BENCH_REGISTRY_USER=AWS
+export FAHR_BENCH_REGISTRY_PASSWORD_FILE=$dir/ecr/password
 export FAHR_BENCH_ROLE=fahr-bench-role
 export FAHR_BENCH_BUCKET=fahr-bench
 EOF
@@ -101,8 +133,12 @@ stop() {
 case "${1:-}" in
 start) start "${2:?usage: $0 start DIR}" ;;
 stop) stop "${2:?usage: $0 stop DIR}" ;;
+ecr-password)
+    dir=${2:?usage: $0 ecr-password DIR [FILE]}
+    registry_password "$dir" "${3:-$dir/ecr/password}"
+    ;;
 *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|ecr-password DIR" >&2
     exit 2
     ;;
 esac

@@ -31,6 +31,8 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
    An ended job has TrainingTimeInSeconds and BillableTimeInSeconds.
 4. It answers the AWS Price List API, which moto lacks
    (aws_bench_pricing.py).
+5. ECR's registry is the bench's docker-registry, which asks for the
+   password ECR's GetAuthorizationToken hands out (aws_bench_ecr.py).
 """
 import hashlib
 import http.client
@@ -49,6 +51,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import aws_bench_ecr
 import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import HTTPHeaders
@@ -251,7 +254,7 @@ class Job(SpotJob):
         self.checkpoint_restore(work)  # while Downloading, as SageMaker does
         time.sleep(STEP_SECONDS)
         self.set("Training", message="Downloading the training image")
-        pulled = subprocess.run(["docker", "pull", self.image], capture_output=True, text=True)
+        pulled = aws_bench_ecr.pull(self.image)
         time.sleep(STEP_SECONDS)
         if pulled.returncode != 0 or self.stop_requested:
             shutil.rmtree(work, ignore_errors=True)
@@ -395,7 +398,11 @@ class Bench(BaseHTTPRequestHandler):
         if target.startswith("SageMaker."):
             self.sagemaker(target.split(".", 1)[1], body)
             return
+        if aws_bench_ecr.answers(target):
+            self.answer(200, aws_bench_ecr.authorization_token(body))
+            return
         response, data = self.forward(body)
+        data = aws_bench_ecr.rewrite(target, data)
         if response.status == 200 and any(result in data for result in (
                 b"CreateAccessKeyResult", b"AssumeRoleResult", b"GetSessionTokenResult")):
             learn_keys(data)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sagemaker train driver against the bench: moto behind a signature judge
 # that plays SageMaker's part (tests/bench/aws_bench.py), a local
-# docker-registry and the bench's Docker engine.
+# docker-registry (ECR's, taking ECR's credentials only: the push itself is
+# proven in ecr_test.sh) and the bench's Docker engine.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -44,7 +45,9 @@ expect_nothing_made() { # ARTIFACT IMAGE JOB_COUNT_BEFORE
     if docker image inspect "$image:latest" >/dev/null 2>&1; then
         fail "the image $image was built"
     fi
-    status=$(curl -s -o /dev/null -w '%{http_code}' "http://$FAHR_BENCH_REGISTRY/v2/$image/tags/list")
+    # ECR's credentials as curl's config on stdin, never on a command line.
+    status=$(printf 'user = "%s:%s"\n' "$FAHR_BENCH_REGISTRY_USER" "$(cat "$FAHR_BENCH_REGISTRY_PASSWORD_FILE")" |
+        curl -s -K - -o /dev/null -w '%{http_code}' "http://$FAHR_BENCH_REGISTRY/v2/$image/tags/list")
     expect_eq "$status" 404 "the registry's answer for $image"
     expect_eq "$(training_job_count)" "$before" "training jobs"
 }
@@ -650,28 +653,6 @@ secrets_stay_out_of_verbose_output() {
     expect_lacks "$OUT" "$AWS_SECRET_ACCESS_KEY" "stdout"
 }
 
-ecr_repository_and_login_without_registry() {
-    # Without --config.registry the image goes to the account's ECR: the
-    # repository is made and the engine gets ECR's credentials. The bench's
-    # ECR names a registry host that does not exist here, so the push itself
-    # fails, clearly, and no job is created.
-    local dir before after
-    dir=$(fixture_copy examples/foo)
-    before=$(moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)')
-    run_fahr fit "$dir/model.py" --build-driver=local --train-driver=sagemaker \
-        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" \
-        --config.role_name="$FAHR_BENCH_ROLE" --config.base_image="$BENCH_IMAGE"
-    expect_eq "$RC" 1 "exit code"
-    expect_contains "$ERR" "creating the ECR repository foo/model" "stderr"
-    expect_contains "$ERR" "fahr: sagemaker: push of 123456789012.dkr.ecr.us-east-1.amazonaws.com/foo/model:" "stderr"
-    local uri
-    uri=$(moto_cli ecr describe-repositories --repository-names foo/model \
-        --query 'repositories[0].repositoryUri' --output text)
-    expect_eq "$uri" "123456789012.dkr.ecr.us-east-1.amazonaws.com/foo/model" "repository"
-    after=$(moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)')
-    expect_eq "$after" "$before" "training jobs"
-}
-
 hyperparameters_and_uploaded_inputs() {
     local dir data="$TEST_TMP/sm-data"
     dir=$(fixture_copy tests/fixtures/hyper)
@@ -757,7 +738,6 @@ run_test sagemaker_rules_are_checked_first
 run_test sagemaker_input_limits_are_checked_first
 run_test job_name_taken_is_refused
 run_test jobs_and_fetch_match_the_image_exactly
-run_test ecr_repository_and_login_without_registry
 run_test profiles_session_tokens_and_assumed_roles
 run_test keys_with_reserved_characters_fetch
 run_test container_and_instance_credentials
