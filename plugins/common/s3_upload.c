@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "digest_cache.h"
 #include "model_fetch.h"
@@ -105,6 +106,7 @@ struct part_upload {
     pthread_mutex_t lock;
     size_t next_part;
     char (*etags)[128];
+    char (*crc32s)[16]; /* each part's CRC32, base64, as sent */
     int rc;
     struct fahr_error err;
 };
@@ -120,16 +122,25 @@ static void part_failed(struct part_upload *job, int rc, const struct fahr_error
     pthread_mutex_unlock(&job->lock);
 }
 
-/* The SHA-256 a part's signature covers. */
-static int part_digest(const char *path, uint64_t offset, uint64_t length, char hex[65])
+/* A body sent aws-chunked goes once per aws_send (the transport cannot
+ * replay it): answers that are worth another try (none came, 5xx, 408,
+ * 429) get one here, after a short pause, up to AWS_MAX_ATTEMPTS. */
+static int send_chunked(struct aws_client *client, const struct aws_request *request,
+                        struct aws_response *response, struct fahr_error *err)
 {
-    FILE *stream = fopen(path, "rb");
-    if (stream == NULL)
-        return -1;
-    int rc = fseeko(stream, (off_t)offset, SEEK_SET) == 0 ? sha256_stream(stream, length, hex)
-                                                          : -1;
-    fclose(stream);
-    return rc;
+    int attempts = aws_max_attempts();
+    for (int attempt = 1;; attempt++) {
+        int rc = aws_send(client, request, response, err);
+        long status = response->status;
+        bool again = rc != FAHR_OK && rc != FAHR_EINTERRUPTED &&
+                     (status == 0 || status >= 500 || status == 408 || status == 429);
+        if (!again || attempt >= attempts)
+            return rc;
+        aws_response_free(response);
+        const char *scale_env = getenv("FAHR_RETRY_SCALE");
+        double scale = scale_env ? atof(scale_env) : 1.0;
+        usleep((useconds_t)(scale * 100000.0 * (1 << (attempt < 6 ? attempt : 6))));
+    }
 }
 
 static void *part_worker(void *data)
@@ -156,21 +167,14 @@ static void *part_worker(void *data)
         uint64_t offset = (uint64_t)part * up->part_size;
         uint64_t length = job->file->size - offset < up->part_size ? job->file->size - offset
                                                                    : up->part_size;
-        char part_sha256[65];
-        if (part_digest(job->file->path, offset, length, part_sha256) != 0) {
-            struct fahr_error read_err;
-            fahr_error_set(&read_err, FAHR_EFAIL, "cannot read %s: %s", job->file->path,
-                           strerror(errno));
-            part_failed(job, FAHR_EFAIL, &read_err);
-            break;
-        }
         struct aws_request put = {.service = &aws_s3, .operation = "UploadPart", .method = "PUT",
                                   .path = job->object, .query = query, .query_count = 2,
-                                  .body_path = job->file->path, .body_sha256 = part_sha256,
-                                  .body_file_offset = offset, .body_file_length = length};
+                                  .body_path = job->file->path, .body_file_offset = offset,
+                                  .body_file_length = length, .chunked = true,
+                                  .crc32_sent = job->crc32s[part]};
         struct aws_response response;
         struct fahr_error err = {{0}};
-        int rc = aws_send(&client, &put, &response, &err);
+        int rc = send_chunked(&client, &put, &response, &err);
         const char *etag = rc == FAHR_OK ? aws_answer_header(&response, "ETag") : NULL;
         if (rc == FAHR_OK && etag == NULL)
             rc = fahr_error_set(&err, FAHR_EFAIL, "UploadPart: no ETag for part %s", number);
@@ -194,10 +198,14 @@ static int create_upload(struct upload *up, const struct upload_file *file, cons
                          char *upload_id, size_t id_size, struct fahr_error *err)
 {
     struct sigv4_pair create_query[] = {{"uploads", ""}};
-    struct sigv4_pair metadata[] = {{SHA256_METADATA, file->sha256}};
+    /* The parts carry CRC32s, which S3 combines into the whole object's
+     * (FULL_OBJECT), the checksum fetch checks. */
+    struct sigv4_pair headers[] = {{SHA256_METADATA, file->sha256},
+                                   {"x-amz-checksum-algorithm", "CRC32"},
+                                   {"x-amz-checksum-type", "FULL_OBJECT"}};
     struct aws_request create = {.service = &aws_s3, .operation = "CreateMultipartUpload",
                                  .method = "POST", .path = object, .query = create_query,
-                                 .query_count = 1, .headers = metadata, .header_count = 1,
+                                 .query_count = 1, .headers = headers, .header_count = 3,
                                  .body = "", .body_length = 0};
     struct aws_response response;
     int rc = aws_send(up->client, &create, &response, err);
@@ -223,7 +231,7 @@ static int upload_each_part(struct part_upload *job, struct fahr_error *err)
                                                                   : job->file->part_count;
     pthread_t *threads = calloc(workers, sizeof *threads);
     size_t started = 0;
-    if (job->etags != NULL && threads != NULL)
+    if (job->etags != NULL && job->crc32s != NULL && threads != NULL)
         for (size_t i = 0; i < workers; i++)
             if (pthread_create(&threads[i], NULL, part_worker, job) == 0)
                 started++;
@@ -250,8 +258,10 @@ static int complete_upload(struct part_upload *job, struct fahr_error *err)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     fputs("<CompleteMultipartUpload>", xml);
     for (size_t part = 0; part < job->file->part_count; part++)
-        fprintf(xml, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>", part + 1,
-                job->etags[part]);
+        fprintf(xml,
+                "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag>"
+                "<ChecksumCRC32>%s</ChecksumCRC32></Part>",
+                part + 1, job->etags[part], job->crc32s[part]);
     fputs("</CompleteMultipartUpload>", xml);
     fclose(xml);
     struct sigv4_pair id_query[] = {{"uploadId", job->upload_id}};
@@ -283,12 +293,14 @@ static int upload_parts(struct upload *up, const struct upload_file *file, const
         return rc;
     struct part_upload job = {.up = up, .file = file, .object = object, .upload_id = upload_id};
     job.etags = calloc(file->part_count, sizeof *job.etags);
+    job.crc32s = calloc(file->part_count, sizeof *job.crc32s);
     pthread_mutex_init(&job.lock, NULL);
     rc = upload_each_part(&job, err);
     pthread_mutex_destroy(&job.lock);
     if (rc == FAHR_OK)
         rc = complete_upload(&job, err);
     free(job.etags);
+    free(job.crc32s);
     if (rc != FAHR_OK) {
         struct sigv4_pair id_query[] = {{"uploadId", upload_id}};
         struct aws_request abort_upload = {.service = &aws_s3,
@@ -339,8 +351,9 @@ static int upload_file(struct upload *up, const struct upload_file *file, struct
         struct sigv4_pair metadata[] = {{SHA256_METADATA, file->sha256}};
         struct aws_request put = {.service = &aws_s3, .operation = "PutObject", .method = "PUT",
                                   .path = object, .headers = metadata, .header_count = 1,
-                                  .body_path = file->path, .body_sha256 = file->sha256};
-        rc = aws_send(up->client, &put, &response, err);
+                                  .body_path = file->path, .body_file_length = file->size,
+                                  .chunked = true};
+        rc = send_chunked(up->client, &put, &response, err);
         aws_response_free(&response);
         if (rc == FAHR_OK)
             count_bytes(up, file->size);

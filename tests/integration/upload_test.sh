@@ -141,6 +141,40 @@ garbled_cache_entries_are_ignored() {
     expect_lacks "$ERR" "digest cached" "a cache directory others may write"
 }
 
+# The parts go up aws-chunked, their chunks signed (the bench is plain
+# HTTP) with a trailing CRC32 each; the bench checks every signature and
+# checksum as S3 does (tests/bench/aws_chunked.py) and the object keeps the
+# whole file's CRC32 (FULL_OBJECT), the checksum fetch checks.
+parts_carry_checksums() {
+    local data="$TEST_TMP/parts.bin"
+    head -c $((11 * 1024 * 1024 + 7)) /dev/urandom >"$data"
+    FAHR_S3_PART_SIZE=$((5 * 1024 * 1024)) fit_input "$data"
+    expect_eq "$RC" 0 "fit; stderr: $ERR"
+    expect_contains "$ERR" "1 file(s) uploaded, 0 already there" "upload"
+    local uri key head crc
+    uri=$(uploaded_uri)
+    key="${uri#s3://"$FAHR_BENCH_BUCKET"/}/parts.bin"
+    head=$(moto_cli s3api head-object --bucket "$FAHR_BENCH_BUCKET" --key "$key" \
+        --checksum-mode ENABLED)
+    crc=$(python3 -c 'import base64, sys, zlib
+print(base64.b64encode(zlib.crc32(open(sys.argv[1], "rb").read()).to_bytes(4, "big")).decode())' "$data")
+    python3 - "$head" "$crc" <<'PY' || fail "HeadObject: $head"
+import json, sys
+head = json.loads(sys.argv[1])
+assert head["ETag"].endswith('-3"'), head["ETag"]
+assert head.get("ChecksumCRC32") == sys.argv[2], (head.get("ChecksumCRC32"), sys.argv[2])
+assert head.get("ChecksumType") == "FULL_OBJECT", head.get("ChecksumType")
+PY
+    moto_cli s3 cp --quiet "s3://$FAHR_BENCH_BUCKET/$key" "$TEST_TMP/parts.back"
+    cmp "$data" "$TEST_TMP/parts.back" || fail "the object is not the file"
+    local checked
+    checked=$(grep -c "PUT /$FAHR_BENCH_BUCKET/$key?partNumber=.*: aws-chunked, .* checked: signatures x-amz-checksum-crc32" \
+        "$AWS_BENCH/bench.log") || true
+    expect_eq "$checked" 3 "parts the bench checked (signatures, CRC32); its log: $(tail -n 5 "$AWS_BENCH/bench.log")"
+    expect_lacks "$(cat "$AWS_BENCH/bench.log")" "aws-chunked body refused" "the bench's log"
+}
+
+run_test parts_carry_checksums
 run_test rerun_reads_nothing_of_an_unchanged_input
 run_test same_size_new_mtime_is_read_again
 run_test garbled_cache_entries_are_ignored
