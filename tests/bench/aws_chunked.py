@@ -31,7 +31,27 @@ def crc32_base64(data):
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
-CHECKSUMS = {"x-amz-checksum-crc32": crc32_base64}
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        crc = i
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+        table.append(crc)
+    return table
+
+
+CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c_base64(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return base64.b64encode((crc ^ 0xFFFFFFFF).to_bytes(4, "big")).decode()
+
+
+CHECKSUMS = {"x-amz-checksum-crc32": crc32_base64, "x-amz-checksum-crc32c": crc32c_base64}
 
 
 class Refused(Exception):
