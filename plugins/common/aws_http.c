@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "aws_http.h"
 
+#include "aws_chunked.h"
+
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +188,8 @@ struct aws_signing {
     struct sigv4_result signature;
     bool signed_once;
     char *added[4];                   /* the signer's "Name: value" lines, split */
+    struct aws_chunked *chunked;      /* NULL unless request->chunked */
+    bool https;
 };
 
 static void signing_free(struct aws_signing *s)
@@ -229,9 +233,16 @@ static int aws_sign(void *data, const struct fahr_http_sign *sign, struct fahr_h
     char amz_date[17];
     sigv4_amz_date((long long)time(NULL), amz_date);
     *count = 0;
-    if (capacity < 5 || sign_with(s, amz_date, sign->body_sha256) != 0)
+    const char *payload = sign->body_sha256;
+    if (s->chunked != NULL)
+        payload = s->https ? AWS_CHUNKED_UNSIGNED : AWS_CHUNKED_SIGNED;
+    if (capacity < 5 || sign_with(s, amz_date, payload) != 0)
         return fahr_error_set(err, FAHR_EFAIL, "%s: cannot sign the request",
                               s->request->operation);
+    /* The chunks' signatures go on from this attempt's. */
+    if (s->chunked != NULL &&
+        aws_chunked_start(s->chunked, s->https ? NULL : &s->signature) != 0)
+        return fahr_error_set(err, FAHR_EFAIL, "cannot read %s", s->request->body_path);
     for (size_t i = 0; i < 4 && s->signature.added_headers[i]; i++) {
         s->added[i] = strdup(s->signature.added_headers[i]);
         char *colon = s->added[i] ? strchr(s->added[i], ':') : NULL;
@@ -314,6 +325,13 @@ static int send_signed(struct aws_client *client, const struct aws_request *requ
         http.on_body = relay_body;
         http.on_body_data = (void *)request;
     }
+    if (signing->chunked != NULL) {
+        http.body_path = NULL;
+        http.body_sha256 = NULL;
+        http.body_read = aws_chunked_read;
+        http.body_read_data = signing->chunked;
+        http.body_read_length = aws_chunked_length(request->body_file_length, !signing->https);
+    }
     int rc = client->host->http_send(client->http, &http, &response->http, err);
     response->status = response->http.status;
     response->body = response->http.body;
@@ -337,10 +355,24 @@ int aws_send(struct aws_client *client, const struct aws_request *request,
     struct sigv4_pair headers[24];
     size_t count = 0;
     headers[count++] = (struct sigv4_pair){"Host", host_header};
-    for (size_t i = 0; i < request->header_count && count < 23; i++)
+    for (size_t i = 0; i < request->header_count && count < 20; i++)
         headers[count++] = request->headers[i];
     struct aws_signing signing = {.client = client, .request = request, .headers = headers,
-                                  .header_count = count};
+                                  .https = strncmp(endpoint, "https://", 8) == 0};
+    struct aws_chunked chunked = {.path = request->body_path,
+                                  .offset = request->body_file_offset,
+                                  .length = request->body_file_length,
+                                  .signed_chunks = !signing.https};
+    char decoded_length[24];
+    if (request->chunked) {
+        snprintf(decoded_length, sizeof decoded_length, "%llu",
+                 (unsigned long long)request->body_file_length);
+        headers[count++] = (struct sigv4_pair){"Content-Encoding", "aws-chunked"};
+        headers[count++] = (struct sigv4_pair){"x-amz-decoded-content-length", decoded_length};
+        headers[count++] = (struct sigv4_pair){"x-amz-trailer", "x-amz-checksum-crc32"};
+        signing.chunked = &chunked;
+    }
+    signing.header_count = count;
     char *url = signed_url(&signing, endpoint);
     if (url == NULL)
         return fahr_error_set(err, FAHR_EFAIL, "%s: out of memory", request->operation);
@@ -348,6 +380,11 @@ int aws_send(struct aws_client *client, const struct aws_request *request,
     rc = send_signed(client, request, url, &signing, response, &sent);
     signing_free(&signing);
     free(url);
+    if (request->chunked) {
+        if (request->crc32_sent != NULL)
+            snprintf(request->crc32_sent, 16, "%s", chunked.crc32);
+        aws_chunked_end(&chunked);
+    }
     if (rc == FAHR_EINTERRUPTED)
         return fahr_error_set(err, FAHR_EINTERRUPTED, "%s: interrupted", request->operation);
     if (rc != FAHR_OK)

@@ -96,6 +96,13 @@ struct aws_request {
     /* Each attempt's limit in milliseconds (0: none, stalls count): for a
      * call that must not hold a command up, such as a price. */
     uint32_t timeout_ms;
+    /* Optional, with body_path and body_file_length (S3 only): send the
+     * range aws-chunked with a trailing CRC32 (aws_chunked.h) instead, its
+     * chunks signed over http:// and not over https://; body_sha256 is
+     * then unused. The CRC32 sent (base64) lands in crc32_sent. Such a
+     * body is sent once: the caller retries. */
+    bool chunked;
+    char *crc32_sent; /* 16 bytes */
 };
 
 /* A header of an answer (`context` is its struct aws_response), NULL where

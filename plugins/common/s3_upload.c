@@ -13,17 +13,17 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "digest_cache.h"
 #include "model_fetch.h"
 
 struct upload_file {
     char *path;
     char *relative;
     uint64_t size;
-    char sha256[65];      /* of the whole file */
-    char etag[48];        /* what S3 will say: MD5, or MD5 of part MD5s + "-N" */
-    size_t part_count;    /* 0: one PUT */
-    char (*part_sha256)[65];
+    char sha256[65]; /* of the whole file: the prefix's, the object's metadata */
+    size_t part_count; /* 0: one PUT */
 };
 
 struct upload {
@@ -38,65 +38,58 @@ struct upload {
     size_t uploaded, skipped;
 };
 
-/* Read the file once for its SHA-256 (what the signature covers), its ETag
- * and, for a multipart upload, each part's SHA-256. */
-static int digest_file(struct upload *up, struct upload_file *file)
+/* The user metadata that names an object's content: S3's ETag is an MD5
+ * (or an MD5 of MD5s) that fahr would read the file once more to learn. */
+#define SHA256_METADATA "x-amz-meta-fahr-sha256"
+
+/* SHA-256 of `length` bytes of `stream` from where it stands. */
+static int sha256_stream(FILE *stream, uint64_t length, char hex[65])
 {
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
+    if (sha == NULL || !EVP_DigestInit_ex(sha, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(sha);
+        return -1;
+    }
+    unsigned char buffer[1 << 16], digest[32];
+    unsigned int digest_length;
+    size_t n;
+    while (length > 0 &&
+           (n = fread(buffer, 1, length < sizeof buffer ? (size_t)length : sizeof buffer,
+                      stream)) > 0) {
+        EVP_DigestUpdate(sha, buffer, n);
+        length -= n;
+    }
+    EVP_DigestFinal_ex(sha, digest, &digest_length);
+    EVP_MD_CTX_free(sha);
+    sigv4_hex(digest, 32, hex);
+    return ferror(stream) || length > 0 ? -1 : 0;
+}
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The file's SHA-256: from the digest cache where its stat matches, else
+ * read once (and remembered if it did not change meanwhile). */
+static int digest_file(struct upload *up, struct upload_file *file, const struct stat *st)
+{
+    if (digest_cache_get(file->path, st, file->sha256)) {
+        up->client->host->log(FAHR_LOG_DEBUG, "%s: digest cached", file->path);
+        return 0;
+    }
     FILE *stream = fopen(file->path, "rb");
     if (stream == NULL)
         return -1;
-    bool multipart = file->size > up->part_size;
-    if (multipart) {
-        file->part_count = (size_t)((file->size + up->part_size - 1) / up->part_size);
-        file->part_sha256 = calloc(file->part_count, sizeof *file->part_sha256);
-        if (file->part_sha256 == NULL) {
-            fclose(stream);
-            return -1;
-        }
-    }
-    EVP_MD_CTX *whole = EVP_MD_CTX_new(), *part_sha = EVP_MD_CTX_new(),
-               *part_md5 = EVP_MD_CTX_new(), *md5_of_md5s = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(whole, EVP_sha256(), NULL);
-    EVP_DigestInit_ex(md5_of_md5s, EVP_md5(), NULL);
-    unsigned char buffer[65536], digest[32];
-    unsigned int length;
-    int failed = 0;
-    for (size_t part = 0; part < (multipart ? file->part_count : 1); part++) {
-        EVP_DigestInit_ex(part_sha, EVP_sha256(), NULL);
-        EVP_DigestInit_ex(part_md5, EVP_md5(), NULL);
-        uint64_t left = multipart ? up->part_size : UINT64_MAX;
-        size_t n;
-        while (left > 0 &&
-               (n = fread(buffer, 1, left < sizeof buffer ? (size_t)left : sizeof buffer,
-                          stream)) > 0) {
-            EVP_DigestUpdate(whole, buffer, n);
-            EVP_DigestUpdate(part_sha, buffer, n);
-            EVP_DigestUpdate(part_md5, buffer, n);
-            left -= n;
-        }
-        EVP_DigestFinal_ex(part_sha, digest, &length);
-        if (multipart)
-            sigv4_hex(digest, 32, file->part_sha256[part]);
-        EVP_DigestFinal_ex(part_md5, digest, &length);
-        if (multipart)
-            EVP_DigestUpdate(md5_of_md5s, digest, 16);
-        else
-            sigv4_hex(digest, 16, file->etag);
-    }
-    failed = ferror(stream);
+    int rc = sha256_stream(stream, file->size, file->sha256);
+    struct stat after;
+    bool unchanged = rc == 0 && fstat(fileno(stream), &after) == 0 && same_file_state(st, &after);
     fclose(stream);
-    EVP_DigestFinal_ex(whole, digest, &length);
-    sigv4_hex(digest, 32, file->sha256);
-    EVP_DigestFinal_ex(md5_of_md5s, digest, &length);
-    if (multipart) {
-        sigv4_hex(digest, 16, file->etag);
-        snprintf(file->etag + 32, sizeof file->etag - 32, "-%zu", file->part_count);
-    }
-    EVP_MD_CTX_free(whole);
-    EVP_MD_CTX_free(part_sha);
-    EVP_MD_CTX_free(part_md5);
-    EVP_MD_CTX_free(md5_of_md5s);
-    return failed ? -1 : 0;
+    if (unchanged)
+        digest_cache_put(file->path, st, file->sha256);
+    return rc;
 }
 
 static void count_bytes(struct upload *up, uint64_t bytes)
@@ -113,6 +106,7 @@ struct part_upload {
     pthread_mutex_t lock;
     size_t next_part;
     char (*etags)[128];
+    char (*crc32s)[16]; /* each part's CRC32, base64, as sent */
     int rc;
     struct fahr_error err;
 };
@@ -126,6 +120,27 @@ static void part_failed(struct part_upload *job, int rc, const struct fahr_error
             job->err = *err;
     }
     pthread_mutex_unlock(&job->lock);
+}
+
+/* A body sent aws-chunked goes once per aws_send (the transport cannot
+ * replay it): answers that are worth another try (none came, 5xx, 408,
+ * 429) get one here, after a short pause, up to AWS_MAX_ATTEMPTS. */
+static int send_chunked(struct aws_client *client, const struct aws_request *request,
+                        struct aws_response *response, struct fahr_error *err)
+{
+    int attempts = aws_max_attempts();
+    for (int attempt = 1;; attempt++) {
+        int rc = aws_send(client, request, response, err);
+        long status = response->status;
+        bool again = rc != FAHR_OK && rc != FAHR_EINTERRUPTED &&
+                     (status == 0 || status >= 500 || status == 408 || status == 429);
+        if (!again || attempt >= attempts)
+            return rc;
+        aws_response_free(response);
+        const char *scale_env = getenv("FAHR_RETRY_SCALE");
+        double scale = scale_env ? atof(scale_env) : 1.0;
+        usleep((useconds_t)(scale * 100000.0 * (1 << (attempt < 6 ? attempt : 6))));
+    }
 }
 
 static void *part_worker(void *data)
@@ -154,12 +169,12 @@ static void *part_worker(void *data)
                                                                    : up->part_size;
         struct aws_request put = {.service = &aws_s3, .operation = "UploadPart", .method = "PUT",
                                   .path = job->object, .query = query, .query_count = 2,
-                                  .body_path = job->file->path,
-                                  .body_sha256 = job->file->part_sha256[part],
-                                  .body_file_offset = offset, .body_file_length = length};
+                                  .body_path = job->file->path, .body_file_offset = offset,
+                                  .body_file_length = length, .chunked = true,
+                                  .crc32_sent = job->crc32s[part]};
         struct aws_response response;
         struct fahr_error err = {{0}};
-        int rc = aws_send(&client, &put, &response, &err);
+        int rc = send_chunked(&client, &put, &response, &err);
         const char *etag = rc == FAHR_OK ? aws_answer_header(&response, "ETag") : NULL;
         if (rc == FAHR_OK && etag == NULL)
             rc = fahr_error_set(&err, FAHR_EFAIL, "UploadPart: no ETag for part %s", number);
@@ -179,13 +194,19 @@ static void *part_worker(void *data)
 }
 
 /* CreateMultipartUpload: the upload's id into upload_id. */
-static int create_upload(struct upload *up, const char *object, char *upload_id,
-                         size_t id_size, struct fahr_error *err)
+static int create_upload(struct upload *up, const struct upload_file *file, const char *object,
+                         char *upload_id, size_t id_size, struct fahr_error *err)
 {
     struct sigv4_pair create_query[] = {{"uploads", ""}};
+    /* The parts carry CRC32s, which S3 combines into the whole object's
+     * (FULL_OBJECT), the checksum fetch checks. */
+    struct sigv4_pair headers[] = {{SHA256_METADATA, file->sha256},
+                                   {"x-amz-checksum-algorithm", "CRC32"},
+                                   {"x-amz-checksum-type", "FULL_OBJECT"}};
     struct aws_request create = {.service = &aws_s3, .operation = "CreateMultipartUpload",
                                  .method = "POST", .path = object, .query = create_query,
-                                 .query_count = 1, .body = "", .body_length = 0};
+                                 .query_count = 1, .headers = headers, .header_count = 3,
+                                 .body = "", .body_length = 0};
     struct aws_response response;
     int rc = aws_send(up->client, &create, &response, err);
     struct xml_node *answer = rc == FAHR_OK ? xml_parse(response.body ? response.body : "",
@@ -210,7 +231,7 @@ static int upload_each_part(struct part_upload *job, struct fahr_error *err)
                                                                   : job->file->part_count;
     pthread_t *threads = calloc(workers, sizeof *threads);
     size_t started = 0;
-    if (job->etags != NULL && threads != NULL)
+    if (job->etags != NULL && job->crc32s != NULL && threads != NULL)
         for (size_t i = 0; i < workers; i++)
             if (pthread_create(&threads[i], NULL, part_worker, job) == 0)
                 started++;
@@ -237,8 +258,10 @@ static int complete_upload(struct part_upload *job, struct fahr_error *err)
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     fputs("<CompleteMultipartUpload>", xml);
     for (size_t part = 0; part < job->file->part_count; part++)
-        fprintf(xml, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>", part + 1,
-                job->etags[part]);
+        fprintf(xml,
+                "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag>"
+                "<ChecksumCRC32>%s</ChecksumCRC32></Part>",
+                part + 1, job->etags[part], job->crc32s[part]);
     fputs("</CompleteMultipartUpload>", xml);
     fclose(xml);
     struct sigv4_pair id_query[] = {{"uploadId", job->upload_id}};
@@ -265,17 +288,19 @@ static int upload_parts(struct upload *up, const struct upload_file *file, const
                         struct fahr_error *err)
 {
     char upload_id[1024];
-    int rc = create_upload(up, object, upload_id, sizeof upload_id, err);
+    int rc = create_upload(up, file, object, upload_id, sizeof upload_id, err);
     if (rc != FAHR_OK)
         return rc;
     struct part_upload job = {.up = up, .file = file, .object = object, .upload_id = upload_id};
     job.etags = calloc(file->part_count, sizeof *job.etags);
+    job.crc32s = calloc(file->part_count, sizeof *job.crc32s);
     pthread_mutex_init(&job.lock, NULL);
     rc = upload_each_part(&job, err);
     pthread_mutex_destroy(&job.lock);
     if (rc == FAHR_OK)
         rc = complete_upload(&job, err);
     free(job.etags);
+    free(job.crc32s);
     if (rc != FAHR_OK) {
         struct sigv4_pair id_query[] = {{"uploadId", upload_id}};
         struct aws_request abort_upload = {.service = &aws_s3,
@@ -304,11 +329,9 @@ static int upload_file(struct upload *up, const struct upload_file *file, struct
     int rc = aws_send(up->client, &head, &response, &head_err);
     if (rc == FAHR_OK) {
         int64_t length = aws_answer_length(&response);
-        char quoted[56];
-        snprintf(quoted, sizeof quoted, "\"%s\"", file->etag);
-        const char *etag = aws_answer_header(&response, "ETag");
-        bool same = etag != NULL && length == (int64_t)file->size &&
-                    strcasecmp(etag, quoted) == 0;
+        const char *sha256 = aws_answer_header(&response, SHA256_METADATA);
+        bool same = sha256 != NULL && length == (int64_t)file->size &&
+                    strcmp(sha256, file->sha256) == 0;
         aws_response_free(&response);
         if (same) {
             up->skipped++;
@@ -325,10 +348,12 @@ static int upload_file(struct upload *up, const struct upload_file *file, struct
     if (file->part_count > 0) {
         rc = upload_parts(up, file, object, err);
     } else {
+        struct sigv4_pair metadata[] = {{SHA256_METADATA, file->sha256}};
         struct aws_request put = {.service = &aws_s3, .operation = "PutObject", .method = "PUT",
-                                  .path = object, .body_path = file->path,
-                                  .body_sha256 = file->sha256};
-        rc = aws_send(up->client, &put, &response, err);
+                                  .path = object, .headers = metadata, .header_count = 1,
+                                  .body_path = file->path, .body_file_length = file->size,
+                                  .chunked = true};
+        rc = send_chunked(up->client, &put, &response, err);
         aws_response_free(&response);
         if (rc == FAHR_OK)
             count_bytes(up, file->size);
@@ -358,7 +383,9 @@ static int collect(struct upload *up, const char *path, const char *relative,
         up->count++;
         if (file->path == NULL || file->relative == NULL)
             return fahr_error_set(err, FAHR_EFAIL, "out of memory");
-        if (digest_file(up, file) != 0)
+        if (file->size > up->part_size)
+            file->part_count = (size_t)((file->size + up->part_size - 1) / up->part_size);
+        if (digest_file(up, file, &st) != 0)
             return fahr_error_set(err, FAHR_EFAIL, "cannot read %s: %s", path, strerror(errno));
         up->total += file->size;
         return FAHR_OK;
@@ -450,7 +477,6 @@ int s3_upload_path(struct aws_client *client, const char *local_path, const char
     for (size_t i = 0; i < up.count; i++) {
         free(up.files[i].path);
         free(up.files[i].relative);
-        free(up.files[i].part_sha256);
     }
     free(up.files);
     return rc;

@@ -1,9 +1,10 @@
 /* plugins/common/s3_upload.h: put a local file or directory on S3 for a
  * job to read, under a prefix named by its content: the same data uploaded
  * again lands under the same prefix, where every object already there with
- * the same size and MD5 (the ETag of a single-part upload) is skipped, and
- * changed data gets a prefix of its own, so no job ever reads stale files.
- * Files are read as they are sent. */
+ * the same size and SHA-256 (kept in its metadata, x-amz-meta-fahr-sha256)
+ * is skipped, and changed data gets a prefix of its own, so no job ever
+ * reads stale files. A file is read once for its digest (none where the
+ * digest cache, digest_cache.h, knows it) and once as it is sent. */
 #ifndef FAHR_S3_UPLOAD_H
 #define FAHR_S3_UPLOAD_H
 

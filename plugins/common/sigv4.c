@@ -379,7 +379,10 @@ static int sign_canonical(const struct sigv4_credentials *credentials,
     hmac(k_region, 32, options->service, k_service);
     hmac(k_service, 32, "aws4_request", k_signing);
     hmac(k_signing, 32, result->string_to_sign, signature);
+    memcpy(result->signing_key, k_signing, sizeof k_signing);
     OPENSSL_cleanse(k_signing, sizeof k_signing);
+    snprintf(result->scope, sizeof result->scope, "%s", scope);
+    snprintf(result->amz_date, sizeof result->amz_date, "%s", options->amz_date);
     sigv4_hex(signature, 32, result->signature);
     size_t auth_size = strlen(credentials->access_key_id) + strlen(scope) +
                        strlen(signed_headers) + 160;
@@ -428,5 +431,51 @@ void sigv4_result_free(struct sigv4_result *result)
     free(result->authorization);
     for (size_t i = 0; i < 4; i++)
         free(result->added_headers[i]);
-    memset(result, 0, sizeof *result);
+    OPENSSL_cleanse(result, sizeof *result);
+}
+
+/* ---- Streaming payloads ---------------------------------------------------- */
+
+void sigv4_chain_start(struct sigv4_chain *chain, const struct sigv4_result *seed)
+{
+    memcpy(chain->key, seed->signing_key, sizeof chain->key);
+    snprintf(chain->amz_date, sizeof chain->amz_date, "%s", seed->amz_date);
+    snprintf(chain->scope, sizeof chain->scope, "%s", seed->scope);
+    snprintf(chain->previous, sizeof chain->previous, "%s", seed->signature);
+}
+
+/* "ALGORITHM\ndate\nscope\nprevious\n<rest>", signed; the result is the
+ * chain's previous signature from now on. */
+static void chain_sign(struct sigv4_chain *chain, const char *algorithm, const char *rest,
+                       char signature[65])
+{
+    char to_sign[512];
+    snprintf(to_sign, sizeof to_sign, "%s\n%s\n%s\n%s\n%s", algorithm, chain->amz_date,
+             chain->scope, chain->previous, rest);
+    unsigned char mac[32];
+    hmac(chain->key, sizeof chain->key, to_sign, mac);
+    sigv4_hex(mac, 32, signature);
+    memcpy(chain->previous, signature, 65);
+}
+
+void sigv4_chain_chunk(struct sigv4_chain *chain, const char data_sha256[65], char signature[65])
+{
+    char rest[140];
+    snprintf(rest, sizeof rest,
+             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n%s",
+             data_sha256); /* the SHA-256 of nothing: chunks have no headers */
+    chain_sign(chain, "AWS4-HMAC-SHA256-PAYLOAD", rest, signature);
+}
+
+void sigv4_chain_trailer(struct sigv4_chain *chain, const char *lines, size_t length,
+                         char signature[65])
+{
+    char lines_sha256[65];
+    sigv4_sha256_hex(lines, length, lines_sha256);
+    chain_sign(chain, "AWS4-HMAC-SHA256-TRAILER", lines_sha256, signature);
+}
+
+void sigv4_chain_end(struct sigv4_chain *chain)
+{
+    OPENSSL_cleanse(chain, sizeof *chain);
 }

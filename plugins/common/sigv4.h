@@ -55,12 +55,35 @@ struct sigv4_result {
     /* Headers the signer adds (X-Amz-Date, X-Amz-Security-Token,
      * X-Amz-Content-Sha256), "Name: value" each, NULL-ended. */
     char *added_headers[4];
+    /* For a streaming payload's chunk signatures (sigv4_chain_start). */
+    unsigned char signing_key[32];
+    char scope[160];
+    char amz_date[17];
 };
 
 /* Returns 0, or -1 when out of memory. */
 int sigv4_sign(const struct sigv4_request *request, const struct sigv4_credentials *credentials,
                const struct sigv4_options *options, struct sigv4_result *result);
 void sigv4_result_free(struct sigv4_result *result);
+
+/* A streaming (aws-chunked) payload's signatures, as S3 takes them with
+ * x-amz-content-sha256 STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]: each
+ * chunk's signature covers its SHA-256 and the signature before it, the
+ * first one the request's own (the seed), so no chunk can be changed,
+ * dropped or moved. The trailer's covers its lines ("name:value\n" each). */
+struct sigv4_chain {
+    unsigned char key[32];
+    char amz_date[17];
+    char scope[160];
+    char previous[65];
+};
+void sigv4_chain_start(struct sigv4_chain *chain, const struct sigv4_result *seed);
+/* The next chunk's signature (its data's lower-case hex SHA-256 given). */
+void sigv4_chain_chunk(struct sigv4_chain *chain, const char data_sha256[65], char signature[65]);
+void sigv4_chain_trailer(struct sigv4_chain *chain, const char *lines, size_t length,
+                         char signature[65]);
+/* Forget the key. */
+void sigv4_chain_end(struct sigv4_chain *chain);
 
 /* `length` bytes as lower-case hex into `hex` (2 x length + 1 bytes). */
 void sigv4_hex(const unsigned char *bytes, size_t length, char *hex);

@@ -60,6 +60,7 @@ from botocore.credentials import Credentials
 from aws_bench_hosts import Hosts
 from aws_bench_spot import SpotJob, spot_request_error
 import aws_bench_pricing
+import aws_chunked  # tests/bench/aws_chunked.py: S3's aws-chunked bodies, checked
 
 PORT = int(sys.argv[1])
 MOTO = urllib.parse.urlparse(sys.argv[2])
@@ -126,6 +127,8 @@ def judge(method, target, headers, body):
     string_to_sign = signer.string_to_sign(Context, canonical)
     if signer.signature(string_to_sign, Context) != given:
         return f"expected canonical request:\n{canonical}\nexpected string to sign:\n{string_to_sign}"
+    if payload in aws_chunked.PAYLOADS:
+        return None  # the body's own signatures: handle_any, through aws_chunked
     if payload != "UNSIGNED-PAYLOAD" and hashlib.sha256(body).hexdigest() != payload:
         return "x-amz-content-sha256 does not match the body"
     return None
@@ -357,6 +360,25 @@ class Bench(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def plain_body(self, body):
+        """An aws-chunked body checked and decoded (the request's headers
+        made those of a plain upload), or None after refusing it."""
+        with KEYS_LOCK:
+            secret = KEYS.get(AUTH.match(self.headers["Authorization"]).group(1))
+        try:
+            data, kept = aws_chunked.decode(self.headers, body, secret)
+        except aws_chunked.Refused as why:
+            log(f"{self.command} {self.path}: aws-chunked body refused: {why}")
+            code = "BadDigest" if "does not match the data" in str(why) else "SignatureDoesNotMatch"
+            self.answer(400 if code == "BadDigest" else 403,
+                        f"<Error><Code>{code}</Code><Message>{why}</Message></Error>".encode(),
+                        "text/xml")
+            return None
+        log(f"{self.command} {self.path}: aws-chunked, {len(data)} bytes, "
+            f"checked: {' '.join(['signatures'] * aws_chunked.is_signed(self.headers) + list(kept))}")
+        aws_chunked.as_plain_request(self.headers, data, kept)
+        return data
+
     def forward(self, body):
         upstream = http.client.HTTPConnection(MOTO.hostname, MOTO.port, timeout=300)
         upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -391,6 +413,10 @@ class Bench(BaseHTTPRequestHandler):
                        + "</Detail></Error></ErrorResponse>")
             self.answer(403, message.encode(), "text/xml")
             return
+        if aws_chunked.is_chunked(self.headers):
+            body = self.plain_body(body)
+            if body is None:
+                return
         target = self.headers.get("X-Amz-Target", "")
         if target.startswith("AWSPriceListService."):
             self.answer(*aws_bench_pricing.answer(self.headers, body, log))

@@ -13,7 +13,8 @@ TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fahr-it.XXXXXX")
 trap 'chmod -R u+w,o-w "$TEST_TMP" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
 # fahr's job index (core/job_index.c) of these tests', never the user's.
 export XDG_STATE_HOME="$TEST_TMP/state"
-# Its caches (the AWS prices of plugins/common/aws_pricing.c) too.
+# Caches (the AWS prices of plugins/common/aws_pricing.c, the input digests
+# of plugins/common/digest_cache.h) too.
 export XDG_CACHE_HOME="$TEST_TMP/cache"
 
 fail() {

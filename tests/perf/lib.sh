@@ -24,3 +24,29 @@ timed_row() {
 timed_header() {
     printf '%-40s %10s %9s\n' "" "wall" "peak MiB"
 }
+
+# start_s3rver DIR BUCKET: s3rver (installed into tests/perf/node_modules on
+# first use) on a free port of 127.0.0.1 with BUCKET, its data and log in
+# DIR, its pid in DIR/pid; prints the port once it answers.
+start_s3rver() {
+    local dir=$1 bucket=$2 perf port
+    perf="$root/tests/perf"
+    if [ ! -x "$perf/node_modules/.bin/s3rver" ]; then
+        (cd "$perf" && npm install --no-audit --no-fund --silent >/dev/null)
+    fi
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p "$dir/data"
+    echo '{}' >"$dir/checksums.json"
+    node "$perf/s3rver_checksums.js" "$dir/data" "$port" "$bucket" "$dir/checksums.json" \
+        >"$dir/log" 2>&1 &
+    echo $! >"$dir/pid"
+    for _ in $(seq 1 100); do
+        if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+        sleep 0.1
+    done
+    echo "start_s3rver: s3rver did not start; see $dir/log" >&2
+    return 1
+}

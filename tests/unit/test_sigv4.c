@@ -259,6 +259,84 @@ START_TEST(session_token_is_sent_and_signed)
 }
 END_TEST
 
+/* AWS's published examples of a chunked upload (Amazon S3 API Reference,
+ * "Transferring payload in multiple chunks" and "Including trailing
+ * headers"): 65 KiB of 'a' in chunks of 64 KiB, 1 KiB and 0 bytes. The
+ * seed is the request's own signature, from sigv4_sign. */
+static void example_seed(struct sigv4_result *result)
+{
+    struct sigv4_pair headers[] = {
+        {"Host", "s3.amazonaws.com"}, {"Content-Encoding", "aws-chunked"},
+        {"Content-Length", "66824"}, {"x-amz-decoded-content-length", "66560"},
+        {"x-amz-storage-class", "REDUCED_REDUNDANCY"}};
+    struct sigv4_request request = {"PUT", "/examplebucket/chunkObject.txt", NULL, 0, headers, 5,
+                                    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"};
+    struct sigv4_credentials credentials = {"AKIAIOSFODNN7EXAMPLE",
+                                            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL};
+    struct sigv4_options options = {"us-east-1", "s3", "20130524T000000Z", false, false, true,
+                                    false};
+    ck_assert_int_eq(sigv4_sign(&request, &credentials, &options, result), 0);
+}
+
+static void example_chunk_hashes(char hashes[3][65])
+{
+    static char data[65536];
+    memset(data, 'a', sizeof data);
+    sigv4_sha256_hex(data, 65536, hashes[0]);
+    sigv4_sha256_hex(data, 1024, hashes[1]);
+    sigv4_sha256_hex("", 0, hashes[2]);
+}
+
+START_TEST(chunk_signatures_match_aws_example)
+{
+    struct sigv4_result seed;
+    example_seed(&seed);
+    ck_assert_str_eq(seed.signature,
+                     "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
+    char hashes[3][65], signature[65];
+    example_chunk_hashes(hashes);
+    const char *expected[] = {
+        "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+        "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"};
+    struct sigv4_chain chain;
+    sigv4_chain_start(&chain, &seed);
+    for (int i = 0; i < 3; i++) {
+        sigv4_chain_chunk(&chain, hashes[i], signature);
+        ck_assert_str_eq(signature, expected[i]);
+    }
+    sigv4_chain_end(&chain);
+    sigv4_result_free(&seed);
+}
+END_TEST
+
+START_TEST(trailer_signature_matches_aws_example)
+{
+    /* The trailer example's seed (its request signs x-amz-trailer too). */
+    struct sigv4_result seed;
+    example_seed(&seed);
+    snprintf(seed.signature, sizeof seed.signature, "%s",
+             "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e");
+    char hashes[3][65], signature[65];
+    example_chunk_hashes(hashes);
+    const char *expected[] = {
+        "b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+        "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+        "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992"};
+    struct sigv4_chain chain;
+    sigv4_chain_start(&chain, &seed);
+    for (int i = 0; i < 3; i++) {
+        sigv4_chain_chunk(&chain, hashes[i], signature);
+        ck_assert_str_eq(signature, expected[i]);
+    }
+    const char lines[] = "x-amz-checksum-crc32c:sOO8/Q==\n";
+    sigv4_chain_trailer(&chain, lines, strlen(lines), signature);
+    ck_assert_str_eq(signature, "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435");
+    sigv4_chain_end(&chain);
+    sigv4_result_free(&seed);
+}
+END_TEST
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -295,6 +373,8 @@ int main(void)
     TCase *fahr_cases = tcase_create("services");
     tcase_add_test(fahr_cases, other_services_sign_the_path_encoded_twice);
     tcase_add_test(fahr_cases, session_token_is_sent_and_signed);
+    tcase_add_test(fahr_cases, chunk_signatures_match_aws_example);
+    tcase_add_test(fahr_cases, trailer_signature_matches_aws_example);
     suite_add_tcase(suite, fahr_cases);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_VERBOSE);
