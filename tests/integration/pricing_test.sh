@@ -156,7 +156,7 @@ import json, re, sys
 line, job = sys.argv[1], json.loads(sys.argv[2])
 training, billable = job["TrainingTimeInSeconds"], job["BillableTimeInSeconds"]
 assert training == billable >= 1, job
-match = re.search(r"completed: Completed\. Training seconds: (\d+)\. Billable seconds: (\d+)\. "
+match = re.search(r"completed: Completed(?:: [^.]*)?\. Training seconds: (\d+)\. Billable seconds: (\d+)\. "
                   r"Cost: \$([0-9.]+) \((\d+) s x 2 x ml\.m5\.large at \$0\.115/h on-demand\)$", line)
 assert match, line
 assert int(match[1]) == training and int(match[2]) == billable and int(match[4]) == billable, line
