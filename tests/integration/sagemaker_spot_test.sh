@@ -65,6 +65,12 @@ a_spot_job_resumes_after_an_interruption_and_a_rerun_resumes_too() {
     if [ "$training" -lt 4 ] || [ "$billable" -ge "$training" ]; then
         fail "training and billable seconds: '$times'"
     fi
+    # fit's end line gives the saving as the SDK does, from those seconds.
+    local saving
+    saving=$(python3 -c 'import sys; t, b = map(int, sys.argv[1:]); print("%.1f" % ((1 - b / t) * 100))' \
+        "$training" "$billable")
+    expect_contains "$ERR" "Billable seconds: $billable. Managed Spot Training savings: $saving%." \
+        "fit's end line"
     # The checkpoints stayed on S3, per image: a re-run, on demand, resumes.
     expect_contains "$(moto_cli s3 cp "s3://$FAHR_BENCH_BUCKET/models/checkpoints/resumer/train/state.json" -)" \
         '"step": 10' "the saved checkpoint"
