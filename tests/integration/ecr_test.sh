@@ -11,25 +11,13 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 use_docker_bench
-AWS_BENCH="$TEST_TMP/aws"
-mkdir -p "$AWS_BENCH"
-trap '"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" stop "$AWS_BENCH"; chmod -R u+w "$TEST_TMP" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
-"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" start "$AWS_BENCH"
-# shellcheck disable=SC1091 # written by aws.sh start
-. "$AWS_BENCH/env"
-export FAHR_POLL_INTERVAL_MS=200 FAHR_RETRY_SCALE=0.01
-# Nothing of this machine's own AWS or Docker setup may leak in, and
-# nothing fahr writes may land outside TEST_TMP.
-export AWS_CONFIG_FILE="$TEST_TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/no-credentials"
+use_aws_bench
+# Nothing of this machine's own Docker setup may leak in (use_aws_bench
+# keeps its AWS setup out), and nothing fahr writes may land outside TEST_TMP.
 export HOME="$TEST_TMP/home" XDG_CACHE_HOME="$TEST_TMP/cache" XDG_CONFIG_HOME="$TEST_TMP/config"
 mkdir -p "$HOME"
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
 PASSWORD=$(cat "$FAHR_BENCH_REGISTRY_PASSWORD_FILE")
 TOKEN=$(printf 'AWS:%s' "$PASSWORD" | base64 -w0)
-
-moto_cli() {
-    aws --endpoint-url "$FAHR_BENCH_MOTO" --region us-east-1 --output json "$@"
-}
 
 training_job_count() {
     moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)'

@@ -8,28 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 use_docker_bench
-AWS_BENCH="$TEST_TMP/aws"
-mkdir -p "$AWS_BENCH"
-trap '"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" stop "$AWS_BENCH"; chmod -R u+w "$TEST_TMP" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
-"$FAHR_SOURCE_ROOT/tests/bench/aws.sh" start "$AWS_BENCH"
-# shellcheck disable=SC1091 # written by aws.sh start
-. "$AWS_BENCH/env"
-export FAHR_POLL_INTERVAL_MS=200 FAHR_RETRY_SCALE=0.01
-export AWS_CONFIG_FILE="$TEST_TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/no-credentials"
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
-
-moto_cli() {
-    aws --endpoint-url "$FAHR_BENCH_MOTO" --region us-east-1 --output json "$@"
-}
-
-fit_on_bench() { # ARTIFACT ARGS...
-    local artifact=$1
-    shift
-    run_fahr fit "$artifact" --build-driver=local --train-driver=sagemaker \
-        --config.output_path="s3://$FAHR_BENCH_BUCKET/models" \
-        --config.role_name="$FAHR_BENCH_ROLE" --config.registry="$FAHR_BENCH_REGISTRY" \
-        --config.base_image="$BENCH_IMAGE" "$@"
-}
+use_aws_bench
 
 training_job_count() {
     moto_cli sagemaker list-training-jobs --query 'length(TrainingJobSummaries)'
