@@ -80,6 +80,10 @@ char *user_config_text(const struct user_config *config);
  * directory is made (0700) if missing. A PATH.lock of another writer is
  * refused, not waited for. */
 int user_config_save(const struct user_config *config, struct fahr_error *err);
+/* user_config_write.c: what save does, with the text; `shown` names the
+ * file in errors. */
+int user_config_replace(const char *path, const char *shown, const char *text,
+                        struct fahr_error *err);
 
 /* Which keys of a section: those of [defaults] and [profile NAME]. */
 bool user_config_is_defaults_key(const char *key);
