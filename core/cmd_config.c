@@ -114,6 +114,13 @@ static int check_set(struct cli *cli, const struct config_key *name, const char 
                      char *stored, size_t stored_size)
 {
     size_t length = strlen(value);
+    /* Said before anything echoes the value: it would reach the terminal. */
+    const char *control = first_control_character(value, length);
+    if (control != NULL) {
+        host_error("%s.%s: the value has a control character (0x%02x); refusing it",
+                   name->section, name->key, (unsigned char)*control);
+        return FAHR_EXIT_USAGE;
+    }
     if (length == 0 || value[0] == ' ' || value[0] == '\t' || value[length - 1] == ' ' ||
         value[length - 1] == '\t' || length >= USER_CONFIG_LINE_MAX - 200) {
         host_error("%s.%s: a value of the config file is not empty, starts and ends with no "

@@ -274,6 +274,9 @@ config_set_checks_as_the_command_line_does() {
     expect_eq "$RC" 2 "exit code of a key without its section"
     keys2 config set fixture-keys2.project "$(printf 'a\nb')"
     expect_eq "$RC" 2 "exit code of a value with a newline"
+    keys2 config set defaults.train-driver "$(printf 'x\033[2Jy')"
+    expect_eq "$ERR" "fahr: defaults.train-driver: the value has a control character (0x1b); refusing it" \
+        "stderr of an escape, not echoed"
     expect_eq "$(cat "$CONFIG")" "$before" "the file after refused edits"
     # A writer that holds the lock: refused, not waited for, the file kept.
     : >"$CONFIG.lock"
