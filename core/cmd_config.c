@@ -169,27 +169,38 @@ static void list(const struct user_config *file, const char *profile)
     }
 }
 
-static int edit(struct cli *cli, struct user_config *file, const char *verb,
-                const struct config_key *name)
+/* set or unset, the file read under its lock (see user_config.h): the
+ * edit, then the commit; the lock is given up on any failure. */
+static int edit(const struct cli *cli, const char *path, const char *verb,
+                const struct config_key *name, const char *stored)
 {
     struct fahr_error err = {{0}};
-    if (strcmp(verb, "set") == 0) {
-        char stored[USER_CONFIG_LINE_MAX];
-        int rc = check_set(cli, name, cli->args[2], stored, sizeof stored);
-        if (rc != FAHR_EXIT_OK)
-            return rc;
-        user_config_set(file, cli->profile, name->section, name->key, stored);
-    } else if (!user_config_unset(file, cli->profile, name->section, name->key)) {
+    struct user_config_lock lock;
+    struct user_config *file = NULL;
+    int rc = FAHR_EXIT_FAILED;
+    if (user_config_lock(path, &lock, &err) != FAHR_OK) {
+        host_error("%s", err.message);
+    } else if (user_config_load(path, &file, &err) != FAHR_OK) {
+        host_error("%s", err.message);
+        rc = FAHR_EXIT_USAGE;
+    } else if (strcmp(verb, "unset") == 0 &&
+               !user_config_unset(file, cli->profile, name->section, name->key)) {
         host_error("%s.%s is not set in %s%s%s", name->section, name->key,
                    user_config_shown(file), cli->profile ? " for profile " : "",
                    cli->profile ? cli->profile : "");
-        return FAHR_EXIT_FAILED;
+    } else {
+        if (strcmp(verb, "set") == 0)
+            user_config_set(file, cli->profile, name->section, name->key, stored);
+        char *text = user_config_text(file);
+        if (user_config_commit(&lock, text, &err) != FAHR_OK)
+            host_error("%s", err.message);
+        else
+            rc = FAHR_EXIT_OK;
+        free(text);
     }
-    if (user_config_save(file, &err) != FAHR_OK) {
-        host_error("%s", err.message);
-        return FAHR_EXIT_FAILED;
-    }
-    return FAHR_EXIT_OK;
+    user_config_unlock(&lock); /* a no-op after the commit */
+    user_config_free(file);
+    return rc;
 }
 
 /* The verb's arguments: get and unset KEY, set KEY VALUE, list none. */
@@ -212,18 +223,9 @@ static int check_arguments(const struct cli *cli, const char *verb)
     return FAHR_EXIT_USAGE;
 }
 
-static int load(struct cli *cli, bool editing, struct user_config **file)
+/* --profile, else $FAHR_PROFILE, else none. */
+static int choose_profile(struct cli *cli)
 {
-    char path[4096];
-    struct fahr_error err = {{0}};
-    if (!user_config_path(path, sizeof path)) {
-        host_error("no config file: neither $XDG_CONFIG_HOME nor $HOME is an absolute path");
-        return FAHR_EXIT_USAGE;
-    }
-    if (user_config_load(path, file, &err) != FAHR_OK) {
-        host_error("%s", err.message);
-        return FAHR_EXIT_USAGE;
-    }
     if (cli->profile == NULL) {
         const char *env = getenv("FAHR_PROFILE");
         cli->profile = env != NULL && env[0] != '\0' ? env : NULL;
@@ -232,11 +234,34 @@ static int load(struct cli *cli, bool editing, struct user_config **file)
         host_error("'%s' is not a profile name (letters, digits, '-', '_' and '.')", cli->profile);
         return FAHR_EXIT_USAGE;
     }
-    if (!editing && cli->profile != NULL && !user_config_has_profile(*file, cli->profile)) {
-        host_error("'%s' is not a profile of %s", cli->profile, user_config_shown(*file));
+    return FAHR_EXIT_OK;
+}
+
+/* get and list: the file as it is. */
+static int read_only(const struct cli *cli, const char *path, const char *verb,
+                     const struct config_key *name)
+{
+    struct fahr_error err = {{0}};
+    struct user_config *file = NULL;
+    if (user_config_load(path, &file, &err) != FAHR_OK) {
+        host_error("%s", err.message);
         return FAHR_EXIT_USAGE;
     }
-    return FAHR_EXIT_OK;
+    int rc = FAHR_EXIT_OK;
+    if (cli->profile != NULL && !user_config_has_profile(file, cli->profile)) {
+        host_error("'%s' is not a profile of %s", cli->profile, user_config_shown(file));
+        rc = FAHR_EXIT_USAGE;
+    } else if (strcmp(verb, "list") == 0) {
+        list(file, cli->profile);
+    } else {
+        const struct user_config_entry *entry =
+            user_config_find(file, cli->profile, name->section, name->key);
+        if (entry != NULL)
+            printf("%s\n", entry->value);
+        rc = entry != NULL ? FAHR_EXIT_OK : FAHR_EXIT_FAILED; /* as git config: 1, unset */
+    }
+    user_config_free(file);
+    return rc;
 }
 
 int cmd_config(struct cli *cli)
@@ -246,25 +271,21 @@ int cmd_config(struct cli *cli)
     struct config_key name;
     if (rc == FAHR_EXIT_OK && cli->arg_count > 1)
         rc = parse_key(cli->args[1], &name);
-    bool editing = strcmp(verb, "set") == 0 || strcmp(verb, "unset") == 0;
-    struct user_config *file = NULL;
     if (rc == FAHR_EXIT_OK)
-        rc = load(cli, editing, &file);
-    if (rc != FAHR_EXIT_OK) {
-        user_config_free(file);
+        rc = choose_profile(cli);
+    char path[4096];
+    if (rc == FAHR_EXIT_OK && !user_config_path(path, sizeof path)) {
+        host_error("no config file: neither $XDG_CONFIG_HOME nor $HOME is an absolute path");
+        rc = FAHR_EXIT_USAGE;
+    }
+    if (rc != FAHR_EXIT_OK)
         return rc;
-    }
-    if (strcmp(verb, "list") == 0) {
-        list(file, cli->profile);
-    } else if (strcmp(verb, "get") == 0) {
-        const struct user_config_entry *entry =
-            user_config_find(file, cli->profile, name.section, name.key);
-        if (entry != NULL)
-            printf("%s\n", entry->value);
-        rc = entry != NULL ? FAHR_EXIT_OK : FAHR_EXIT_FAILED; /* as git config: 1, unset */
-    } else {
-        rc = edit(cli, file, verb, &name);
-    }
-    user_config_free(file);
-    return rc;
+    if (strcmp(verb, "get") == 0 || strcmp(verb, "list") == 0)
+        return read_only(cli, path, verb, &name);
+    /* Checked before the lock is taken: loading the drivers takes a while. */
+    char stored[USER_CONFIG_LINE_MAX] = "";
+    if (strcmp(verb, "set") == 0 &&
+        (rc = check_set(cli, &name, cli->args[2], stored, sizeof stored)) != FAHR_EXIT_OK)
+        return rc;
+    return edit(cli, path, verb, &name, stored);
 }

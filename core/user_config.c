@@ -45,15 +45,15 @@ const char *user_config_shown(const struct user_config *config)
     return config->shown;
 }
 
-static void set_shown(struct user_config *config)
+void user_config_show_path(const char *path, char *out, size_t size)
 {
     const char *home = getenv("HOME");
     size_t home_len = home != NULL ? strlen(home) : 0;
-    if (home_len > 1 && home[0] == '/' && strncmp(config->path, home, home_len) == 0 &&
-        config->path[home_len] == '/')
-        snprintf(config->shown, sizeof config->shown, "~%s", config->path + home_len);
+    if (home_len > 1 && home[0] == '/' && strncmp(path, home, home_len) == 0 &&
+        path[home_len] == '/')
+        snprintf(out, size, "~%s", path + home_len);
     else
-        snprintf(config->shown, sizeof config->shown, "%s", config->path);
+        snprintf(out, size, "%s", path);
 }
 
 static void line_free(struct config_line *line)
@@ -229,7 +229,7 @@ static struct user_config *config_new_for(const char *path)
     if (config == NULL)
         abort();
     config->path = xstrdup(path);
-    set_shown(config);
+    user_config_show_path(path, config->shown, sizeof config->shown);
     return config;
 }
 
@@ -568,8 +568,11 @@ char *user_config_text(const struct user_config *config)
 
 int user_config_save(const struct user_config *config, struct fahr_error *err)
 {
+    struct user_config_lock lock;
+    if (user_config_lock(config->path, &lock, err) != FAHR_OK)
+        return FAHR_EFAIL;
     char *text = user_config_text(config);
-    int rc = user_config_replace(config->path, config->shown, text, err);
+    int rc = user_config_commit(&lock, text, err);
     free(text);
     return rc;
 }

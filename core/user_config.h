@@ -74,16 +74,25 @@ bool user_config_unset(struct user_config *config, const char *profile, const ch
                        const char *key);
 /* The file's text as it would be written; caller frees. */
 char *user_config_text(const struct user_config *config);
-/* Write the file atomically, as git does: the new text into PATH.lock
- * (made exclusively, mode 0600), fsync, rename over PATH (where a symlink
- * points, so a linked dotfile stays linked), fsync the directory. The
- * directory is made (0700) if missing. A PATH.lock of another writer is
- * refused, not waited for. */
+/* Writing, as git writes its config: lock makes PATH.lock exclusively
+ * (mode 0600; the directory made 0700 if missing), before the file is read
+ * for an edit, so that two writers do not lose each other's changes;
+ * another writer's lock is refused, not waited for. commit writes the text
+ * into it, fsyncs it and renames it over PATH (where a symlink points, so a
+ * linked dotfile stays linked), then fsyncs the directory; unlock gives the
+ * lock up unused. save is lock and commit of the config's text. */
+struct user_config_lock {
+    char target[4096];
+    char lock[4200];
+    char shown[4096];
+    int fd;
+};
+int user_config_lock(const char *path, struct user_config_lock *lock, struct fahr_error *err);
+int user_config_commit(struct user_config_lock *lock, const char *text, struct fahr_error *err);
+void user_config_unlock(struct user_config_lock *lock);
 int user_config_save(const struct user_config *config, struct fahr_error *err);
-/* user_config_write.c: what save does, with the text; `shown` names the
- * file in errors. */
-int user_config_replace(const char *path, const char *shown, const char *text,
-                        struct fahr_error *err);
+/* The path as messages show it: "~/..." under $HOME. */
+void user_config_show_path(const char *path, char *out, size_t size);
 
 /* Which keys of a section: those of [defaults] and [profile NAME]. */
 bool user_config_is_defaults_key(const char *key);

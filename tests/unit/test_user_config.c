@@ -296,6 +296,20 @@ START_TEST(save_is_atomic_private_and_keeps_a_link)
     ck_assert_ptr_nonnull(strstr(err.message, "config.lock exists"));
     ck_assert_str_eq(read_file(path), "[sagemaker]\nrole_name = r\n");
     unlink(lock);
+    /* A lock held from before the read to the commit shuts out a second
+     * writer; given up unused, it leaves nothing and the file as it was. */
+    struct user_config_lock held, second;
+    ck_assert_int_eq(user_config_lock(path, &held, &err), FAHR_OK);
+    ck_assert_int_eq(user_config_lock(path, &second, &err), FAHR_EFAIL);
+    ck_assert_ptr_nonnull(strstr(err.message, "config.lock exists"));
+    user_config_unlock(&held);
+    ck_assert_int_ne(access(lock, F_OK), 0);
+    ck_assert_str_eq(read_file(path), "[sagemaker]\nrole_name = r\n");
+    ck_assert_int_eq(user_config_lock(path, &held, &err), FAHR_OK);
+    ck_assert_int_eq(user_config_commit(&held, "# new\n", &err), FAHR_OK);
+    user_config_unlock(&held); /* after a commit: nothing to undo */
+    ck_assert_str_eq(read_file(path), "# new\n");
+    ck_assert_int_ne(access(lock, F_OK), 0);
     user_config_free(config);
     /* Through a symlink: the file it points to is replaced, the link kept. */
     snprintf(dotfile, sizeof dotfile, "%s/dotfile", tmp);
