@@ -6,6 +6,8 @@
 
 #include "fahr.h"
 
+struct user_config;
+
 /* Options a command may take: its `options` bits in main.c's command table, each
  * the `needs` of entries of main.c's option table (which --help is made from). */
 enum cli_option {
@@ -45,6 +47,10 @@ struct cli {
      * --train-driver is given); its keys fill in those not given. */
     struct job_record *recorded;
     bool job_indexed;            /* the job is in the index: hints need no driver */
+    const char *profile;         /* --profile NAME (else $FAHR_PROFILE) */
+    struct user_config *user_config; /* the user's config file (user_defaults.c) */
+    /* "PATH:LINE" where a driver came from the config file, else NULL */
+    char *build_driver_origin, *train_driver_origin;
 };
 
 struct command {
@@ -66,6 +72,19 @@ int cmd_status(struct cli *cli);
 int cmd_logs(struct cli *cli);
 int cmd_stop(struct cli *cli);
 int cmd_jobs(struct cli *cli);
+int cmd_config(struct cli *cli);
+
+/* user_defaults.c: the user's config file (user_config.h) as the defaults
+ * of the command line. load reads it and checks the chosen profile (a
+ * missing file is no error); driver gives the [defaults] (or profile's)
+ * build-driver or train-driver and records where it came from; fill_keys
+ * checks the chosen drivers' sections against their keys and fills in the
+ * keys neither the command line nor their environment variables gave.
+ * Each prints its error and returns an exit code. */
+int user_defaults_load(struct cli *cli);
+const char *user_defaults_driver(struct cli *cli, const char *which);
+int user_defaults_fill_keys(struct cli *cli, const struct fahr_config_key2 *const *tables,
+                            const char *const *owners, size_t ntables);
 
 /* inputs.c: check --hp and --input values for the syntax every driver
  * shares (a service's limits are its driver's, in check()) and turn the

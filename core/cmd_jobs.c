@@ -126,8 +126,12 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
 static int prepare(struct cli *cli, struct drivers *drivers, const char *operation,
                    bool has_operation_of(const struct plugin *))
 {
+    if (cli->train_driver == NULL && cli->recorded != NULL)
+        cli->train_driver = cli->recorded->driver;
     if (cli->train_driver == NULL)
-        cli->train_driver = cli->recorded ? cli->recorded->driver : DEFAULT_TRAIN_DRIVER;
+        cli->train_driver = user_defaults_driver(cli, "train-driver");
+    if (cli->train_driver == NULL)
+        cli->train_driver = DEFAULT_TRAIN_DRIVER;
     int rc = drivers_prepare(cli, drivers, false, true, REQUIRED_NONE);
     if (rc == FAHR_EXIT_OK && has_operation_of != NULL && !has_operation_of(drivers->train)) {
         host_error("the %s driver cannot %s", drivers->train->desc.name, operation);

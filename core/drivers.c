@@ -24,11 +24,17 @@ int report_driver_error(const struct plugin *plugin, int status, const struct fa
     }
 }
 
+/* `origin`: where the config file named the driver ("PATH:LINE: which"),
+ * else NULL for the command line. */
 static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind kind,
-                const char *option, struct plugin **out)
+                const char *option, const char *origin, struct plugin **out)
 {
+    if (origin != NULL)
+        option = origin;
     if (name == NULL) {
-        host_error("%s=NAME is required; 'fahr plugins' lists the drivers", option);
+        host_error("%s=NAME is required (or %s in the config file's [defaults]); 'fahr "
+                   "plugins' lists the drivers",
+                   option, option + 2);
         return FAHR_EXIT_USAGE;
     }
     struct plugin *plugin = plugins_find_kind(set, kind, name);
@@ -51,12 +57,13 @@ static int pick(struct plugin_set *set, const char *name, enum fahr_driver_kind 
                 names[count++] = set->items[i].desc.name;
         }
         const char *near = suggest_nearest(name, names, count);
+        const char *from = origin != NULL ? origin : "", *colon = origin != NULL ? ": " : "";
         if (near != NULL)
-            host_error("no %s driver named '%s'; did you mean '%s'? found: %s",
+            host_error("%s%sno %s driver named '%s'; did you mean '%s'? found: %s", from, colon,
                        driver_kind_name(kind), name, near, known);
         else
-            host_error("no %s driver named '%s'; found: %s", driver_kind_name(kind), name,
-                       known[0] ? known : "none (see 'fahr plugins')");
+            host_error("%s%sno %s driver named '%s'; found: %s", from, colon,
+                       driver_kind_name(kind), name, known[0] ? known : "none (see 'fahr plugins')");
         return FAHR_EXIT_USAGE;
     }
     *out = plugin;
@@ -116,9 +123,11 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
     plugins_load(&drivers->set);
 
     int rc;
+    if (need_train && cli->train_driver == NULL)
+        cli->train_driver = user_defaults_driver(cli, "train-driver");
     if (need_train || cli->train_driver != NULL)
         if ((rc = pick(&drivers->set, cli->train_driver, FAHR_DRIVER_TRAIN, "--train-driver",
-                       &drivers->train)) != FAHR_EXIT_OK)
+                       cli->train_driver_origin, &drivers->train)) != FAHR_EXIT_OK)
             return rc;
     if (drivers->train != NULL && (rc = refuse_unwanted_inputs(cli, drivers->train)) != FAHR_EXIT_OK)
         return rc;
@@ -130,9 +139,13 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
             return rc;
         wants_build = rc == FAHR_EXIT_OK;
     }
+    /* The file's build driver only where one is wanted: beside a driver
+     * of the source it is not refused, just not used. */
+    if (wants_build && cli->build_driver == NULL)
+        cli->build_driver = user_defaults_driver(cli, "build-driver");
     if (wants_build)
         if ((rc = pick(&drivers->set, cli->build_driver, FAHR_DRIVER_BUILD, "--build-driver",
-                       &drivers->build)) != FAHR_EXIT_OK)
+                       cli->build_driver_origin, &drivers->build)) != FAHR_EXIT_OK)
             return rc;
 
     const struct fahr_config_key2 *tables[2];
@@ -150,6 +163,8 @@ int drivers_prepare(struct cli *cli, struct drivers *drivers, bool need_build, b
         tables[ntables] = chosen[i]->record.keys;
         owners[ntables++] = chosen[i]->desc.name;
     }
+    if ((rc = user_defaults_fill_keys(cli, tables, owners, ntables)) != FAHR_EXIT_OK)
+        return rc;
     struct fahr_error err = {{0}};
     if (config_validate(cli->config, tables, owners, ntables, required_tables, &err) != FAHR_OK) {
         host_error("%s", err.message);

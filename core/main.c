@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "user_config.h"
 #include "version.h"
 
 static const struct command commands[] = {
@@ -46,6 +47,8 @@ static const struct command commands[] = {
      "list the drivers found, where, and the plugins skipped and why", 0, 0, 0},
     {"help", cmd_help, "[COMMAND|DRIVER]", "show help for a command or a driver's config keys", 0,
      0, 1},
+    {"config", cmd_config, "get|set|unset|list [SECTION.KEY [VALUE]] [--profile NAME]",
+     "read and edit the defaults in the config file ($XDG_CONFIG_HOME/fahr/config)", 0, 1, 3},
 };
 
 const struct command *find_command(const char *name)
@@ -128,6 +131,7 @@ SET_BOOL(follow)
 STORE(build_driver)
 STORE(train_driver)
 STORE(fetch_dir)
+STORE(profile)
 static int store_plugin_dir(struct cli *cli, char *key, const char *value)
 {
     (void)key;
@@ -236,6 +240,9 @@ static const struct option_spec {
              "kept)"},
     {.short_name = "-f", .name = "--follow", .form = OPTION_FLAG, .needs = OPT_FOLLOW,
      .apply = set_follow, .help = "keep printing until the job ends"},
+    {.name = "--profile", .form = OPTION_VALUED, .shown_arg = " NAME", .apply = store_profile,
+     .what = "a profile name",
+     .help = "the profile of the config file whose defaults to use (default: $FAHR_PROFILE)"},
     {.name = "--plugin-dir", .form = OPTION_VALUED, .shown_arg = " DIR", .apply = store_plugin_dir,
      .what = "a directory", .help = "look for driver plugins in DIR first (repeatable)"},
     {.short_name = "-q", .name = "--quiet", .form = OPTION_FLAG, .apply = set_quiet,
@@ -559,6 +566,9 @@ int main(int argc, char **argv)
             rc = usage_error(cli.command, "%s", "--no-wait and --fetch contradict each other");
         } else if (cli.fetch_overwrite && cli.fetch_dir == NULL) {
             rc = usage_error(cli.command, "%s", "--fetch-overwrite goes with --fetch DIR");
+        } else if ((cli.command->options & OPT_CONFIG) &&
+                   (rc = user_defaults_load(&cli)) != FAHR_EXIT_OK) {
+            /* said */
         } else {
             host_catch_signals();
             rc = cli.command->run(&cli);
@@ -572,6 +582,9 @@ int main(int argc, char **argv)
     free(cli.hyperparameters);
     free(cli.inputs);
     config_free(cli.config);
+    user_config_free(cli.user_config);
+    free(cli.build_driver_origin);
+    free(cli.train_driver_origin);
     if (fflush(stdout) != 0 && rc == FAHR_EXIT_OK) {
         if (errno != EPIPE) /* a reader that went away knows */
             perror("fahr: cannot write the result");

@@ -16,6 +16,10 @@ export XDG_STATE_HOME="$TEST_TMP/state"
 # Caches (the AWS prices of plugins/common/aws_pricing.c, the input digests
 # of plugins/common/digest_cache.h) too.
 export XDG_CACHE_HOME="$TEST_TMP/cache"
+# The user's config file (core/user_config.c) too: defaults in the
+# developer's own would change what every test runs.
+export XDG_CONFIG_HOME="$TEST_TMP/config"
+unset FAHR_PROFILE
 
 fail() {
     echo "FAIL: $*" >&2
