@@ -102,6 +102,76 @@ scripts_parse() {
     fi
 }
 
+# At a terminal: SHELL (bash, zsh or fish) started in tmux with fahr's
+# script loaded the way its users load it; type, press Tab, and read what
+# the line became.
+TERMINAL_SOCKET="$TEST_TMP/shell.sock"
+pane() {
+    tmux -S "$TERMINAL_SOCKET" capture-pane -p
+}
+wait_for_pane() { # TEXT WHAT
+    local i
+    for ((i = 0; i < 100; i++)); do
+        case "$(pane)" in *"$1"*) return 0 ;; esac
+        sleep 0.1
+    done
+    fail "$2: '$1' not shown; the terminal: $(pane)"
+}
+start_shell() { # SHELL
+    local home="$TEST_TMP/$1-home"
+    mkdir -p "$home/bin" "$home/config/fish/completions" "$home/zsh"
+    ln -sf "$FAHR" "$home/bin/fahr"
+    local -a command
+    case $1 in
+    bash)
+        printf 'source %q\nPS1="READY> "\n' "$TEST_TMP/fahr.bash" >"$home/bashrc"
+        command=(bash --noprofile --rcfile "$home/bashrc" -i)
+        ;;
+    zsh)
+        "$FAHR" completion zsh >"$home/zsh/_fahr"
+        # shellcheck disable=SC2016 # $fpath is zsh's
+        printf 'fpath=(%q $fpath)\nautoload -U compinit && compinit -u -D\nPS1="READY> "\n' \
+            "$home/zsh" >"$home/.zshrc"
+        command=(env ZDOTDIR="$home" zsh -i)
+        ;;
+    fish)
+        "$FAHR" completion fish >"$home/config/fish/completions/fahr.fish"
+        printf 'function fish_prompt; echo "READY> "; end\nfunction fish_greeting; end\n' \
+            >"$home/config/fish/config.fish"
+        command=(env XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data" fish -i)
+        ;;
+    esac
+    tmux -S "$TERMINAL_SOCKET" new-session -d -x 150 -y 20 env TERM=screen HOME="$home" \
+        PATH="$home/bin:$PATH" FAHR_PLUGIN_PATH="$FAHR_PLUGIN_PATH" \
+        FAHR_PLUGIN_SYSTEM_PATH= FAHR_PLUGIN_CACHE="$FAHR_PLUGIN_CACHE" "${command[@]}"
+    wait_for_pane "READY>" "$1's prompt" # tmux drops the space after it
+}
+type_keys() { # TEXT: literal text, then Tab
+    tmux -S "$TERMINAL_SOCKET" send-keys -l -- "$1"
+    tmux -S "$TERMINAL_SOCKET" send-keys Tab
+}
+
+completes_at_a_terminal() {
+    command -v tmux >/dev/null || fail "tmux is not installed"
+    local shell
+    for shell in bash zsh fish; do
+        if ! command -v "$shell" >/dev/null; then
+            echo "# $shell not installed" >&2
+            continue
+        fi
+        start_shell "$shell"
+        type_keys "fahr fit --train-driver=sa"
+        wait_for_pane "fahr fit --train-driver=sagemaker" "$shell: --train-driver=sa<Tab>"
+        sleep 0.2
+        type_keys "--config.ro" # after the space the completion added
+        wait_for_pane "--config.role_name=" "$shell: --config.ro<Tab>"
+        # No space after '=': the value follows at once.
+        tmux -S "$TERMINAL_SOCKET" send-keys -l -- "ROLE"
+        wait_for_pane "fahr fit --train-driver=sagemaker --config.role_name=ROLE" "$shell: the value"
+        tmux -S "$TERMINAL_SOCKET" kill-server
+    done
+}
+
 another_shell_is_a_usage_error() {
     run_fahr completion tcsh
     expect_eq "$RC" 2 "exit code"
@@ -129,6 +199,7 @@ run_test config_keys_complete
 run_test third_party_keys_complete
 run_test paths_complete
 run_test scripts_parse
+run_test completes_at_a_terminal
 run_test another_shell_is_a_usage_error
 run_test scripts_are_installed
 finish
