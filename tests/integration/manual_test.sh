@@ -45,6 +45,17 @@ every_option_is_in_the_manual() {
     done < <(sort -u <<<"$options")
 }
 
+every_builtin_drivers_key_is_in_the_manual() {
+    local keys key
+    # The keys of every build and train driver found: the built-in ones.
+    keys=$("$FAHR" __complete fit --config.)
+    expect_contains "$keys" "--config.role_name=" "the keys listed"
+    for key in $keys; do
+        key=${key#--config.}
+        section DRIVERS | grep -qF -- "*${key%=}*" || fail "fahr(1) lacks the key ${key%=}"
+    done
+}
+
 every_exit_code_is_in_the_manual() {
     local codes code
     codes=$("$FAHR" --help | sed -n '/^Exit codes:/,/^$/p' | awk '/^  [0-9]+ /{print $1}')
@@ -95,6 +106,7 @@ pages_are_installed() {
 
 run_test every_command_is_in_the_manual
 run_test every_option_is_in_the_manual
+run_test every_builtin_drivers_key_is_in_the_manual
 run_test every_exit_code_is_in_the_manual
 run_test every_variable_of_the_readme_is_in_the_manual
 run_test pages_render_without_warnings
