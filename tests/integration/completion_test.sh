@@ -111,7 +111,7 @@ pane() {
 }
 wait_for_pane() { # TEXT WHAT
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 300; i++)); do # 30 s, for a loaded machine
         case "$(pane)" in *"$1"*) return 0 ;; esac
         sleep 0.1
     done
