@@ -85,6 +85,14 @@ int user_defaults_load(struct cli *cli);
 const char *user_defaults_driver(struct cli *cli, const char *which);
 int user_defaults_fill_keys(struct cli *cli, const struct fahr_config_key2 *const *tables,
                             const char *const *owners, size_t ntables);
+int cmd_completion(struct cli *cli);
+
+/* cmd_completion.c: `fahr __complete WORD... CURRENT`, which the completion
+ * scripts run: the candidates for CURRENT, one a line, made from main.c's
+ * tables and the drivers' keys; ":files" or ":dirs" asks the shell for
+ * paths. Not in the command table, so not in --help. */
+#define COMPLETE_COMMAND "__complete"
+int complete_words(int count, char **words);
 
 /* inputs.c: check --hp and --input values for the syntax every driver
  * shares (a service's limits are its driver's, in check()) and turn the
@@ -130,6 +138,20 @@ bool job_index_find_newest_of_image(const char *image_name, struct job_record *r
 void job_record_free(struct job_record *record);
 
 /* main.c */
+/* The command table's i-th entry, NULL past its end. */
+const struct command *command_at(size_t i);
+/* An option of main.c's table as completion sees it. */
+struct option_info {
+    const char *short_name; /* "-f", or NULL */
+    const char *name;       /* "--follow"; a prefixed one's ends in '.' */
+    const char *shown_arg;  /* "=NAME", " DIR", "KEY=VALUE", or NULL */
+    unsigned needs;         /* enum cli_option bit; 0: every command */
+    bool takes_value;
+    bool prefixed;          /* --name.KEY=VALUE */
+};
+/* The options `command` takes (NULL: those every command takes), at most
+ * `max`, in the table's order. */
+size_t command_options(const struct command *command, struct option_info *out, size_t max);
 void print_main_help(FILE *out);
 void print_command_help(const struct command *command, FILE *out);
 const struct command *find_command(const char *name);

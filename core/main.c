@@ -49,6 +49,8 @@ static const struct command commands[] = {
      0, 1},
     {"config", cmd_config, "get|set|unset|list [SECTION.KEY [VALUE]] [--profile NAME]",
      "read and edit the defaults in the config file ($XDG_CONFIG_HOME/fahr/config)", 0, 1, 3},
+    {"completion", cmd_completion, "bash|zsh|fish",
+     "print the completion script of a shell (see 'man fahr', COMPLETION)", 0, 1, 1},
 };
 
 const struct command *find_command(const char *name)
@@ -261,6 +263,27 @@ static bool takes(const struct command *command, const struct option_spec *optio
     return option->needs == 0 || (command != NULL && (command->options & option->needs));
 }
 
+/* ---- the tables, for completion (cmd_completion.c) ---- */
+
+const struct command *command_at(size_t i)
+{
+    return i < sizeof commands / sizeof commands[0] ? &commands[i] : NULL;
+}
+
+size_t command_options(const struct command *command, struct option_info *out, size_t max)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < OPTION_COUNT && count < max; i++) {
+        if (!takes(command, &options[i]))
+            continue;
+        out[count++] = (struct option_info){options[i].short_name, options[i].name,
+                                            options[i].shown_arg, options[i].needs,
+                                            options[i].form != OPTION_FLAG,
+                                            options[i].form == OPTION_PREFIXED};
+    }
+    return count;
+}
+
 /* ---- --help, generated from the tables ---- */
 
 #define HELP_COLUMN 26 /* where an option's help starts */
@@ -361,8 +384,8 @@ void print_main_help(FILE *out)
           "on a training service and bring the model home.\n\nCommands:\n",
           out);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        fprintf(out, "  %-8s ", commands[i].name);
-        print_wrapped(commands[i].summary, 11, out);
+        fprintf(out, "  %-10s ", commands[i].name); /* "completion" the longest */
+        print_wrapped(commands[i].summary, 13, out);
     }
     fputs("\nOptions for every command:\n", out);
     print_options(NULL, true, out);
@@ -538,6 +561,10 @@ int main(int argc, char **argv)
     /* A reader that goes away (fahr jobs | head) makes a write fail with
      * EPIPE instead of killing fahr, which may be in the middle of a fetch. */
     signal(SIGPIPE, SIG_IGN);
+    /* The completion scripts' call back: its words are the line being
+     * completed, not options of fahr's own. */
+    if (argc >= 2 && strcmp(argv[1], COMPLETE_COMMAND) == 0)
+        return complete_words(argc - 2, argv + 2);
     struct cli cli;
     memset(&cli, 0, sizeof cli);
     cli.verbosity = VERBOSITY_NORMAL;

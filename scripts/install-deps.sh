@@ -10,6 +10,8 @@ packages=(
     openssl time # the hardening test: a certificate, and peak memory (/usr/bin/time -v)
     busybox # the build-files test runs run.sh's container contract under busybox sh too
     apache2-utils # htpasswd -B: the Google and AWS benches' token-protected docker-registry
+    scdoc man-db # the manuals: scdoc turns them into roff, man --warnings checks them
+    bash-completion zsh fish # where the completions install (pkg-config), and their tests
 )
 
 missing=()
