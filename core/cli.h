@@ -17,7 +17,8 @@ enum cli_option {
     OPT_FOLLOW = 1u << 5,
     OPT_TRAINING_INPUTS = 1u << 6, /* --hp.KEY=VALUE, --input NAME=SOURCE */
     OPT_FETCH = 1u << 7,
-    OPT_DRY_RUN = 1u << 8
+    OPT_DRY_RUN = 1u << 8,
+    OPT_OLDER_THAN = 1u << 9
 };
 
 struct cli {
@@ -34,6 +35,7 @@ struct cli {
     bool no_wait;
     bool dry_run;                /* fit: check and plan, build and submit nothing */
     bool follow;
+    const char *older_than;      /* prune --older-than DURATION, unchecked */
     const char *fetch_dir;       /* fit --fetch DIR */
     struct fahr_hyperparameter *hyperparameters; /* borrowed from argv */
     size_t hyperparameter_count;
@@ -66,6 +68,7 @@ int cmd_status(struct cli *cli);
 int cmd_logs(struct cli *cli);
 int cmd_stop(struct cli *cli);
 int cmd_jobs(struct cli *cli);
+int cmd_prune(struct cli *cli);
 
 /* inputs.c: check --hp and --input values for the syntax every driver
  * shares (a service's limits are its driver's, in check()) and turn the
