@@ -13,6 +13,7 @@ use_docker_bench
 export XDG_DATA_HOME="$TEST_TMP/xdg" FAHR_POLL_INTERVAL_MS=200
 U="prune$$"
 JOBS="$XDG_DATA_HOME/fahr/jobs"
+CHECKPOINTS="$XDG_DATA_HOME/fahr/drivers/local/checkpoints"
 trap 'docker rm -f "fahr-$(cat "$TEST_TMP/job-r" 2>/dev/null)" "$U-exited" "$U-user" >/dev/null 2>&1
       docker rmi -f "${U}a/model" "${U}b/model" "${U}c/model" "${U}r/train" "$U-foreign/base" \
           >/dev/null 2>&1
@@ -148,12 +149,31 @@ prune_removes_exactly_fahrs() {
     ! exists_image "${U}a/model:latest" || fail "image a stays"
     ! exists_image "${U}c/model:latest" || fail "image c stays"
     expect_survivors "prune"
+    # a's checkpoints stay while its image was there when they were looked at.
+    [ -d "$CHECKPOINTS/${U}a/model" ] || fail "a's checkpoints went with its image"
     # The local driver now knows a's job no more; the running one it does.
     run_fahr jobs --train-driver=local
     expect_lacks "$OUT" "$a" "jobs"
     expect_contains "$OUT" "$(cat "$TEST_TMP/job-r")" "jobs"
+}
+
+# A checkpoint folder goes once its image is gone and no job folder names
+# it; those of b (its image stays) and of the running job stay.
+checkpoints_go_once_their_image_is_gone() {
+    echo step >"$CHECKPOINTS/${U}a/model/step"
+    run_fahr prune --older-than 1h
+    expect_lacks "$OUT" "$U" "prune --older-than 1h: a checkpoint written now"
     run_fahr prune --dry-run
-    expect_lacks "$OUT" "$U" "a second prune's list"
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    [[ "$(printf '%s\n' "$OUT" | grep "$U")" =~ ^"would remove folder $CHECKPOINTS/${U}a ("[0-9.]+" KiB)"$ ]] ||
+        fail "a second prune's list: $OUT"
+    run_fahr prune
+    [[ "$(printf '%s\n' "$OUT" | grep "$U")" =~ ^"removed folder $CHECKPOINTS/${U}a ("[0-9.]+" KiB)"$ ]] ||
+        fail "a second prune: $OUT"
+    [ ! -e "$CHECKPOINTS/${U}a" ] || fail "a's checkpoints stay"
+    [ -d "$CHECKPOINTS/${U}b/model" ] || fail "b's checkpoints went"
+    [ -d "$CHECKPOINTS/${U}r/train" ] || fail "the running job's checkpoints went"
+    expect_survivors "a second prune"
 }
 
 # A driver of ABI 1.0 has no prune: it loads, is skipped, and prune goes on.
@@ -176,5 +196,6 @@ run_test older_than_keeps_fresh_things
 run_test bad_durations_are_usage_errors
 run_test dry_run_lists_and_removes_nothing
 run_test prune_removes_exactly_fahrs
+run_test checkpoints_go_once_their_image_is_gone
 run_test a_driver_without_prune_still_loads
 finish
