@@ -16,6 +16,7 @@ JOBS="$XDG_DATA_HOME/fahr/jobs"
 CHECKPOINTS="$XDG_DATA_HOME/fahr/drivers/local/checkpoints"
 trap 'docker rm -f "fahr-$(cat "$TEST_TMP/job-r" 2>/dev/null)" "$U-exited" "$U-user" >/dev/null 2>&1
       docker rmi -f "${U}a/model" "${U}b/model" "${U}c/model" "${U}r/train" "$U-foreign/base" \
+          "${U}d/model" "$U-mine:v1" "${U}o/model" \
           >/dev/null 2>&1
       chmod -R u+w "$TEST_TMP" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
 
@@ -53,6 +54,18 @@ setup_the_scene() {
     run_fahr build "$(artifact tests/fixtures/foo/model.py "${U}c")" --build-driver=local \
         --config.base_image="$BENCH_IMAGE"
     expect_eq "$RC" 0 "build c; stderr: $ERR"
+    expect_eq "$(docker image inspect -f '{{index .Config.Labels "fahr.build"}}' "${U}c/model")" \
+        local "the label of a built image"
+    # d: built by fahr, then tagged by the user; o: built by another user
+    # (another data directory) on the same engine.
+    run_fahr build "$(artifact tests/fixtures/foo/model.py "${U}d")" --build-driver=local \
+        --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "build d; stderr: $ERR"
+    docker tag "${U}d/model:latest" "$U-mine:v1"
+    XDG_DATA_HOME="$TEST_TMP/other-user" run_fahr build \
+        "$(artifact tests/fixtures/foo/model.py "${U}o")" --build-driver=local \
+        --config.base_image="$BENCH_IMAGE"
+    expect_eq "$RC" 0 "build o; stderr: $ERR"
     local sleeper
     sleeper=$(artifact tests/fixtures/sleeper/train.py "${U}r")
     sed -i 's/range(300)/range(30000)/' "$sleeper"
@@ -76,6 +89,8 @@ expect_survivors() { # WHAT
     exists_image "${U}r/train:latest" || fail "$1: the running job's image went"
     exists_image "${U}b/model:latest" || fail "$1: the image a user's container uses went"
     exists_image "$U-foreign/base:latest" || fail "$1: the foreign image went"
+    exists_image "${U}d/model:latest" || fail "$1: the image the user tagged went"
+    exists_image "${U}o/model:latest" || fail "$1: another user's image went"
     exists_image "$BENCH_IMAGE" || fail "$1: the bench's base image went"
     exists_container "$U-exited" || fail "$1: the user's exited container went"
     exists_container "$U-user" || fail "$1: the user's container of b's image went"
@@ -124,6 +139,8 @@ dry_run_lists_and_removes_nothing() {
     expect_contains "$OUT" "would remove image ${U}c/model:latest" "stdout"
     expect_lacks "$OUT" "${U}b/model" "stdout: b's image is used by the user's container"
     expect_lacks "$OUT" "${U}r" "stdout: the running job"
+    expect_lacks "$OUT" "${U}d" "stdout: the image the user tagged"
+    expect_lacks "$OUT" "${U}o" "stdout: another user's image"
     expect_lacks "$OUT" "$U-" "stdout: the foreign things"
     expect_contains "$OUT" "would free " "stdout's last line"
     expect_contains "$ERR" "left alone" "the note on remote things"
