@@ -149,9 +149,23 @@ static bool delete_image(const struct build_driver *driver, const struct docker_
     return false;
 }
 
+/* The engine's disk usage report (slow on a big engine: asked for once,
+ * and only once an image is to go), or NULL. */
+static json_t *disk_usage(const struct build_driver *driver, const struct docker_engine *engine)
+{
+    char *answer = NULL;
+    struct fahr_error ignored;
+    json_t *usage = NULL;
+    if (docker_engine_call(driver->host, engine, "GET", "/system/df", NULL, &answer, NULL,
+                           &ignored) == FAHR_OK)
+        usage = json_loads(answer, 0, NULL);
+    free(answer);
+    return usage;
+}
+
 static void prune_image(const struct build_driver *driver, const struct docker_engine *engine,
                         const struct fahr_prune_request *request, json_t *image,
-                        json_t *containers, json_t *usage)
+                        json_t *containers, json_t **usage)
 {
     const char *id = json_string_value(json_object_get(image, "Id"));
     json_int_t created = json_integer_value(json_object_get(image, "Created"));
@@ -164,7 +178,9 @@ static void prune_image(const struct build_driver *driver, const struct docker_e
     json_array_foreach(tags, i, tag)
         if (json_string_value(tag) == NULL || !tag_is_fahrs(json_string_value(tag)))
             return;
-    uint64_t bytes = unique_size(usage, image);
+    if (*usage == NULL)
+        *usage = disk_usage(driver, engine);
+    uint64_t bytes = unique_size(*usage, image);
     char shown[FAHR_IMAGE_REF_MAX];
     if (tags == NULL)
         snprintf(shown, sizeof shown, "%.19s (untagged)", id);
@@ -200,21 +216,13 @@ int build_driver_prune(void *state, const struct fahr_prune_request *request,
     if (rc == FAHR_OK)
         rc = docker_engine_get_list(driver->host, &engine, "/containers/json?all=1", &containers,
                                     err);
-    if (rc == FAHR_OK && json_array_size(images) > 0) {
-        char *answer = NULL;
-        struct fahr_error ignored;
-        if (docker_engine_call(driver->host, &engine, "GET", "/system/df", NULL, &answer, NULL,
-                               &ignored) == FAHR_OK)
-            usage = json_loads(answer, 0, NULL);
-        free(answer);
-    }
     size_t i;
     json_t *image;
     json_array_foreach(images, i, image)
     {
         if (rc != FAHR_OK || driver->host->interrupted())
             break;
-        prune_image(driver, &engine, request, image, containers, usage);
+        prune_image(driver, &engine, request, image, containers, &usage);
     }
     json_decref(images);
     json_decref(containers);
