@@ -14,7 +14,8 @@ export XDG_DATA_HOME="$TEST_TMP/xdg" FAHR_POLL_INTERVAL_MS=200
 U="prune$$"
 JOBS="$XDG_DATA_HOME/fahr/jobs"
 CHECKPOINTS="$XDG_DATA_HOME/fahr/drivers/local/checkpoints"
-trap 'docker rm -f "fahr-$(cat "$TEST_TMP/job-r" 2>/dev/null)" "$U-exited" "$U-user" >/dev/null 2>&1
+trap 'for name in a b r; do docker rm -f "fahr-$(cat "$TEST_TMP/job-$name" 2>/dev/null)"; done >/dev/null 2>&1
+      docker rm -f "$U-exited" "$U-user" >/dev/null 2>&1
       docker rmi -f "${U}a/model" "${U}b/model" "${U}c/model" "${U}r/train" "$U-foreign/base" \
           "${U}d/model" "$U-mine:v1" "${U}o/model" \
           >/dev/null 2>&1
