@@ -19,7 +19,8 @@ enum cli_option {
     OPT_FOLLOW = 1u << 5,
     OPT_TRAINING_INPUTS = 1u << 6, /* --hp.KEY=VALUE, --input NAME=SOURCE */
     OPT_FETCH = 1u << 7,
-    OPT_DRY_RUN = 1u << 8
+    OPT_DRY_RUN = 1u << 8,
+    OPT_OLDER_THAN = 1u << 9
 };
 
 struct cli {
@@ -36,6 +37,7 @@ struct cli {
     bool no_wait;
     bool dry_run;                /* fit: check and plan, build and submit nothing */
     bool follow;
+    const char *older_than;      /* prune --older-than DURATION, unchecked */
     const char *fetch_dir;       /* fit --fetch DIR */
     struct fahr_hyperparameter *hyperparameters; /* borrowed from argv */
     size_t hyperparameter_count;
@@ -93,6 +95,7 @@ int cmd_completion(struct cli *cli);
  * paths. Not in the command table, so not in --help. */
 #define COMPLETE_COMMAND "__complete"
 int complete_words(int count, char **words);
+int cmd_prune(struct cli *cli);
 
 /* inputs.c: check --hp and --input values for the syntax every driver
  * shares (a service's limits are its driver's, in check()) and turn the

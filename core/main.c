@@ -43,6 +43,10 @@ static const struct command commands[] = {
      OPT_TRAIN_DRIVER | OPT_CONFIG, 1, 1},
     {"jobs", cmd_jobs, "[MODEL_IMAGE_TAG] [--train-driver=NAME]",
      "list jobs, most recent first, of one image or all", OPT_TRAIN_DRIVER | OPT_CONFIG, 0, 1},
+    {"prune", cmd_prune, "[--dry-run] [--older-than DURATION]",
+     "remove exited local job containers, job folders and images fahr built that no job "
+     "needs; nothing remote",
+     OPT_DRY_RUN | OPT_OLDER_THAN, 0, 0},
     {"plugins", cmd_plugins, "[--verbose]",
      "list the drivers found, where, and the plugins skipped and why", 0, 0, 0},
     {"help", cmd_help, "[COMMAND|DRIVER]", "show help for a command or a driver's config keys", 0,
@@ -134,6 +138,7 @@ STORE(build_driver)
 STORE(train_driver)
 STORE(fetch_dir)
 STORE(profile)
+STORE(older_than)
 static int store_plugin_dir(struct cli *cli, char *key, const char *value)
 {
     (void)key;
@@ -232,7 +237,12 @@ static const struct option_spec {
      .help = "return once the job is submitted"},
     {.name = "--dry-run", .form = OPTION_FLAG, .needs = OPT_DRY_RUN, .apply = set_dry_run,
      .help = "check everything and say what the job would run on and cost; build, push, "
-             "upload and submit nothing"},
+             "upload and submit nothing",
+     .help_for = {{"prune", "list what would be removed; remove nothing"}}},
+    {.name = "--older-than", .form = OPTION_VALUED, .shown_arg = " DURATION",
+     .needs = OPT_OLDER_THAN, .apply = store_older_than, .what = "a duration (30m, 12h, 7d, 2w)",
+     .help = "keep what is younger than DURATION: a number and m, h, d or w (30m, 12h, 7d, "
+             "2w)"},
     {.name = "--fetch", .form = OPTION_VALUED, .shown_arg = " DIR", .needs = OPT_FETCH,
      .apply = store_fetch_dir, .what = "a directory",
      .help = "when the job completes, fetch its model into DIR"},

@@ -385,6 +385,7 @@ static int take_descriptor(struct plugin *plugin, void *handle, struct fahr_erro
     plugin->desc.close = loaded.desc.close;
     plugin->desc.build = loaded.desc.build;
     plugin->desc.train = loaded.desc.train;
+    plugin->desc.prune = loaded.desc.prune; /* NULL for a driver without it */
     return FAHR_OK;
 }
 

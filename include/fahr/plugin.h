@@ -716,6 +716,54 @@ struct fahr_train_ops {
                       void *on_line_data, struct fahr_error *err);
 };
 
+/* ---- ABI 1.1 extension: prune ------------------------------------------ */
+
+/* `fahr prune` removes what drivers left on this machine (exited job
+ * containers, job folders, images they built that no job needs). core/
+ * knows no service, so each driver that leaves something behind offers
+ * fahr_plugin.prune; the host calls every loaded driver that has it (train
+ * drivers first, so that the containers go before the images they hold),
+ * and skips those without it (every 1.0 and earlier 1.1 driver).
+ *
+ * Added to ABI 1.1 at the end of struct fahr_plugin: FAHR_ABI_MINOR stays 1,
+ * so a driver with prune still loads on a 1.1 host that does not know it
+ * (which never calls it). A driver compiled against both headers can test
+ * FAHR_ABI_HAS_PRUNE. A driver removes only what it made itself and what
+ * lives on this machine: never a thing some other tool or the user made,
+ * nor remote things (registry tags, buckets). */
+#define FAHR_ABI_HAS_PRUNE 1
+
+enum fahr_prune_kind {
+    FAHR_PRUNE_CONTAINER = 1, /* a job's container */
+    FAHR_PRUNE_IMAGE = 2,     /* a built image */
+    FAHR_PRUNE_FILES = 3      /* a folder of the driver's (a job's files) */
+};
+
+/* One thing removed (or, with dry_run, that would be removed). */
+struct fahr_prune_item {
+    uint32_t size;             /* sizeof(struct fahr_prune_item) of the driver */
+    enum fahr_prune_kind kind;
+    const char *name;          /* what the user knows it by: a container's
+                                * name, an image reference, a folder's path */
+    uint64_t bytes;            /* the space it frees, as the engine or the
+                                * file system reports it; 0 if unknown */
+};
+
+/* The host's; call it once for each thing removed, after it is gone (with
+ * dry_run: instead of removing it). Borrowed in: `item` is the driver's. */
+typedef void (*fahr_prune_fn)(void *data, const struct fahr_prune_item *item);
+
+struct fahr_prune_request {
+    uint32_t size;             /* set by the host */
+    int dry_run;               /* nonzero: remove nothing, report what would go */
+    /* Keep what is younger than this many seconds (a container or image
+     * by its creation, a folder by its job's start); 0: no age limit. */
+    int64_t older_than_s;
+    int64_t now;               /* Unix time the ages are measured from */
+    fahr_prune_fn removed;
+    void *removed_data;
+};
+
 /* ---- The plugin descriptor ---------------------------------------------- */
 
 enum fahr_driver_kind {
@@ -748,6 +796,16 @@ struct fahr_plugin {
     /* Preferred to config_keys where set: the keys as growing structs,
      * ended by NULL. */
     const struct fahr_config_key2 *const *config_keys2;
+
+    /* ---- ABI 1.1 extension (FAHR_ABI_HAS_PRUNE; see fahr_prune_request) ---- */
+
+    /* Optional: remove what this driver left on this machine and is no
+     * longer needed (never what a running or unfinished job uses), calling
+     * request->removed for each thing. A failure to remove one thing is
+     * logged and the rest goes on; return an error only when nothing could
+     * be looked at (the engine does not answer). Called after open(). */
+    int (*prune)(void *state, const struct fahr_prune_request *request,
+                 struct fahr_error *err);
 };
 
 /* Begins every versioned struct a plugin defines. */

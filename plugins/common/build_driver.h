@@ -73,6 +73,13 @@ int build_driver_build2(void *state, const struct fahr_build_request *request,
 int build_driver_push(void *state, const struct fahr_image *image, const char *remote_ref,
                       const struct fahr_registry_auth *auth, struct fahr_image *pushed,
                       struct fahr_error *err);
+/* build_prune.c: fahr_plugin.prune, the images this driver built that no
+ * container uses. */
+int build_driver_prune(void *state, const struct fahr_prune_request *request,
+                       struct fahr_error *err);
+/* build_prune.c: remember that this user built image `id` ("sha256:..."),
+ * so that prune may remove it; a failure only costs that. */
+void build_record_image(const struct fahr_host *host, const char *id, const char *reference);
 /* Copy a whole descriptor into `out`, writing only the members inside
  * out->size (an older caller's shorter struct); out->size is kept. */
 void build_image_copy_out(struct fahr_image *out, const struct fahr_image *full);
@@ -101,6 +108,7 @@ void build_image_copy_out(struct fahr_image *out, const struct fahr_image *full)
         .open = variant##_open,                                                      \
         .close = build_driver_close,                                                 \
         .build = &variant##_ops,                                                     \
+        .prune = build_driver_prune,                                                 \
     }
 
 #endif

@@ -65,8 +65,10 @@ int build_driver_build2(void *state, const struct fahr_build_request *request,
         rc = docker_engine_from_env(&engine, err);
     if (rc == FAHR_OK)
         rc = inspect_image(driver->host, &engine, built.reference, &built, err);
-    if (rc == FAHR_OK)
+    if (rc == FAHR_OK) {
+        build_record_image(driver->host, built.digest, built.reference);
         build_image_copy_out(image, &built);
+    }
     return rc;
 }
 

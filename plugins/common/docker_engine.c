@@ -312,15 +312,24 @@ static int post_context(const struct docker_engine *engine, const char *tag,
                         struct build_state *build, struct fahr_error *err)
 {
     char *escaped_tag = query_escape(tag);
+    /* The mark `fahr prune` knows fahr's images by (docker_prune.h): the
+     * driver that built it. */
+    char labels[256];
+    snprintf(labels, sizeof labels, "{\"%s\":\"%s\"}", DOCKER_BUILD_LABEL,
+             FAHR_HAS(build->host, driver) ? build->host->driver : "fahr");
+    char *escaped_labels = query_escape(labels);
     struct engine_call *call = calloc(1, sizeof *call);
-    if (escaped_tag == NULL || call == NULL) {
+    if (escaped_tag == NULL || escaped_labels == NULL || call == NULL) {
         free(escaped_tag);
+        free(escaped_labels);
         free(call);
         return fahr_error_set(err, FAHR_EFAIL, "out of memory");
     }
     char path[2048];
-    snprintf(path, sizeof path, "/build?t=%s&dockerfile=Dockerfile&rm=1&forcerm=1", escaped_tag);
+    snprintf(path, sizeof path, "/build?t=%s&labels=%s&dockerfile=Dockerfile&rm=1&forcerm=1",
+             escaped_tag, escaped_labels);
     free(escaped_tag);
+    free(escaped_labels);
     static const struct fahr_http_header headers[] = {
         {"Content-Type", "application/x-tar"}, {"Transfer-Encoding", "chunked"}};
     call->host = build->host;

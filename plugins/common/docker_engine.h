@@ -16,6 +16,12 @@ struct docker_engine {
     char display[1100];     /* what the user set, for messages */
 };
 
+/* The label of every image fahr's build drivers build (its value: the
+ * driver's name) and of every local job's container (its value: the job),
+ * which `fahr prune` goes by: nothing without it is ever removed. */
+#define DOCKER_BUILD_LABEL "fahr.build"
+#define DOCKER_JOB_LABEL "fahr.job"
+
 /* Read DOCKER_HOST. Returns FAHR_EINVAL for a form fahr cannot use. */
 int docker_engine_from_env(struct docker_engine *engine, struct fahr_error *err);
 

@@ -166,5 +166,6 @@ FAHR_EXPORT const struct fahr_plugin fahr_plugin = {
     .open = local_open,
     .close = local_close,
     .train = &local_ops,
+    .prune = local_prune,
 };
 

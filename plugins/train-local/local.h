@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "docker_engine.h"
 
@@ -54,5 +55,13 @@ int local_read_logs2(void *state, const struct fahr_config *config, const char *
 
 int local_fetch_model(void *state, const struct fahr_fetch_request *request,
                       struct fahr_error *err);
+
+/* ---- prune.c ---- */
+
+/* A folder and everything in it, never following a link nor leaving its
+ * file system; the bytes it takes on disk. */
+int remove_tree(const char *path);
+uint64_t tree_size(const char *path);
+int local_prune(void *state, const struct fahr_prune_request *request, struct fahr_error *err);
 
 #endif

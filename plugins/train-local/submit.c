@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +60,6 @@ static int write_json(const char *path, json_t *doc)
         rc = -1;
     json_decref(doc);
     return rc;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
 }
 
 /* Whether the image was built for GPUs: the build driver says so (ABI
@@ -247,7 +240,7 @@ int local_submit(void *state, const struct fahr_train_request *request, const ch
         char env[300];
         snprintf(env, sizeof env, "TRAINING_JOB_NAME=%s", name);
         json_t *create = json_pack("{s:s, s:[s], s:[s], s:{s:s, s:s}, s:{s:O}}", "Image", image,
-                                   "Cmd", "train", "Env", env, "Labels", "fahr.job", name,
+                                   "Cmd", "train", "Env", env, "Labels", DOCKER_JOB_LABEL, name,
                                    "fahr.image", request->image_name, "HostConfig", "Binds",
                                    binds);
         json_t *devices = device_requests(local, request, image);
@@ -275,7 +268,7 @@ int local_submit(void *state, const struct fahr_train_request *request, const ch
     if (rc != FAHR_OK) {
         char dir[8192];
         job_path(local, request->config, name, "", dir, sizeof dir);
-        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        remove_tree(dir);
     } else {
         snprintf(job_id, job_id_size, "%s", name);
     }
