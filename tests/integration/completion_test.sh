@@ -26,7 +26,7 @@ lines() {
 
 commands_complete() {
     expect_eq "$(complete_bash "")" \
-        "$(lines build completion fetch fit help init jobs logs plugins status stop)" "fahr <TAB>"
+        "$(lines build completion config fetch fit help init jobs logs plugins prune status stop)" "fahr <TAB>"
     expect_eq "$(complete_bash "fi")" "fit" "fahr fi<TAB>"
     expect_eq "$(complete_bash help s)" "$(lines sagemaker status stop)" "fahr help s<TAB>"
     expect_eq "$(complete_bash completion "")" "$(lines bash fish zsh)" "fahr completion <TAB>"
