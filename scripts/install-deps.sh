@@ -10,6 +10,7 @@ packages=(
     openssl time # the hardening test: a certificate, and peak memory (/usr/bin/time -v)
     busybox # the build-files test runs run.sh's container contract under busybox sh too
     apache2-utils # htpasswd -B: the Google and AWS benches' token-protected docker-registry
+    debhelper lintian # the deb test: dpkg-buildpackage -b of debian/, then lintian
 )
 
 missing=()
