@@ -12,6 +12,7 @@ packages=(
     apache2-utils # htpasswd -B: the Google and AWS benches' token-protected docker-registry
     scdoc man-db # the manuals: scdoc turns them into roff, man --warnings checks them
     bash-completion zsh fish # where the completions install (pkg-config), and their tests
+    debhelper lintian # the deb test: dpkg-buildpackage -b of debian/, then lintian
 )
 
 missing=()
