@@ -20,7 +20,9 @@ enum cli_option {
     OPT_TRAINING_INPUTS = 1u << 6, /* --hp.KEY=VALUE, --input NAME=SOURCE */
     OPT_FETCH = 1u << 7,
     OPT_DRY_RUN = 1u << 8,
-    OPT_OLDER_THAN = 1u << 9
+    OPT_OLDER_THAN = 1u << 9,
+    OPT_OUTPUT = 1u << 10,     /* --output text|json */
+    OPT_JOBS_FILTER = 1u << 11 /* --limit N, --state STATE */
 };
 
 struct cli {
@@ -45,6 +47,9 @@ struct cli {
     size_t input_count;
     bool help;
     enum verbosity verbosity;
+    long job_limit;              /* jobs --limit N; 0: all */
+    bool state_filter;           /* jobs --state STATE */
+    enum fahr_job_state state;
     /* The job index's entry of the job a command names (used where no
      * --train-driver is given); its keys fill in those not given. */
     struct job_record *recorded;
@@ -107,9 +112,10 @@ void inputs_free(struct fahr_channel *channels, size_t count);
 
 /* cmd_jobs.c: fetch a job's model into dir (made if missing, removed again
  * on failure), replacing files there only if `overwrite`; fit --fetch
- * shares it. */
+ * shares it. The directory's absolute path goes into `fetched`. */
 int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
-                    const char *artifact, const char *dir, bool overwrite);
+                    const char *artifact, const char *dir, bool overwrite, char *fetched,
+                    size_t fetched_size);
 
 /* cmd_jobs.c: "--train-driver=NAME " for a printed follow-up command, or
  * "" where the job index knows the job (cli->job_indexed). */
@@ -121,6 +127,40 @@ const char *hint_driver_option(const struct cli *cli, const struct plugin *train
  * goes into `artifact_uri` (may be NULL). Returns the exit code. */
 int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *log_out,
                bool show_status, char *artifact_uri, size_t artifact_uri_size);
+
+/* cmd_jobs.c: a job state's name as fahr shows it ("running"), and back;
+ * JOB_STATE_NAMES lists them for a usage error. */
+const char *job_state_name(enum fahr_job_state state);
+bool job_state_from_name(const char *name, enum fahr_job_state *state);
+#define JOB_STATE_NAMES "pending, running, completed, failed, stopped"
+
+/* output_json.c: --output json, one JSON object a line on stdout, each with
+ * "schema": OUTPUT_SCHEMA and a "type". Objects are jansson's (json_t);
+ * output_write() writes one and releases it, -1 where stdout failed. */
+enum output_form { OUTPUT_TEXT, OUTPUT_JSON };
+#define OUTPUT_SCHEMA "fahr/1"
+struct json_t;
+void output_set_form(enum output_form chosen);
+bool output_is_json(void);
+struct json_t *output_object(const char *type);
+/* Any bytes as a JSON string (invalid UTF-8 becomes U+FFFD); NULL: null. */
+struct json_t *output_string(const char *text, size_t length);
+void output_set_string(struct json_t *object, const char *key, const char *value);
+void output_set_text(struct json_t *object, const char *key, const char *value); /* "": null */
+void output_set_int(struct json_t *object, const char *key, long long value);
+int output_write(struct json_t *object);
+/* fit's events, rendered as text (as fahr always printed them) or JSON:
+ * built and pushed (JSON only), submitted (the job id on stdout), each state
+ * change and the model (stderr), each log line (to text_out), and done (the
+ * fetched model's directory on stdout, if any). */
+void event_built(const char *image, const char *driver);
+void event_pushed(const char *image, const char *driver);
+void event_submitted(const char *job_id, const char *driver);
+void event_job_state(const char *job_id, const char *state, const char *detail,
+                     const char *reason);
+int event_log_line(FILE *text_out, const char *job_id, const char *line, size_t length);
+void event_model(const char *model);
+void event_done(int exit_code, const char *model_dir);
 
 /* job_index.c: the jobs fahr started, in the user's state directory. */
 struct job_record {
@@ -186,6 +226,8 @@ int artifact_resolve(const char *path, struct artifact *artifact);
 /* Print "fahr: <driver>: <message>" and map a FAHR_E* status to an exit code. */
 int report_driver_error(const struct plugin *plugin, int status, const struct fahr_error *err);
 void print_driver_keys(const struct plugin *plugin, FILE *out);
+/* The same keys as a JSON array, for --output json. */
+struct json_t *driver_keys_json(const struct plugin *plugin);
 /* cmd_build.c: build with the chosen build driver (used by build and fit),
  * described into `image` (build2, or build() for a 1.0 driver). */
 int build_image(struct cli *cli, struct drivers *drivers, const struct artifact *artifact,

@@ -71,6 +71,7 @@ static int start_job(struct cli *cli, struct drivers *drivers, const struct arti
         int rc = build_image(cli, drivers, artifact, &image);
         if (rc != FAHR_EXIT_OK)
             return rc;
+        event_built(image.reference, drivers->build->desc.name);
         /* check() saw no image; from here on the drivers see the one built,
          * and host->push_image pushes through the driver that built it. */
         request->image_ref = image.reference;
@@ -81,6 +82,8 @@ static int start_job(struct cli *cli, struct drivers *drivers, const struct arti
             (status = train->train.publish(train->state, request, remote_ref, sizeof remote_ref,
                                            &err)) != FAHR_OK)
             return report_driver_error(train, status, &err);
+        if (FAHR_HAS(&train->train, publish))
+            event_pushed(remote_ref, train->desc.name);
     }
     if (host_interrupted())
         return FAHR_EXIT_INTERRUPTED;
@@ -92,13 +95,12 @@ static int start_job(struct cli *cli, struct drivers *drivers, const struct arti
 }
 
 /* After submit(): the job index, then following the job and fetching its
- * model, or saying how to follow it. */
+ * model into `fetched`, or saying how to follow it. */
 static int after_submit(struct cli *cli, struct plugin *train, const struct artifact *artifact,
-                        const char *job_id)
+                        const char *job_id, char *fetched, size_t fetched_size)
 {
     struct fahr_error err = {{0}};
-    printf("%s\n", job_id);
-    fflush(stdout);
+    event_submitted(job_id, train->desc.name);
     /* With the job in the index, `fahr status JOB` needs no flags. */
     if (job_index_add(job_id, train, artifact->image_name, cli->config, &err) == FAHR_OK)
         cli->job_indexed = true;
@@ -113,7 +115,8 @@ static int after_submit(struct cli *cli, struct plugin *train, const struct arti
     char model[FAHR_URI_MAX] = "";
     int rc = follow_job(cli, train, job_id, stderr, true, model, sizeof model);
     if (rc == FAHR_EXIT_OK && cli->fetch_dir != NULL) {
-        rc = fetch_job_model(cli, train, job_id, NULL, cli->fetch_dir, cli->fetch_overwrite);
+        rc = fetch_job_model(cli, train, job_id, NULL, cli->fetch_dir, cli->fetch_overwrite,
+                             fetched, fetched_size);
         /* The job's work is not lost with the fetch: say how to try again. */
         if (rc != FAHR_EXIT_OK && rc != FAHR_EXIT_INTERRUPTED && model[0]) {
             char dir_word[8192], model_word[4 * FAHR_URI_MAX + 3];
@@ -132,8 +135,10 @@ int cmd_fit(struct cli *cli)
 {
     struct artifact artifact;
     int rc = artifact_resolve(cli->args[0], &artifact);
-    if (rc != FAHR_EXIT_OK)
+    if (rc != FAHR_EXIT_OK) {
+        event_done(rc, NULL);
         return rc;
+    }
     struct drivers drivers;
     rc = drivers_prepare(cli, &drivers, true, true, REQUIRED_ALL);
     struct fahr_channel *channels = NULL;
@@ -157,10 +162,13 @@ int cmd_fit(struct cli *cli)
             .channels = channels,
             .channel_count = cli->input_count,
         };
-        char job_id[FAHR_JOB_ID_MAX] = "";
+        char job_id[FAHR_JOB_ID_MAX] = "", fetched[4096] = "";
         rc = start_job(cli, &drivers, &artifact, &request, job_id, sizeof job_id);
         if (rc == FAHR_EXIT_OK && !cli->dry_run)
-            rc = after_submit(cli, train, &artifact, job_id);
+            rc = after_submit(cli, train, &artifact, job_id, fetched, sizeof fetched);
+        event_done(rc, rc == FAHR_EXIT_OK && fetched[0] ? fetched : NULL);
+    } else {
+        event_done(rc, NULL);
     }
     image_push_route(NULL, NULL);
     inputs_free(channels, cli->input_count);

@@ -14,12 +14,18 @@
 
 #define DEFAULT_TRAIN_DRIVER "sagemaker"
 
+/* Where a job's log lines go: text to `out`, or JSON objects. */
+struct log_sink {
+    FILE *out;
+    const char *job_id;
+};
+
 /* A line to the output; stops the reading when nobody reads any more (a
  * closed pipe: SIGPIPE is ignored, so the write fails instead). */
 static int print_log_line(void *data, const char *line, size_t len)
 {
-    FILE *out = data;
-    if (fprintf(out, "%.*s\n", (int)len, line) < 0 || ferror(out))
+    const struct log_sink *sink = data;
+    if (event_log_line(sink->out, sink->job_id, line, len) != 0)
         return 1;
     return host_interrupted();
 }
@@ -31,7 +37,7 @@ static void nap(long ms)
     nanosleep(&ts, NULL);
 }
 
-static const char *state_name(enum fahr_job_state state)
+const char *job_state_name(enum fahr_job_state state)
 {
     switch (state) {
     case FAHR_JOB_PENDING:
@@ -46,6 +52,19 @@ static const char *state_name(enum fahr_job_state state)
         return "stopped";
     }
     return "unknown";
+}
+
+bool job_state_from_name(const char *name, enum fahr_job_state *state)
+{
+    static const enum fahr_job_state all[] = {FAHR_JOB_PENDING, FAHR_JOB_RUNNING,
+                                              FAHR_JOB_COMPLETED, FAHR_JOB_FAILED,
+                                              FAHR_JOB_STOPPED};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(name, job_state_name(all[i])) == 0) {
+            *state = all[i];
+            return true;
+        }
+    return false;
 }
 
 static bool ended(enum fahr_job_state state)
@@ -71,6 +90,7 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
     bool logs = job_log_available(train) &&
                 !(log_out == stderr && cli->verbosity == VERBOSITY_QUIET);
     struct fahr_error err = {{0}};
+    struct log_sink sink = {log_out, job_id};
     for (;;) {
         if (host_interrupted()) {
             char option[160];
@@ -86,16 +106,17 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
         if (rc != FAHR_OK)
             return report_driver_error(train, rc, &err);
         char shown[512];
-        snprintf(shown, sizeof shown, "%s%s%s", state_name(status.state),
+        snprintf(shown, sizeof shown, "%s%s%s", job_state_name(status.state),
                  status.detail[0] ? ": " : "", status.detail);
+        const char *state = job_state_name(status.state);
         bool changed = show_status && strcmp(shown, last_shown) != 0;
         /* Lines come out in the order things happened: a new state before
          * the lines logged in it, but the job's last lines before its end. */
         if (changed && !ended(status.state))
-            host_info("job %s: %s", job_id, shown);
+            event_job_state(job_id, state, status.detail, status.failure_reason);
         /* Logs are read once more after the end, so the last lines arrive. */
         if (logs) {
-            rc = job_log_read(&log, ended(status.state), print_log_line, log_out, &err);
+            rc = job_log_read(&log, ended(status.state), print_log_line, &sink, &err);
             /* Following for a reader that has gone (`| head`) ends here. */
             if (fflush(log_out) != 0 || ferror(log_out))
                 return FAHR_EXIT_FAILED;
@@ -103,7 +124,7 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
                 return report_driver_error(train, rc, &err);
         }
         if (changed && ended(status.state))
-            host_info("job %s: %s", job_id, shown);
+            event_job_state(job_id, state, status.detail, status.failure_reason);
         if (changed)
             memcpy(last_shown, shown, sizeof shown);
         if (artifact_uri != NULL && status.artifact_uri[0])
@@ -111,10 +132,10 @@ int follow_job(struct cli *cli, struct plugin *train, const char *job_id, FILE *
         if (ended(status.state)) {
             if (status.state == FAHR_JOB_COMPLETED) {
                 if (status.artifact_uri[0])
-                    host_info("model: %s", status.artifact_uri);
+                    event_model(status.artifact_uri);
                 return FAHR_EXIT_OK;
             }
-            host_error("job %s %s: %s", job_id, state_name(status.state),
+            host_error("job %s %s: %s", job_id, job_state_name(status.state),
                        status.failure_reason[0] ? status.failure_reason : "no reason given");
             return FAHR_EXIT_JOB_FAILED;
         }
@@ -173,7 +194,8 @@ static bool can_list(const struct plugin *p) { return FAHR_HAS(&p->train, list);
 static bool can_stop(const struct plugin *p) { return FAHR_HAS(&p->train, stop); }
 
 int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
-                    const char *artifact, const char *dir, bool overwrite)
+                    const char *artifact, const char *dir, bool overwrite, char *fetched,
+                    size_t fetched_size)
 {
     /* The directory: made if missing, and removed again if the fetch fails. */
     bool made = false;
@@ -200,7 +222,7 @@ int fetch_job_model(struct cli *cli, struct plugin *train, const char *job_id,
             rmdir(dir);
         rc = report_driver_error(train, status, &err);
     } else {
-        printf("%s\n", absolute);
+        snprintf(fetched, fetched_size, "%s", absolute);
     }
     free(absolute);
     return rc;
@@ -311,7 +333,18 @@ int cmd_fetch(struct cli *cli)
         host_info("newest completed job for %s: %s", image_name, newest);
     }
 
-    rc = fetch_job_model(cli, train, newest, artifact, dest, cli->overwrite);
+    char fetched[4096];
+    rc = fetch_job_model(cli, train, newest, artifact, dest, cli->overwrite, fetched,
+                         sizeof fetched);
+    if (rc == FAHR_EXIT_OK && output_is_json()) {
+        struct json_t *object = output_object("fetched");
+        output_set_string(object, "dir", fetched);
+        output_set_string(object, "job", newest);
+        output_set_string(object, "model", artifact);
+        output_write(object);
+    } else if (rc == FAHR_EXIT_OK) {
+        printf("%s\n", fetched);
+    }
 done:
     free_job_list(&list);
     drivers_release(&drivers);
@@ -334,8 +367,16 @@ int cmd_status(struct cli *cli)
     struct fahr_job_status status;
     if (rc == FAHR_EXIT_OK)
         rc = poll_job(drivers.train, cli, cli->args[0], &status);
-    if (rc == FAHR_EXIT_OK) {
-        printf("%s\t%s", cli->args[0], state_name(status.state));
+    if (rc == FAHR_EXIT_OK && output_is_json()) {
+        struct json_t *object = output_object("status");
+        output_set_string(object, "job", cli->args[0]);
+        output_set_string(object, "state", job_state_name(status.state));
+        output_set_text(object, "detail", status.detail);
+        output_set_text(object, "reason", status.failure_reason);
+        output_set_text(object, "model", status.artifact_uri);
+        output_write(object);
+    } else if (rc == FAHR_EXIT_OK) {
+        printf("%s\t%s", cli->args[0], job_state_name(status.state));
         if (status.detail[0])
             printf("\t%s", status.detail);
         printf("\n");
@@ -369,7 +410,8 @@ int cmd_logs(struct cli *cli)
             struct job_log log;
             job_log_begin(&log, train, cli->config, cli->args[0]);
             struct fahr_error err = {{0}};
-            int result = job_log_read(&log, ended(status.state), print_log_line, stdout, &err);
+            struct log_sink sink = {stdout, cli->args[0]};
+            int result = job_log_read(&log, ended(status.state), print_log_line, &sink, &err);
             if (result != FAHR_OK)
                 rc = report_driver_error(train, result, &err);
         }
@@ -388,7 +430,7 @@ int cmd_stop(struct cli *cli)
     if (rc == FAHR_EXIT_OK && ended(status.state)) {
         /* Nothing to stop: say so rather than claim a stop, whatever the
          * driver's service would answer. */
-        host_info("job %s already %s; nothing to stop", cli->args[0], state_name(status.state));
+        host_info("job %s already %s; nothing to stop", cli->args[0], job_state_name(status.state));
     } else if (rc == FAHR_EXIT_OK) {
         struct fahr_error err = {{0}};
         int result = drivers.train->train.stop(drivers.train->state, cli->config, cli->args[0],
@@ -413,6 +455,41 @@ static void format_created(int64_t created, char *out, size_t size)
     }
 }
 
+/* jobs --state and --limit: the jobs kept move to the front, in order. */
+static void filter_jobs(const struct cli *cli, struct job_list *list)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        bool keep = (!cli->state_filter || list->jobs[i].state == cli->state) &&
+                    (cli->job_limit <= 0 || kept < (size_t)cli->job_limit);
+        if (keep)
+            list->jobs[kept++] = list->jobs[i];
+        else
+            free(list->jobs[i].job_id);
+    }
+    list->count = kept;
+}
+
+/* One object a job; no jobs, no lines. */
+static void print_jobs_json(const struct job_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        char created[32];
+        format_created(list->jobs[i].created, created, sizeof created);
+        struct json_t *object = output_object("job");
+        output_set_string(object, "job", list->jobs[i].job_id);
+        output_set_string(object, "state", job_state_name(list->jobs[i].state));
+        bool known = list->jobs[i].created > 0;
+        output_set_string(object, "created", known ? created : NULL);
+        if (known)
+            output_set_int(object, "created_unix", list->jobs[i].created);
+        else
+            output_set_string(object, "created_unix", NULL);
+        if (output_write(object) != 0)
+            return; /* the reader went away; main() says so */
+    }
+}
+
 /* A header and columns as wide as the longest job id. */
 static void print_jobs(const struct job_list *list)
 {
@@ -425,7 +502,7 @@ static void print_jobs(const struct job_list *list)
         char created[32];
         format_created(list->jobs[i].created, created, sizeof created);
         printf("%-*s  %-9s  %s\n", width, list->jobs[i].job_id,
-               state_name(list->jobs[i].state), created);
+               job_state_name(list->jobs[i].state), created);
     }
 }
 
@@ -444,8 +521,13 @@ int cmd_jobs(struct cli *cli)
     struct job_list list = {NULL, 0};
     if (rc == FAHR_EXIT_OK)
         rc = list_jobs(cli, drivers.train, cli->arg_count ? cli->args[0] : NULL, &list);
-    if (rc == FAHR_EXIT_OK)
-        print_jobs(&list);
+    if (rc == FAHR_EXIT_OK) {
+        filter_jobs(cli, &list);
+        if (output_is_json())
+            print_jobs_json(&list);
+        else
+            print_jobs(&list);
+    }
     free_job_list(&list);
     drivers_release(&drivers);
     return rc;

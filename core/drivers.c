@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 int report_driver_error(const struct plugin *plugin, int status, const struct fahr_error *err)
@@ -228,4 +230,26 @@ void print_driver_keys(const struct plugin *plugin, FILE *out)
             fprintf(out, " [default: %s]", fallback);
         fputc('\n', out);
     }
+}
+
+/* A driver's keys for --output json: what print_driver_keys() shows, as
+ * fields; a secret key's default stays hidden. */
+struct json_t *driver_keys_json(const struct plugin *plugin)
+{
+    json_t *keys = json_array();
+    for (const struct fahr_config_key2 *key = plugin->record.keys; key && key->name; key++) {
+        char form[64];
+        bool secret = (key->flags & FAHR_CONFIG_SECRET) != 0;
+        json_t *object = json_object();
+        output_set_string(object, "name", key->name);
+        output_set_string(object, "value", value_form(key, form, sizeof form));
+        json_object_set_new(object, "required",
+                            json_boolean((key->flags & FAHR_CONFIG_REQUIRED) != 0));
+        json_object_set_new(object, "secret", json_boolean(secret));
+        output_set_string(object, "help", key->help);
+        output_set_string(object, "default", secret ? NULL : key->default_value);
+        output_set_string(object, "default_env", key->default_env);
+        json_array_append_new(keys, object);
+    }
+    return keys;
 }

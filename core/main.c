@@ -26,31 +26,34 @@ static const struct command commands[] = {
     {"fit", cmd_fit,
      "PATH [--build-driver=NAME] --train-driver=NAME [--config.KEY=VALUE ...] [--hp.KEY=VALUE ...] "
      "[--input NAME=SOURCE ...] [--overwrite] [--no-wait | --fetch DIR [--fetch-overwrite]] "
-     "[--dry-run]",
+     "[--dry-run] [--output=text|json]",
      "build the image, run it with a train driver and follow the job",
      OPT_BUILD_DRIVER | OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_NO_WAIT |
-         OPT_TRAINING_INPUTS | OPT_FETCH | OPT_DRY_RUN,
+         OPT_TRAINING_INPUTS | OPT_FETCH | OPT_DRY_RUN | OPT_OUTPUT,
      1, 1},
-    {"fetch", cmd_fetch, "LOCAL_DIR MODEL_IMAGE_TAG [ARTIFACT] [--train-driver=NAME] [--overwrite]",
+    {"fetch", cmd_fetch, "LOCAL_DIR MODEL_IMAGE_TAG [ARTIFACT] [--train-driver=NAME] [--overwrite]"
+     " [--output=text|json]",
      "download a model into LOCAL_DIR and unpack it (default: the tag's newest completed job)",
-     OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE, 2, 3},
-    {"status", cmd_status, "JOB [--train-driver=NAME]", "show a job's state",
-     OPT_TRAIN_DRIVER | OPT_CONFIG, 1, 1},
+     OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OVERWRITE | OPT_OUTPUT, 2, 3},
+    {"status", cmd_status, "JOB [--train-driver=NAME] [--output=text|json]", "show a job's state",
+     OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_OUTPUT, 1, 1},
     {"logs", cmd_logs, "JOB [--follow] [--train-driver=NAME]",
      "print a job's log lines; --follow waits for more until the job ends",
      OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_FOLLOW, 1, 1},
     {"stop", cmd_stop, "JOB [--train-driver=NAME]", "ask the training service to stop a job",
      OPT_TRAIN_DRIVER | OPT_CONFIG, 1, 1},
-    {"jobs", cmd_jobs, "[MODEL_IMAGE_TAG] [--train-driver=NAME]",
-     "list jobs, most recent first, of one image or all", OPT_TRAIN_DRIVER | OPT_CONFIG, 0, 1},
+    {"jobs", cmd_jobs, "[MODEL_IMAGE_TAG] [--train-driver=NAME] [--state=STATE] [--limit=N] "
+     "[--output=text|json]",
+     "list jobs, most recent first, of one image or all",
+     OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_JOBS_FILTER | OPT_OUTPUT, 0, 1},
     {"prune", cmd_prune, "[--dry-run] [--older-than DURATION]",
      "remove exited local job containers, job folders and images fahr built that no job "
      "needs; nothing remote",
      OPT_DRY_RUN | OPT_OLDER_THAN, 0, 0},
-    {"plugins", cmd_plugins, "[--verbose]",
-     "list the drivers found, where, and the plugins skipped and why", 0, 0, 0},
-    {"help", cmd_help, "[COMMAND|DRIVER]", "show help for a command or a driver's config keys", 0,
-     0, 1},
+    {"plugins", cmd_plugins, "[--verbose] [--output=text|json]",
+     "list the drivers found, where, and the plugins skipped and why", OPT_OUTPUT, 0, 0},
+    {"help", cmd_help, "[COMMAND|DRIVER] [--output=text|json]",
+     "show help for a command or a driver's config keys", OPT_OUTPUT, 0, 1},
     {"config", cmd_config, "get|set|unset|list [SECTION.KEY [VALUE]] [--profile NAME]",
      "read and edit the defaults in the config file ($XDG_CONFIG_HOME/fahr/config)", 0, 1, 3},
     {"completion", cmd_completion, "bash|zsh|fish",
@@ -149,6 +152,35 @@ static int store_input(struct cli *cli, char *key, const char *value)
 {
     (void)key;
     push_string(&cli->inputs, &cli->input_count, (char *)value);
+    return GO_ON;
+}
+static int store_output(struct cli *cli, char *key, const char *value)
+{
+    (void)key;
+    if (strcmp(value, "text") != 0 && strcmp(value, "json") != 0)
+        return usage_error(cli->command, "--output is text or json, not '%s'", value);
+    output_set_form(strcmp(value, "json") == 0 ? OUTPUT_JSON : OUTPUT_TEXT);
+    return GO_ON;
+}
+static int store_limit(struct cli *cli, char *key, const char *value)
+{
+    (void)key;
+    char *end;
+    errno = 0;
+    long limit = strtol(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || limit < 1)
+        return usage_error(cli->command, "--limit takes a whole number of 1 or more, not '%s'",
+                           value);
+    cli->job_limit = limit;
+    return GO_ON;
+}
+static int store_state(struct cli *cli, char *key, const char *value)
+{
+    (void)key;
+    if (!job_state_from_name(value, &cli->state))
+        return usage_error(cli->command, "--state '%s' is not a job state; one of %s", value,
+                           JOB_STATE_NAMES);
+    cli->state_filter = true;
     return GO_ON;
 }
 static int store_config(struct cli *cli, char *key, const char *value)
@@ -255,6 +287,15 @@ static const struct option_spec {
     {.name = "--profile", .form = OPTION_VALUED, .shown_arg = " NAME", .apply = store_profile,
      .what = "a profile name",
      .help = "the profile of the config file whose defaults to use (default: $FAHR_PROFILE)"},
+    {.name = "--state", .form = OPTION_VALUED, .shown_arg = "=STATE", .needs = OPT_JOBS_FILTER,
+     .apply = store_state, .what = "a job state",
+     .help = "only jobs in STATE: pending, running, completed, failed or stopped"},
+    {.name = "--limit", .form = OPTION_VALUED, .shown_arg = "=N", .needs = OPT_JOBS_FILTER,
+     .apply = store_limit, .what = "a number", .help = "only the N most recent jobs"},
+    {.short_name = "-o", .name = "--output", .form = OPTION_VALUED, .shown_arg = "=FORM",
+     .needs = OPT_OUTPUT, .apply = store_output, .what = "text or json",
+     .help = "text (the default) or json: one JSON object a line, as the README's \"Output "
+             "for scripts\" describes"},
     {.name = "--plugin-dir", .form = OPTION_VALUED, .shown_arg = " DIR", .apply = store_plugin_dir,
      .what = "a directory", .help = "look for driver plugins in DIR first (repeatable)"},
     {.short_name = "-q", .name = "--quiet", .form = OPTION_FLAG, .apply = set_quiet,
@@ -428,6 +469,8 @@ void print_command_help(const struct command *command, FILE *out)
 /* "--name=value" or "--name value": the value, advancing *i for the second. */
 static const char *option_value(int argc, char **argv, int *i, const char *name)
 {
+    if (name == NULL)
+        return NULL;
     size_t len = strlen(name);
     if (strncmp(argv[*i], name, len) == 0 && argv[*i][len] == '=')
         return argv[*i] + len + 1;
@@ -444,6 +487,8 @@ static bool option_matches(const struct option_spec *option, const char *arg)
         return strcmp(arg, option->name) == 0 ||
                (option->short_name != NULL && strcmp(arg, option->short_name) == 0);
     case OPTION_VALUED:
+        if (option->short_name != NULL && strcmp(arg, option->short_name) == 0)
+            return true; /* "-o json" */
         return strncmp(arg, option->name, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
     case OPTION_PREFIXED:
         return strncmp(arg, option->name, len) == 0;
@@ -487,7 +532,10 @@ static int take_option(const struct option_spec *option, int argc, char **argv, 
     case OPTION_FLAG:
         break;
     case OPTION_VALUED:
-        if ((value = option_value(argc, argv, i, option->name)) == NULL || !value[0])
+        value = option_value(argc, argv, i, option->name);
+        if (value == NULL)
+            value = option_value(argc, argv, i, option->short_name);
+        if (value == NULL || !value[0])
             return usage_error(cli->command, "%s needs %s", option->name, option->what);
         break;
     case OPTION_PREFIXED:
