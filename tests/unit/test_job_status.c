@@ -70,6 +70,9 @@ static char logged[4][1024];
 static int logged_count;
 
 static void capture(enum fahr_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void capture(enum fahr_log_level level, const char *fmt, ...)
 {
     ck_assert_int_eq(level, FAHR_LOG_INFO);
     va_list args;

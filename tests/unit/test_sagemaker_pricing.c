@@ -19,6 +19,9 @@ struct fahr_config {
 static char logged[4096];
 
 static void capture_log(enum fahr_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void capture_log(enum fahr_log_level level, const char *fmt, ...)
 {
     (void)level;
     va_list ap;
