@@ -20,6 +20,17 @@ timed_row() {
     printf "%-40s %10s %9s\n" "$name" "$wall" "$(awk -v kib="$rss" 'BEGIN { printf "%.1f", kib / 1024 }')"
 }
 
+# stop_fitted_job: stop the job that a `fit --no-wait` measured by
+# timed_row printed into $work/out.txt, if any, so that it does not take
+# the machine from the next row.
+stop_fitted_job() {
+    local job
+    job=$(cat "${work:?}/out.txt")
+    if [ -n "$job" ]; then
+        "$FAHR" -q stop "$job" >/dev/null 2>&1 || true
+    fi
+}
+
 # The header over timed_row's rows.
 timed_header() {
     printf '%-40s %10s %9s\n' "" "wall" "peak MiB"

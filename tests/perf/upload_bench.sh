@@ -45,18 +45,13 @@ fit=("$FAHR" -q fit "$work/foo/model.py" --build-driver=local --train-driver=sag
 
 measure() { # NAME COMMAND...
     timed_row "$@"
-    # The job would run on the bench and take the machine from the next run.
-    local job
-    job=$(cat "$work/out.txt")
-    if [ -n "$job" ]; then
-        "$FAHR" -q stop "$job" >/dev/null 2>&1 || true
-    fi
+    stop_fitted_job
 }
 
 echo "small" >"$work/small.txt"
 head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$work/large.bin"
 "${fit[@]}" "data=$work/small.txt" >"$work/out.txt" # builds and pushes the image once, unmeasured
-"$FAHR" -q stop "$(cat "$work/out.txt")" >/dev/null 2>&1 || true
+stop_fitted_job
 
 echo "fahr fit --no-wait: peak memory with a small and a $size_mb MiB input channel"
 timed_header

@@ -67,28 +67,19 @@ fit=("$FAHR" -q fit "$work/foo/model.py" --build-driver=local --train-driver=ver
     --config.output_path="gs://$bucket/perf" --config.registry="$FAHR_BENCH_GOOGLE_REGISTRY"
     --no-wait --input)
 
-# A fit's job would run on the bench and take the machine from the next row.
-stop_job() {
-    local job
-    job=$(cat "$work/out.txt")
-    if [ -n "$job" ]; then
-        "$FAHR" -q stop "$job" >/dev/null 2>&1 || true
-    fi
-}
-
 echo "small" >"$work/small.txt"
 head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$work/large.bin"
 split -n 8 -d "$work/large.bin" "$work/parts/part-"
 "${fit[@]}" "data=$work/small.txt" >"$work/out.txt" # builds and pushes the image once, unmeasured
-stop_job
+stop_fitted_job
 
 echo "Vertex driver and gcloud storage cp against the Google bench, $size_mb MiB; $(nproc) cores"
 echo "upload"
 timed_header
 timed_row "fahr fit --no-wait, input of a few bytes" "${fit[@]}" "data=$work/small.txt"
-stop_job
+stop_fitted_job
 timed_row "fahr fit --no-wait, input of $size_mb MiB" "${fit[@]}" "data=$work/large.bin"
-stop_job
+stop_fitted_job
 if [ -n "$have_gcloud" ]; then
     timed_row "gcloud storage cp up, $size_mb MiB" \
         "${gcloud_storage[@]}" cp "$work/large.bin" "gs://$bucket/one/large.bin"
