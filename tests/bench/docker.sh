@@ -6,6 +6,8 @@
 #   tests/bench/docker.sh image   make the bench's Python base image unless the
 #                                 engine has it (a Debian rootfs from debootstrap,
 #                                 cached, imported with `docker import`)
+#   tests/bench/docker.sh rootfs  make that Debian rootfs's tar unless cached;
+#                                 print its path (the deb test installs into it)
 #   tests/bench/docker.sh stop    stop the engine this script started
 #
 # No registry on the internet is reachable on the bench machines, so the base
@@ -52,10 +54,9 @@ start() {
     exit 1
 }
 
-image() {
-    if docker image inspect "$BENCH_IMAGE" >/dev/null 2>&1; then
-        return
-    fi
+# The cached tar of a Debian bookworm root (debootstrap's minbase with
+# Python 3 and the notebook stack), made from the machine's Debian mirror.
+rootfs() {
     local rootfs_tar="$BENCH_DIR/rootfs-python3.tar"
     if [ ! -s "$rootfs_tar" ]; then
         local mirror rootfs
@@ -79,6 +80,15 @@ image() {
         mv "$rootfs_tar.tmp" "$rootfs_tar"
         rm -rf "$rootfs"
     fi
+    echo "$rootfs_tar"
+}
+
+image() {
+    if docker image inspect "$BENCH_IMAGE" >/dev/null 2>&1; then
+        return
+    fi
+    local rootfs_tar
+    rootfs_tar=$(rootfs)
     docker import "$rootfs_tar" "$BENCH_IMAGE" >/dev/null
 }
 
@@ -92,9 +102,10 @@ mkdir -p "$BENCH_DIR"
 case "${1:-}" in
 start) start ;;
 image) image ;;
+rootfs) rootfs ;;
 stop) stop ;;
 *)
-    echo "usage: $0 start|image|stop" >&2
+    echo "usage: $0 start|image|rootfs|stop" >&2
     exit 2
     ;;
 esac
