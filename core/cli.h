@@ -191,10 +191,12 @@ struct option_info {
     unsigned needs;         /* enum cli_option bit; 0: every command */
     bool takes_value;
     bool prefixed;          /* --name.KEY=VALUE */
+    const char *help;       /* one line, in the command's own wording */
 };
 /* The options `command` takes (NULL: those every command takes), at most
  * `max`, in the table's order. */
 size_t command_options(const struct command *command, struct option_info *out, size_t max);
+/* help.c */
 void print_main_help(FILE *out);
 void print_command_help(const struct command *command, FILE *out);
 const struct command *find_command(const char *name);
