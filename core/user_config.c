@@ -327,7 +327,9 @@ int user_config_load(const char *path, struct user_config **out, struct fahr_err
 {
     struct user_config *named = config_new_for(path); /* for its shown path */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0 && errno == ENOENT) {
+    /* No file, or a path through something that is not a directory
+     * (XDG_CONFIG_HOME naming a file): no defaults, as git reads it. */
+    if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
         *out = named;
         return FAHR_OK;
     }

@@ -178,6 +178,23 @@ an_unsafe_file_is_refused() {
     expect_eq "$RC" 0 "exit code without a file; stderr: $ERR"
 }
 
+a_config_home_that_is_a_file_holds_no_defaults() {
+    # As git reads it: a path through a file (ENOTDIR) is no config file,
+    # so a command runs on its own options; writing one is a clear error.
+    local home="$TEST_TMP/config-home-file"
+    echo "not a directory" >"$home"
+    XDG_CONFIG_HOME=$home run_fahr jobs --train-driver=local
+    expect_eq "$RC" 0 "exit code of jobs; stderr: $ERR"
+    XDG_CONFIG_HOME=$home run_fahr config list
+    expect_eq "$RC" 0 "exit code of config list; stderr: $ERR"
+    expect_eq "$OUT" "" "config list"
+    XDG_CONFIG_HOME=$home run_fahr config set defaults.train-driver local
+    expect_eq "$RC" 1 "exit code of config set"
+    expect_contains "$ERR" "$home" "stderr of config set"
+    expect_eq "$(wc -l <<<"$ERR")" 1 "lines of stderr of config set: $ERR"
+    expect_eq "$(cat "$home")" "not a directory" "the file in its place"
+}
+
 hostile_content_gets_one_line() {
     printf '[defaults]\ntrain-driver = lo\0cal\n' | config_is
     run_fahr jobs --train-driver=local
@@ -343,6 +360,7 @@ run_test the_command_line_then_the_environment_then_the_profile_win
 run_test a_typo_names_the_file_and_line
 run_test a_secret_is_refused_in_the_file
 run_test an_unsafe_file_is_refused
+run_test a_config_home_that_is_a_file_holds_no_defaults
 run_test hostile_content_gets_one_line
 run_test config_edits_keep_the_rest_of_the_file
 run_test config_set_checks_as_the_command_line_does

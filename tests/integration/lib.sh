@@ -18,7 +18,7 @@ export XDG_STATE_HOME="$TEST_TMP/state"
 export XDG_CACHE_HOME="$TEST_TMP/cache"
 # The user's config file (core/user_config.c) too: defaults in the
 # developer's own would change what every test runs.
-export XDG_CONFIG_HOME="$TEST_TMP/config"
+export XDG_CONFIG_HOME="$TEST_TMP/xdg-config"
 unset FAHR_PROFILE
 
 fail() {
