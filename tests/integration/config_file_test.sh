@@ -13,10 +13,7 @@ set -euo pipefail
 use_docker_bench
 use_aws_bench
 
-PLUGINS="$TEST_TMP/plugins"
-mkdir -p "$PLUGINS"
-chmod 0755 "$PLUGINS"
-cp "$FAHR_FIXTURE_DIR/train_keys2.so" "$PLUGINS/"
+fixture_plugins train_keys2.so
 WORK=$(fixture_copy examples/foo)
 CONFIG="$XDG_CONFIG_HOME/fahr/config"
 unset FIXTURE_BUCKET FIXTURE_PROJECT FIXTURE_TOKEN

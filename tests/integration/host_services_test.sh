@@ -8,10 +8,8 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-PLUGINS="$TEST_TMP/plugins"
-mkdir -p "$PLUGINS" "$TEST_TMP/tmp"
-chmod 0755 "$PLUGINS"
-cp "$FAHR_FIXTURE_DIR/train_places.so" "$PLUGINS/"
+fixture_plugins train_places.so
+mkdir -p "$TEST_TMP/tmp"
 export TMPDIR="$TEST_TMP/tmp"
 
 places() { # DIR WORD: fahr fetch DIR places://WORD with the places driver

@@ -6,10 +6,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-PLUGINS="$TEST_TMP/plugins"
-mkdir -p "$PLUGINS"
-chmod 0755 "$PLUGINS"
-cp "$FAHR_FIXTURE_DIR/train_scripted.so" "$PLUGINS/"
+fixture_plugins train_scripted.so
 WORK=$(fixture_copy examples/foo)
 
 scripted() { # fahr ARGS with the scripted driver

@@ -8,10 +8,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-PLUGINS="$TEST_TMP/plugins"
-mkdir -p "$PLUGINS"
-chmod 0755 "$PLUGINS"
-cp "$FAHR_FIXTURE_DIR/train_scripted.so" "$PLUGINS/"
+fixture_plugins train_scripted.so
 
 scripted() { # fahr ARGS with the scripted driver
     run_fahr --plugin-dir "$PLUGINS" "$@" --train-driver=scripted
@@ -233,13 +230,6 @@ run_test help_sagemaker_json_matches_the_text
 
 use_docker_bench
 export XDG_DATA_HOME="$TEST_TMP/xdg" FAHR_POLL_INTERVAL_MS=200
-
-fit_local() { # ARTIFACT ARGS...
-    local artifact=$1
-    shift
-    run_fahr fit "$artifact" --build-driver=local --train-driver=local \
-        --config.base_image="$BENCH_IMAGE" "$@"
-}
 
 local_fit_jobs_and_status_as_json() {
     local work

@@ -7,10 +7,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-PLUGINS="$TEST_TMP/plugins"
-mkdir -p "$PLUGINS"
-chmod 0755 "$PLUGINS"
-cp "$FAHR_FIXTURE_DIR/train_keys2.so" "$PLUGINS/"
+fixture_plugins train_keys2.so
 WORK=$(fixture_copy examples/foo)
 unset FIXTURE_BUCKET FIXTURE_PROJECT FIXTURE_TOKEN
 

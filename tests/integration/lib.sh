@@ -53,6 +53,27 @@ run_fahr() {
     ERR=$(cat "$err_file")
 }
 
+# A plugin directory of the test's own, $PLUGINS (0755, as fahr requires),
+# holding these fixture drivers of the build.
+fixture_plugins() { # FIXTURE.so...
+    PLUGINS="$TEST_TMP/plugins"
+    mkdir -p "$PLUGINS"
+    chmod 0755 "$PLUGINS"
+    local name
+    for name in "$@"; do
+        cp "$FAHR_FIXTURE_DIR/$name" "$PLUGINS/"
+    done
+}
+
+# fit with the local build and train drivers on the bench's base image
+# (use_docker_bench); extra arguments go after them.
+fit_local() { # ARTIFACT ARGS...
+    local artifact=$1
+    shift
+    run_fahr fit "$artifact" --build-driver=local --train-driver=local \
+        --config.base_image="$BENCH_IMAGE" "$@"
+}
+
 # The bench's Docker engine and base image (tests/bench/docker.sh).
 use_docker_bench() {
     eval "$("$FAHR_SOURCE_ROOT/tests/bench/docker.sh" start)"

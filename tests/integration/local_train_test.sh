@@ -12,13 +12,6 @@ DATA="$TEST_TMP/data"
 mkdir -p "$DATA"
 printf '1 2 3\n4\n' >"$DATA/numbers.txt"
 
-fit_local() { # ARTIFACT ARGS...
-    local artifact=$1
-    shift
-    run_fahr fit "$artifact" --build-driver=local --train-driver=local \
-        --config.base_image="$BENCH_IMAGE" "$@"
-}
-
 hyperparameters_and_channels_make_the_model() {
     local dir
     dir=$(fixture_copy tests/fixtures/hyper)

@@ -10,10 +10,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-PLUGINS="$TEST_TMP/plugins"
-mkdir -p "$PLUGINS"
-chmod 0755 "$PLUGINS"
-cp "$FAHR_FIXTURE_DIR/train_places.so" "$PLUGINS/"
+fixture_plugins train_places.so
 MODULE="$(dirname "$FAHR")/libfahr-services.so"
 
 places_with() { # FAHR DIR: fetch a model into DIR with the places driver
