@@ -17,7 +17,7 @@ fi
 meson compile -C build-fuzz >build-fuzz/compile.log || { tail -n 30 build-fuzz/compile.log >&2; exit 1; }
 mkdir -p build-fuzz/crashes
 status=0
-for target in config aws_profile xml error_body unpack; do
+for target in config aws_profile xml error_body unpack user_config; do
     work=$(mktemp -d)
     cp -R "tests/fuzz/corpus/$target/." "$work/"
     if build-fuzz/tests/fuzz/fuzz_$target "$work" -max_total_time="$seconds" \
