@@ -22,7 +22,8 @@ enum cli_option {
     OPT_DRY_RUN = 1u << 8,
     OPT_OLDER_THAN = 1u << 9,
     OPT_OUTPUT = 1u << 10,     /* --output text|json */
-    OPT_JOBS_FILTER = 1u << 11 /* --limit N, --state STATE */
+    OPT_JOBS_FILTER = 1u << 11, /* --limit N, --state STATE */
+    OPT_REGISTRY = 1u << 12    /* prune --registry */
 };
 
 struct cli {
@@ -40,6 +41,7 @@ struct cli {
     bool dry_run;                /* fit: check and plan, build and submit nothing */
     bool follow;
     const char *older_than;      /* prune --older-than DURATION, unchecked */
+    bool registry;               /* prune --registry: remote image tags too */
     const char *fetch_dir;       /* fit --fetch DIR */
     struct fahr_hyperparameter *hyperparameters; /* borrowed from argv */
     size_t hyperparameter_count;

@@ -7,7 +7,8 @@
  * one line for it and adds up the bytes. Train drivers go first, so that
  * the containers are gone before the build drivers look at the images they
  * held. Drivers without prune (1.0, earlier 1.1) are skipped. Nothing
- * remote (registry tags, buckets) is pruned. */
+ * remote is pruned unless --registry asks (request.remote): then each driver
+ * also removes the image tags it pushed that no job needs; buckets never. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ static void shown_name(const char *name, char *out, size_t size)
 
 static void on_removed(void *data, const struct fahr_prune_item *item)
 {
-    static const char *const kinds[] = {"", "container", "image", "folder"};
+    static const char *const kinds[] = {"", "container", "image", "folder", "image tag"};
     struct prune_tally *tally = data;
     if (item == NULL || item->size < offsetof(struct fahr_prune_item, bytes) + sizeof item->bytes)
         return;
@@ -105,7 +106,8 @@ static int prune_kind(struct plugin_set *set, enum fahr_driver_kind kind,
 int cmd_prune(struct cli *cli)
 {
     struct fahr_prune_request request = {.size = sizeof request, .dry_run = cli->dry_run,
-                                         .now = (int64_t)time(NULL), .removed = on_removed};
+                                         .now = (int64_t)time(NULL), .removed = on_removed,
+                                         .remote = cli->registry};
     if (cli->older_than != NULL && !parse_duration(cli->older_than, &request.older_than_s)) {
         host_error("--older-than '%s': expected a number and a unit, as in 30m, 12h, 7d or 2w "
                    "(see 'fahr prune --help')",
@@ -138,6 +140,11 @@ int cmd_prune(struct cli *cli)
         printf("%s\n", cli->dry_run ? "nothing would be removed" : "nothing to remove");
     else
         printf("%s %s\n", cli->dry_run ? "would free" : "freed", freed);
-    host_info("images pushed to registries and files in cloud storage are left alone");
+    if (cli->registry)
+        host_info("image tags the drivers pushed were looked at; registries they were only "
+                  "pointed at (--config.registry), tags they did not push and files in cloud "
+                  "storage are left alone");
+    else
+        host_info("images pushed to registries and files in cloud storage are left alone");
     return rc;
 }

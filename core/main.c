@@ -46,10 +46,10 @@ static const struct command commands[] = {
      "[--output=text|json]",
      "list jobs, most recent first, of one image or all",
      OPT_TRAIN_DRIVER | OPT_CONFIG | OPT_JOBS_FILTER | OPT_OUTPUT, 0, 1},
-    {"prune", cmd_prune, "[--dry-run] [--older-than DURATION]",
+    {"prune", cmd_prune, "[--dry-run] [--older-than DURATION] [--registry]",
      "remove exited local job containers, job folders and images fahr built that no job "
-     "needs; nothing remote",
-     OPT_DRY_RUN | OPT_OLDER_THAN, 0, 0},
+     "needs; with --registry also the image tags fahr pushed that no job needs",
+     OPT_DRY_RUN | OPT_OLDER_THAN | OPT_REGISTRY, 0, 0},
     {"plugins", cmd_plugins, "[--verbose] [--output=text|json]",
      "list the drivers found, where, and the plugins skipped and why", OPT_OUTPUT, 0, 0},
     {"help", cmd_help, "[COMMAND|DRIVER] [--output=text|json]",
@@ -130,6 +130,7 @@ SET_BOOL(fetch_overwrite)
 SET_BOOL(no_wait)
 SET_BOOL(dry_run)
 SET_BOOL(follow)
+SET_BOOL(registry)
 #define STORE(field)                                                          \
     static int store_##field(struct cli *cli, char *key, const char *value)  \
     {                                                                         \
@@ -275,6 +276,9 @@ static const struct option_spec {
      .needs = OPT_OLDER_THAN, .apply = store_older_than, .what = "a duration (30m, 12h, 7d, 2w)",
      .help = "keep what is younger than DURATION: a number and m, h, d or w (30m, 12h, 7d, "
              "2w)"},
+    {.name = "--registry", .form = OPTION_FLAG, .needs = OPT_REGISTRY, .apply = set_registry,
+     .help = "also remove the image tags the train drivers pushed to their registries that no "
+             "job needs (the sagemaker driver: ECR)"},
     {.name = "--fetch", .form = OPTION_VALUED, .shown_arg = " DIR", .needs = OPT_FETCH,
      .apply = store_fetch_dir, .what = "a directory",
      .help = "when the job completes, fetch its model into DIR"},

@@ -728,15 +728,32 @@ struct fahr_train_ops {
  * Added to ABI 1.1 at the end of struct fahr_plugin: FAHR_ABI_MINOR stays 1,
  * so a driver with prune still loads on a 1.1 host that does not know it
  * (which never calls it). A driver compiled against both headers can test
- * FAHR_ABI_HAS_PRUNE. A driver removes only what it made itself and what
- * lives on this machine: never a thing some other tool or the user made,
- * nor remote things (registry tags, buckets). */
+ * FAHR_ABI_HAS_PRUNE. A driver removes only what it made itself: never a
+ * thing some other tool or the user made. It removes what lives on this
+ * machine, and remote things (the image tags it pushed to a registry) only
+ * where the request asks for them (`remote`, `fahr prune --registry`);
+ * buckets never. */
 #define FAHR_ABI_HAS_PRUNE 1
+/* fahr_prune_request.remote and FAHR_PRUNE_REMOTE_IMAGE, appended later to
+ * the same extension: a driver reads `remote` only where request->size
+ * covers it (FAHR_COVERS); a host that does not know them never sets it. */
+#define FAHR_ABI_HAS_PRUNE_REMOTE 1
+
+/* True if the versioned struct at `ptr` is large enough to hold `member`
+ * (for members that are values, not pointers: FAHR_HAS asks for non-NULL). */
+#define FAHR_COVERS(ptr, member)                                                \
+    ((ptr) != NULL &&                                                           \
+     (ptr)->size >= offsetof(__typeof__(*(ptr)), member) + sizeof((ptr)->member))
 
 enum fahr_prune_kind {
     FAHR_PRUNE_CONTAINER = 1, /* a job's container */
     FAHR_PRUNE_IMAGE = 2,     /* a built image */
-    FAHR_PRUNE_FILES = 3      /* a folder of the driver's (a job's files) */
+    FAHR_PRUNE_FILES = 3,     /* a folder of the driver's (a job's files) */
+    /* A tag the driver pushed to a remote registry (request->remote only);
+     * name: the reference REPOSITORY:TAG; bytes: the image's size as the
+     * registry reports it, given only where this tag was the image's last
+     * (untagging one of several frees nothing). */
+    FAHR_PRUNE_REMOTE_IMAGE = 4
 };
 
 /* One thing removed (or, with dry_run, that would be removed). */
@@ -762,6 +779,14 @@ struct fahr_prune_request {
     int64_t now;               /* Unix time the ages are measured from */
     fahr_prune_fn removed;
     void *removed_data;
+    /* Appended (FAHR_ABI_HAS_PRUNE_REMOTE; read it only where
+     * FAHR_COVERS(request, remote)). Nonzero: also remove what this driver
+     * pushed to remote registries and no job needs (a job that has not
+     * ended uses it), reported as FAHR_PRUNE_REMOTE_IMAGE, never a
+     * registry or a tag the driver did not make; --older-than applies by
+     * the push time. A driver that pushes nothing ignores it. Zero (and a
+     * host that does not know it): nothing remote is touched. */
+    int remote;
 };
 
 /* ---- The plugin descriptor ---------------------------------------------- */
@@ -799,8 +824,9 @@ struct fahr_plugin {
 
     /* ---- ABI 1.1 extension (FAHR_ABI_HAS_PRUNE; see fahr_prune_request) ---- */
 
-    /* Optional: remove what this driver left on this machine and is no
-     * longer needed (never what a running or unfinished job uses), calling
+    /* Optional: remove what this driver left on this machine (and, with
+     * request->remote, pushed to registries) and is no longer needed
+     * (never what a running or unfinished job uses), calling
      * request->removed for each thing. A failure to remove one thing is
      * logged and the rest goes on; return an error only when nothing could
      * be looked at (the engine does not answer). Called after open(). */

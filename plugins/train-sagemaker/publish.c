@@ -21,9 +21,12 @@ struct ecr_login {
     struct fahr_registry_auth auth;
 };
 
-/* The account's ECR repository for the image (made if missing). */
-static int ecr_repository(struct sagemaker *sm, const char *image_name, char *repository_uri,
-                          size_t uri_size, struct fahr_error *err)
+/* The account's ECR repository for the image (made if missing). One made
+ * for the image itself (`fahrs`: not one that --config.registry names) is
+ * tagged fahr:image=NAME, which is how `fahr prune --registry` (prune.c)
+ * knows the repositories whose stamp tags are fahr's. */
+static int ecr_repository(struct sagemaker *sm, const char *image_name, bool fahrs,
+                          char *repository_uri, size_t uri_size, struct fahr_error *err)
 {
     json_t *input = json_pack("{s:[s]}", "repositoryNames", image_name);
     json_t *output = NULL;
@@ -34,6 +37,10 @@ static int ecr_repository(struct sagemaker *sm, const char *image_name, char *re
     if (rc != FAHR_OK && strcmp(sm->client.error_code, "RepositoryNotFoundException") == 0) {
         sm->host->log(FAHR_LOG_INFO, "creating the ECR repository %s", image_name);
         input = json_pack("{s:s}", "repositoryName", image_name);
+        if (fahrs)
+            json_object_set_new(input, "tags",
+                                json_pack("[{s:s, s:s}]", "Key", IMAGE_TAG_KEY, "Value",
+                                          image_name));
         rc = aws_json_call(&sm->client, &aws_ecr, "CreateRepository", input, &output, err);
         json_decref(input);
         if (rc != FAHR_OK)
@@ -138,7 +145,7 @@ static int registry_login(struct sagemaker *sm, const char *registry, const char
     char name[1024], uri[1024];
     snprintf(name, sizeof name, "%s%s%s", path, path[0] ? "/" : "", image_name);
     *use_login = true;
-    return ecr_repository(sm, name, uri, sizeof uri, err);
+    return ecr_repository(sm, name, false, uri, sizeof uri, err);
 }
 
 /* A push that the registry refused with ECR's credentials says whose they
@@ -193,7 +200,8 @@ int sagemaker_publish(void *state, const struct fahr_train_request *request, cha
         snprintf(repository, sizeof repository, "%s/%s", registry, request->image_name);
         rc = registry_login(sm, registry, request->image_name, login, &use_login, err);
     } else {
-        rc = ecr_repository(sm, request->image_name, repository, sizeof repository, err);
+        rc = ecr_repository(sm, request->image_name, true, repository, sizeof repository,
+                            err);
         if (rc == FAHR_OK)
             rc = ecr_login(sm, login, err);
         use_login = true;

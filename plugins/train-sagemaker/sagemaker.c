@@ -337,4 +337,5 @@ FAHR_EXPORT const struct fahr_plugin fahr_plugin = {
     .open = sagemaker_open,
     .close = sagemaker_close,
     .train = &sagemaker_ops,
+    .prune = sagemaker_prune,
 };

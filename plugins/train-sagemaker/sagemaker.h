@@ -5,7 +5,9 @@
 #include "aws_http.h"
 
 /* The tag fahr puts on each job it creates: the image's name, so that a
- * listing by image is exact (job names only start with a form of it). */
+ * listing by image is exact (job names only start with a form of it). Also
+ * on each ECR repository it creates for an image: the repositories whose
+ * stamp tags `fahr prune --registry` may remove (prune.c). */
 #define IMAGE_TAG_KEY "fahr:image"
 
 /* The price of a training instance, asked once per command (pricing.c). */
@@ -115,6 +117,13 @@ void sagemaker_log_urls(struct sagemaker *sm, const char *job_id);
 /* fahr_train_ops.publish. */
 int sagemaker_publish(void *state, const struct fahr_train_request *request, char *remote_ref,
                       size_t remote_ref_size, struct fahr_error *err);
+
+/* ---- prune.c ---- */
+
+/* fahr_plugin.prune: with request->remote, the stamp tags fahr pushed to
+ * the account's ECR that no unended job uses; without it, nothing. */
+int sagemaker_prune(void *state, const struct fahr_prune_request *request,
+                    struct fahr_error *err);
 
 /* ---- pricing.c ---- */
 

@@ -71,6 +71,8 @@ log:
 storage:
   filesystem:
     rootdirectory: $dir/registry
+  delete:
+    enabled: true
 http:
   addr: 127.0.0.1:$registry_port
 auth:
@@ -84,6 +86,7 @@ EOF
     local root_key=AKIDBENCHROOT root_secret
     root_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(30))')
     FAHR_BENCH_ECR_REGISTRY="127.0.0.1:$registry_port" FAHR_BENCH_ECR_DIR="$dir/ecr" \
+        FAHR_BENCH_ECR_STORAGE="$dir/registry" \
         python3 "$here/aws_bench.py" "$bench_port" "http://127.0.0.1:$moto_port" \
         "$root_key:$root_secret" >"$dir/bench.log" 2>&1 &
     echo $! >"$dir/bench.pid"

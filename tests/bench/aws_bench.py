@@ -32,7 +32,8 @@ usage: aws_bench.py PORT MOTO_URL ACCESS_KEY:SECRET
 4. It answers the AWS Price List API, which moto lacks
    (aws_bench_pricing.py).
 5. ECR's registry is the bench's docker-registry, which asks for the
-   password ECR's GetAuthorizationToken hands out (aws_bench_ecr.py).
+   password ECR's GetAuthorizationToken hands out, and ECR's image
+   listings and deletions are answered from it (aws_bench_ecr.py).
 """
 import hashlib
 import http.client
@@ -155,6 +156,15 @@ def moto_client(service):
     return boto3.client(service, endpoint_url=f"http://{MOTO.hostname}:{MOTO.port}",
                         region_name="us-east-1", aws_access_key_id="bench",
                         aws_secret_access_key="bench")
+
+
+def ecr_repository_exists(name):
+    ecr = moto_client("ecr")
+    try:
+        ecr.describe_repositories(repositoryNames=[name])
+        return True
+    except ecr.exceptions.ClientError:
+        return False
 
 
 # SageMaker's StatusMessage for each secondary status, where a transition
@@ -424,8 +434,11 @@ class Bench(BaseHTTPRequestHandler):
         if target.startswith("SageMaker."):
             self.sagemaker(target.split(".", 1)[1], body)
             return
-        if aws_bench_ecr.answers(target):
+        if aws_bench_ecr.answers(target) and target.endswith(".GetAuthorizationToken"):
             self.answer(200, aws_bench_ecr.authorization_token(body))
+            return
+        if aws_bench_ecr.answers(target):
+            self.answer(*aws_bench_ecr.image_answer(target, body, ecr_repository_exists))
             return
         response, data = self.forward(body)
         data = aws_bench_ecr.rewrite(target, data)

@@ -31,7 +31,10 @@ every_command_is_in_the_manual() {
 }
 
 every_option_is_in_the_manual() {
-    local options command option pattern
+    local options command option pattern text
+    # Read once: `section | grep -q` fails under pipefail where grep stops
+    # reading before sed has written all (SIGPIPE), as the section grows.
+    text=$(section OPTIONS)
     options=$("$FAHR" __complete -)
     for command in $(commands); do
         options+=$'\n'$("$FAHR" __complete "$command" -)
@@ -41,7 +44,7 @@ every_option_is_in_the_manual() {
         option=${option%=}
         # The name alone: --fetch is not found in --fetch-overwrite.
         pattern="(^|[^-a-z0-9])${option//./\\.}([^-a-z0-9_]|\$)"
-        section OPTIONS | grep -qE -- "$pattern" || fail "fahr(1) has no $option under OPTIONS"
+        grep -qE -- "$pattern" <<<"$text" || fail "fahr(1) has no $option under OPTIONS"
     done < <(sort -u <<<"$options")
 }
 

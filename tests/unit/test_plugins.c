@@ -279,6 +279,24 @@ START_TEST(reads_members_only_inside_the_declared_size)
 }
 END_TEST
 
+/* fahr_prune_request.remote, appended to the prune extension: a request as
+ * a host before it sized it (up to removed_data) does not cover it, so a
+ * driver never reads what lies beyond; the members before it keep their
+ * places. */
+START_TEST(prune_remote_is_read_only_inside_the_declared_size)
+{
+    struct fahr_prune_request request = {.size = sizeof request, .remote = 1};
+    ck_assert(FAHR_COVERS(&request, remote));
+    request.size = (uint32_t)(offsetof(struct fahr_prune_request, removed_data) +
+                              sizeof request.removed_data);
+    ck_assert(!FAHR_COVERS(&request, remote));
+    ck_assert(!FAHR_COVERS((struct fahr_prune_request *)NULL, remote));
+    ck_assert_uint_gt(offsetof(struct fahr_prune_request, remote),
+                      offsetof(struct fahr_prune_request, removed_data));
+    ck_assert_int_eq(FAHR_PRUNE_REMOTE_IMAGE, 4);
+}
+END_TEST
+
 START_TEST(a_failing_open_is_a_clear_error)
 {
     make_scratch();
@@ -499,6 +517,7 @@ int main(void)
     tcase_add_test(loader, refuses_a_duplicate_name_in_one_directory);
     tcase_add_test(loader, first_directory_wins_and_reports_the_shadowed);
     tcase_add_test(loader, reads_members_only_inside_the_declared_size);
+    tcase_add_test(loader, prune_remote_is_read_only_inside_the_declared_size);
     tcase_add_test(loader, a_failing_open_is_a_clear_error);
     tcase_add_test(loader, search_path_order);
     suite_add_tcase(suite, loader);
