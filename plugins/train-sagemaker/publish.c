@@ -21,6 +21,32 @@ struct ecr_login {
     struct fahr_registry_auth auth;
 };
 
+/* CreateRepository, with fahr's tag where `tagged`. Tagging at creation
+ * needs ecr:TagResource beside ecr:CreateRepository: where the caller's
+ * policy lacks it, the repository is made untagged rather than the fit
+ * failing (as every fit before the tag did), and the user is told that
+ * `fahr prune --registry` will not look at it. */
+static int create_repository(struct sagemaker *sm, const char *name, bool tagged, json_t **output,
+                             struct fahr_error *err)
+{
+    json_t *input = json_pack("{s:s}", "repositoryName", name);
+    if (tagged)
+        json_object_set_new(input, "tags",
+                            json_pack("[{s:s, s:s}]", "Key", IMAGE_TAG_KEY, "Value", name));
+    int rc = aws_json_call(&sm->client, &aws_ecr, "CreateRepository", input, output, err);
+    if (rc != FAHR_OK && tagged && strcmp(sm->client.error_code, "AccessDeniedException") == 0) {
+        sm->host->log(FAHR_LOG_WARN,
+                      "ECR refused the tag %s=%s (no ecr:TagResource permission); the "
+                      "repository is made without it, and 'fahr prune --registry' will not "
+                      "remove its tags",
+                      IMAGE_TAG_KEY, name);
+        json_object_del(input, "tags");
+        rc = aws_json_call(&sm->client, &aws_ecr, "CreateRepository", input, output, err);
+    }
+    json_decref(input);
+    return rc;
+}
+
 /* The account's ECR repository for the image (made if missing). One made
  * for the image itself (`fahrs`: not one that --config.registry names) is
  * tagged fahr:image=NAME, which is how `fahr prune --registry` (prune.c)
@@ -36,13 +62,7 @@ static int ecr_repository(struct sagemaker *sm, const char *image_name, bool fah
     json_decref(input);
     if (rc != FAHR_OK && strcmp(sm->client.error_code, "RepositoryNotFoundException") == 0) {
         sm->host->log(FAHR_LOG_INFO, "creating the ECR repository %s", image_name);
-        input = json_pack("{s:s}", "repositoryName", image_name);
-        if (fahrs)
-            json_object_set_new(input, "tags",
-                                json_pack("[{s:s, s:s}]", "Key", IMAGE_TAG_KEY, "Value",
-                                          image_name));
-        rc = aws_json_call(&sm->client, &aws_ecr, "CreateRepository", input, &output, err);
-        json_decref(input);
+        rc = create_repository(sm, image_name, fahrs, &output, err);
         if (rc != FAHR_OK)
             return rc;
         snprintf(repository_uri, uri_size, "%s",

@@ -440,6 +440,10 @@ class Bench(BaseHTTPRequestHandler):
         if aws_bench_ecr.answers(target):
             self.answer(*aws_bench_ecr.image_answer(target, body, ecr_repository_exists))
             return
+        refused = aws_bench_ecr.refuses_tags(target, body)
+        if refused is not None:
+            self.answer(*refused)
+            return
         response, data = self.forward(body)
         data = aws_bench_ecr.rewrite(target, data)
         if response.status == 200 and any(result in data for result in (

@@ -31,6 +31,10 @@ answers agree with that registry, as ECR's documentation describes them:
   The repository must exist in moto (else RepositoryNotFoundException), and
   answers are one page (ECR's maxResults and nextToken are kept to).
 
+- CreateRepository with tags is refused (AccessDeniedException, as ECR
+  refuses a caller whose policy lacks ecr:TagResource) while the file
+  DIR/deny-tag-resource exists: a test's stand-in for such a policy.
+
 `aws.sh ecr-password DIR FILE` gives the registry another password while
 ECR keeps handing out this one: a revoked token, for tests of the refusal.
 Without FAHR_BENCH_ECR_REGISTRY the module does nothing and moto answers.
@@ -76,6 +80,21 @@ def answers(target):
     """True where this module answers the request itself (moto is not asked)."""
     return active() and target in [TARGET_PREFIX + action for action in
                                    ("GetAuthorizationToken",) + IMAGE_ACTIONS]
+
+
+def refuses_tags(target, body):
+    """CreateRepository with tags while DIR/deny-tag-resource exists: the
+    error ECR answers a caller without ecr:TagResource, else None."""
+    if not active() or target != TARGET_PREFIX + "CreateRepository":
+        return None
+    if not os.path.exists(os.path.join(DIR, "deny-tag-resource")):
+        return None
+    if not json.loads(body or b"{}").get("tags"):
+        return None
+    return error("AccessDeniedException",
+                 "User: arn:aws:iam::%s:user/fahr-bench is not authorized to perform: "
+                 "ecr:TagResource on resource: the repository because no identity-based "
+                 "policy allows the ecr:TagResource action" % ACCOUNT)
 
 
 def registry_call(method, path, body=None, headers=None):

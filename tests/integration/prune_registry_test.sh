@@ -18,7 +18,7 @@ U="preg$$"
 trap 'if [ -s "$TEST_TMP/job-r" ]; then "$FAHR" stop "$(cat "$TEST_TMP/job-r")" \
           --train-driver=sagemaker >/dev/null 2>&1 || true; fi
       "$FAHR_SOURCE_ROOT/tests/bench/aws.sh" stop "$AWS_BENCH"
-      docker rmi -f "${U}a/model" "${U}r/train" "${U}g/model" >/dev/null 2>&1
+      docker rmi -f "${U}a/model" "${U}r/train" "${U}g/model" "${U}n/model" >/dev/null 2>&1
       chmod -R u+w "$TEST_TMP" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
 
 # FIXTURE as NAME/FILE with a line of this run's: an image of its own.
@@ -187,6 +187,23 @@ no_credentials_is_one_line_and_local_pruning_goes_on() {
     expect_untouched "without credentials"
 }
 
+# A caller whose policy lacks ecr:TagResource (CreateRepository with tags
+# refused): the fit goes on with an untagged repository, says so, and prune
+# leaves that repository's tags alone.
+a_policy_without_tag_resource_still_fits() {
+    touch "$AWS_BENCH/ecr/deny-tag-resource"
+    fit_ecr "$(artifact examples/foo/model.py "${U}n")"
+    rm "$AWS_BENCH/ecr/deny-tag-resource"
+    expect_eq "$RC" 0 "fit n; stderr: $ERR"
+    expect_contains "$ERR" "no ecr:TagResource permission" "stderr of fit n"
+    [ -n "$(tags_of "${U}n/model")" ] || fail "fit n pushed no tag"
+    run_fahr prune --registry --dry-run
+    expect_eq "$RC" 0 "exit code; stderr: $ERR"
+    expect_lacks "$OUT" "image tag $FAHR_BENCH_REGISTRY/${U}n/model" "prune --registry --dry-run"
+    expect_contains "$OUT" "would remove image tag $FAHR_BENCH_REGISTRY/${U}a/model" \
+        "prune --registry --dry-run"
+}
+
 registry_removes_fahrs_tags_only() {
     scene
     run_fahr prune --registry
@@ -222,5 +239,6 @@ run_test dry_run_lists_both_and_removes_nothing
 run_test without_registry_touches_no_tag
 run_test older_than_an_hour_removes_none
 run_test no_credentials_is_one_line_and_local_pruning_goes_on
+run_test a_policy_without_tag_resource_still_fits
 run_test registry_removes_fahrs_tags_only
 finish
