@@ -29,13 +29,6 @@ artifact() { # FIXTURE_FILE DIR
     echo "$TEST_TMP/w/$2/$(basename "$1")"
 }
 
-fit_local() { # ARTIFACT ARGS...
-    local artifact=$1
-    shift
-    run_fahr fit "$artifact" --build-driver=local --train-driver=local \
-        --config.base_image="$BENCH_IMAGE" "$@"
-}
-
 exists_container() { docker container inspect "$1" >/dev/null 2>&1; }
 exists_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
