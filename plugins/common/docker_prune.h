@@ -10,14 +10,7 @@
 #include <stdint.h>
 
 #include "docker_engine.h"
-
-/* Whether something made at `created` (Unix time) is older than the
- * request's --older-than (always, without one). */
-bool prune_old_enough(const struct fahr_prune_request *request, int64_t created);
-
-/* Report one thing removed (or that would be) to the host. */
-void prune_report(const struct fahr_prune_request *request, enum fahr_prune_kind kind,
-                  const char *name, uint64_t bytes);
+#include "prune_report.h"
 
 /* Whether the engine is a unix socket that is not there: no engine on this
  * machine, so nothing of it to prune. */

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "docker_prune.h" /* prune_old_enough, prune_report */
+#include "prune_report.h"
 #include "sagemaker.h"
 
 enum {
